@@ -1,0 +1,462 @@
+"""The CV-SLT training entry shared by ``scripts/train_cvslt.py`` and the demo.
+
+``train_cvslt(model_args, data_args, training_args)`` loads a corpus with
+:func:`signbridge.data.builders.load_sign_dataset`, builds or loads a tokenizer and a
+:class:`~signbridge.models.cvslt.CVSLTForConditionalGeneration`, trains it with
+:class:`~signbridge.training.CVSLTTrainer`, then translates the dev and test splits with beam
+search, writes the predictions and returns BLEU-1..4 / ROUGE-L per split (also written to
+``<output_dir>/scores.json``).
+
+Sign input is either the corpus' visual ``features`` (S3D-style, ``feature_dim`` = 832) or its
+``poses`` (T, J, K): these are normalised per joint and coordinate with a
+:class:`~signbridge.data.normalization.PoseNormalizer` fitted on the training split and flattened to
+(T, J*K) (150 for the 50-joint skeleton). The normaliser is saved as ``pose_normalizer.json`` next
+to the model; apply it the same way (:func:`poses_to_features`) before translating poses.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from transformers import HfArgumentParser
+from transformers.utils import logging
+
+from .trainer import CVSLTTrainer, CVSLTTrainingArguments, decode_sequences, make_translation_compute_metrics
+
+logger = logging.get_logger(__name__)
+
+POSE_NORMALIZER_FILE = "pose_normalizer.json"
+POSE_FEATURE_KEY = "pose_features"
+
+
+def _json_field(value: Any, name: str) -> dict:
+    if value is None:
+        return {}
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{name} must be a JSON object, got {value!r}: {err}") from err
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{name} must be a JSON object / dict, got {type(value).__name__}")
+    return dict(value)
+
+
+@dataclass
+class CVSLTModelArguments:
+    """What model to train: from scratch (``model_config``), from a saved CV-SLT folder, or from mBART."""
+
+    model_name_or_path: str | None = field(
+        default=None, metadata={"help": "A saved CVSLTForConditionalGeneration folder to continue training."}
+    )
+    mbart_name_or_path: str | None = field(
+        default=None,
+        metadata={"help": "An mBART checkpoint (e.g. a local copy of facebook/mbart-large-cc25) to build the model "
+                          "from with CVSLTForConditionalGeneration.from_mbart."},
+    )
+    tokenizer_name_or_path: str | None = field(
+        default=None,
+        metadata={"help": "An mBART(-style) tokenizer folder. None: the one saved with model_name_or_path / "
+                          "mbart_name_or_path, else a tokenizer trained on the training text."},
+    )
+    tokenizer_level: str = field(
+        default="word", metadata={"help": "Level of the corpus tokenizer when one is trained: word or char."}
+    )
+    lang_code: str = field(default="de_DE", metadata={"help": "Target language code token (de_DE, zh_CN)."})
+    use_latent: bool = field(
+        default=True,
+        metadata={"help": "False removes the latent (Gaussian) network: a plain mBART of the same size, for the "
+                          "comparison run."},
+    )
+    model_config: dict | str | None = field(
+        default=None,
+        metadata={"help": "CVSLTConfig fields (JSON object) for a model trained from scratch, or overrides for "
+                          "from_mbart / a saved model."},
+    )
+
+    def __post_init__(self):
+        self.model_config = _json_field(self.model_config, "model_config")
+        if self.tokenizer_level not in ("word", "char"):
+            raise ValueError(f"tokenizer_level must be 'word' or 'char', got {self.tokenizer_level!r}")
+        if self.model_name_or_path and self.mbart_name_or_path:
+            raise ValueError("give model_name_or_path or mbart_name_or_path, not both")
+
+
+@dataclass
+class CVSLTDataArguments:
+    """Which corpus, which input, how to decode and where to write the predictions."""
+
+    dataset_name: str = field(
+        default="synthetic", metadata={"help": "load_sign_dataset name: synthetic, phoenix14t, csl-daily, ..."}
+    )
+    data_dir: str | None = field(default=None, metadata={"help": "Folder of the corpus files (real corpora)."})
+    dataset_options: dict | str | None = field(
+        default=None, metadata={"help": "Extra keyword options for load_sign_dataset (JSON object)."}
+    )
+    input_key: str = field(
+        default="features",
+        metadata={"help": "features: visual features (T, F); poses: (T, J, K) poses, normalised and flattened."},
+    )
+    normalize_poses: bool = field(default=True, metadata={"help": "Normalise poses (input_key=poses) per joint."})
+    text_key: str = field(default="text", metadata={"help": "Column of the target text."})
+    train_split: str = field(default="train")
+    dev_split: str = field(default="dev")
+    test_split: str = field(default="test")
+    score_level: str = field(
+        default="word", metadata={"help": "BLEU/ROUGE tokenisation: word (German) or char (Chinese)."}
+    )
+    max_train_samples: int | None = field(default=None, metadata={"help": "Use the first N training examples."})
+    eval_subset_size: int | None = field(
+        default=None,
+        metadata={"help": "Evaluate on the first N dev examples while training (final scores use the full splits)."},
+    )
+    max_target_length: int = field(default=64, metadata={"help": "Longest target (tokens) the collator keeps."})
+    num_beams: int = field(default=5, metadata={"help": "Beam size of the final evaluation (5 in the paper)."})
+    length_penalty: float = field(default=1.0, metadata={"help": "Length penalty of the beam search (1 in the paper)."})
+    max_new_tokens: int = field(default=64, metadata={"help": "Most tokens generated per sentence."})
+    eval_splits: str = field(
+        default="dev,test", metadata={"help": "Comma-separated splits translated and scored after training."}
+    )
+    save_model: bool = field(default=True, metadata={"help": "Save the final model + tokenizer to output_dir/model."})
+
+    def __post_init__(self):
+        self.dataset_options = _json_field(self.dataset_options, "dataset_options")
+        if self.input_key not in ("features", "poses"):
+            raise ValueError(f"input_key must be 'features' or 'poses', got {self.input_key!r}")
+        if self.score_level not in ("word", "char"):
+            raise ValueError(f"score_level must be 'word' or 'char', got {self.score_level!r}")
+        if self.num_beams < 1:
+            raise ValueError(f"num_beams must be >= 1, got {self.num_beams}")
+
+
+def parse_cvslt_args(
+    argv: Sequence[str] | None = None,
+) -> tuple[CVSLTModelArguments, CVSLTDataArguments, CVSLTTrainingArguments]:
+    """Parse ``CONFIG.json [--key value ...]`` (or plain ``--key value`` flags) into the three dataclasses.
+
+    The JSON file gives the defaults; flags after it override single keys, e.g.
+    ``train_cvslt.py scripts/configs/cvslt_synthetic.json --use_latent false --output_dir runs/plain``.
+    """
+    import sys
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = HfArgumentParser((CVSLTModelArguments, CVSLTDataArguments, CVSLTTrainingArguments))
+    if argv and argv[0].endswith(".json"):
+        config_path = Path(argv[0])
+        if not config_path.is_file():
+            raise ValueError(f"config file {config_path} does not exist")
+        with open(config_path, encoding="utf-8") as handle:
+            config = json.load(handle)
+        if not isinstance(config, dict):
+            raise ValueError(f"{config_path}: expected a JSON object, got {type(config).__name__}")
+        config = {k: v for k, v in config.items() if not k.startswith("_")}  # "_comment" keys
+        known = {f for dc in parser.dataclass_types for f in dc.__dataclass_fields__}
+        unknown = sorted(set(config) - known)
+        if unknown:
+            raise ValueError(f"{config_path}: unknown keys {unknown}")
+        # JSON values become the parser defaults; remaining argv entries override them.
+        args = []
+        for key, value in config.items():
+            if isinstance(value, (dict, list)):
+                value = json.dumps(value)
+            elif isinstance(value, bool):
+                value = str(value).lower()
+            elif value is None:
+                continue
+            args += [f"--{key}", str(value)]
+        argv = args + argv[1:]
+    model_args, data_args, training_args = parser.parse_args_into_dataclasses(args=argv)
+    return model_args, data_args, training_args
+
+
+# ---- data ----
+
+
+def poses_to_features(poses: np.ndarray, normalizer=None) -> np.ndarray:
+    """(T, J, K) poses -> (T, J*K) float32 model input, normalised with ``normalizer`` when given."""
+    array = np.asarray(poses, dtype=np.float32)
+    if array.ndim != 3:
+        raise ValueError(f"poses must have shape (T, J, K), got {array.shape}")
+    if normalizer is not None:
+        array = np.asarray(normalizer.normalize(array), dtype=np.float32)
+    return array.reshape(array.shape[0], -1)
+
+
+class PoseFeatureCollator:
+    """Wraps a :class:`SignTranslationCollator`: turns each example's poses into flattened, normalised features."""
+
+    def __init__(self, collator, pose_key: str = "poses", normalizer=None, feature_key: str = POSE_FEATURE_KEY):
+        self.collator = collator
+        self.pose_key = pose_key
+        self.normalizer = normalizer
+        self.feature_key = feature_key
+
+    def __call__(self, examples: list[dict]) -> dict[str, torch.Tensor]:
+        converted = []
+        for example in examples:
+            if self.pose_key not in example:
+                raise ValueError(f"example {example.get('name', '?')!r} has no {self.pose_key!r} column")
+            item = {k: v for k, v in example.items() if k != self.pose_key}
+            item[self.feature_key] = poses_to_features(example[self.pose_key], self.normalizer)
+            converted.append(item)
+        return self.collator(converted)
+
+
+def _load_dataset(data_args: CVSLTDataArguments):
+    from signbridge.data.builders import load_sign_dataset
+
+    options = dict(data_args.dataset_options)
+    dataset = load_sign_dataset(data_args.dataset_name, data_args.data_dir, **options)
+    splits = [data_args.train_split, data_args.dev_split] + [
+        s.strip() for s in data_args.eval_splits.split(",") if s.strip()
+    ]
+    for split in splits:
+        if split not in dataset:
+            raise ValueError(
+                f"dataset {data_args.dataset_name!r} has no split {split!r}; it has {sorted(dataset)}"
+            )
+    columns = dataset[data_args.train_split].column_names
+    for key in (data_args.input_key, data_args.text_key):
+        if key not in columns:
+            raise ValueError(
+                f"dataset {data_args.dataset_name!r} has no column {key!r} (columns: {columns}); "
+                "input_key=poses needs a corpus with poses"
+            )
+    return dataset
+
+
+def _fit_pose_normalizer(train_split, pose_key: str, max_sequences: int = 2000):
+    from signbridge.data.normalization import PoseNormalizer
+
+    count = min(len(train_split), max_sequences)
+    sequences = [np.asarray(train_split[i][pose_key], dtype=np.float32) for i in range(count)]
+    return PoseNormalizer.fit(sequences)
+
+
+def _build_tokenizer(model_args: CVSLTModelArguments, train_texts: list[str]):
+    from transformers import AutoTokenizer
+
+    source = model_args.tokenizer_name_or_path or model_args.model_name_or_path or model_args.mbart_name_or_path
+    if source is not None:
+        try:
+            return AutoTokenizer.from_pretrained(source)
+        except (OSError, ValueError) as err:
+            if model_args.tokenizer_name_or_path:
+                raise ValueError(f"could not load the tokenizer from {source}: {err}") from err
+            logger.warning("no tokenizer in %s (%s); training one on the corpus", source, err)
+    from signbridge.tokenization import train_corpus_tokenizer
+
+    return train_corpus_tokenizer(train_texts, level=model_args.tokenizer_level, lang_code=model_args.lang_code)
+
+
+def _build_model(model_args: CVSLTModelArguments, tokenizer, feature_dim: int):
+    from signbridge.models.cvslt import CVSLTConfig, CVSLTForConditionalGeneration
+
+    overrides = dict(model_args.model_config)
+    overrides["use_latent"] = model_args.use_latent
+    if model_args.model_name_or_path:
+        model = CVSLTForConditionalGeneration.from_pretrained(model_args.model_name_or_path, **overrides)
+    elif model_args.mbart_name_or_path:
+        model = CVSLTForConditionalGeneration.from_mbart(model_args.mbart_name_or_path, **overrides)
+    else:
+        defaults = dict(
+            vocab_size=len(tokenizer),
+            pad_token_id=tokenizer.pad_token_id,
+            bos_token_id=tokenizer.bos_token_id if tokenizer.bos_token_id is not None else 0,
+            eos_token_id=tokenizer.eos_token_id,
+            feature_dim=feature_dim,
+        )
+        lang_id = tokenizer.convert_tokens_to_ids(model_args.lang_code)
+        if lang_id is None or lang_id == tokenizer.unk_token_id:
+            raise ValueError(
+                f"the tokenizer has no language code token {model_args.lang_code!r}; set lang_code to one it has"
+            )
+        # The language code is appended to the sign sequence and starts decoding (mBART convention).
+        defaults["tgt_lang_code_id"] = lang_id
+        defaults.update(overrides)
+        config = CVSLTConfig(**defaults)
+        model = CVSLTForConditionalGeneration(config)
+    config_dim = getattr(model.config, "feature_dim", feature_dim)
+    if config_dim != feature_dim:
+        raise ValueError(
+            f"the model expects feature_dim={config_dim}, but the corpus input {feature_dim!r}-dimensional; "
+            "set model_config.feature_dim or input_key"
+        )
+    if model.config.vocab_size < len(tokenizer):
+        raise ValueError(
+            f"the tokenizer has {len(tokenizer)} tokens but the model's vocabulary only {model.config.vocab_size}"
+        )
+    return model
+
+
+# ---- main entry ----
+
+
+def train_cvslt(
+    model_args: CVSLTModelArguments,
+    data_args: CVSLTDataArguments,
+    training_args: CVSLTTrainingArguments,
+    dataset=None,
+) -> dict[str, Any]:
+    """Train a CV-SLT model and score it on the evaluation splits with beam search.
+
+    Args:
+        model_args, data_args, training_args: as parsed by :func:`parse_cvslt_args`.
+        dataset: an already loaded ``DatasetDict`` (skips ``load_sign_dataset``).
+
+    Returns:
+        ``{"train": {...runtime, loss...}, "<split>": {bleu1..bleu4, rouge_l, ...}, "output_dir": ...}``,
+        also written to ``<output_dir>/scores.json``; predictions go to
+        ``<output_dir>/predictions_<split>.tsv`` (``hypothesis<TAB>reference`` per line, in corpus order).
+    """
+    from signbridge.data.collators import SignTranslationCollator
+
+    start = time.time()
+    if not torch.cuda.is_available() and not training_args.use_cpu:
+        training_args.use_cpu = True
+    # The collator needs the raw columns (features / poses / text): keep them.
+    training_args.remove_unused_columns = False
+    if training_args.predict_with_generate is False and training_args.eval_strategy != "no":
+        training_args.predict_with_generate = True
+    output_dir = Path(training_args.output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+
+    if dataset is None:
+        dataset = _load_dataset(data_args)
+    train_split = dataset[data_args.train_split]
+    if data_args.max_train_samples is not None:
+        train_split = train_split.select(range(min(data_args.max_train_samples, len(train_split))))
+
+    train_texts = list(train_split[data_args.text_key])
+    tokenizer = _build_tokenizer(model_args, train_texts)
+
+    normalizer = None
+    if data_args.input_key == "poses":
+        if data_args.normalize_poses:
+            normalizer = _fit_pose_normalizer(train_split, "poses")
+        first = poses_to_features(train_split[0]["poses"], normalizer)
+        feature_dim = int(first.shape[-1])
+        feature_key = POSE_FEATURE_KEY
+    else:
+        feature_dim = int(np.asarray(train_split[0]["features"]).shape[-1])
+        feature_key = "features"
+
+    model = _build_model(model_args, tokenizer, feature_dim)
+    n_params = sum(p.numel() for p in model.parameters())
+    logger.info("CVSLT model: %.2fM parameters, use_latent=%s", n_params / 1e6, model_args.use_latent)
+
+    collator = SignTranslationCollator(
+        tokenizer, feature_key=feature_key, text_key=data_args.text_key, max_target_length=data_args.max_target_length
+    )
+    if data_args.input_key == "poses":
+        collator = PoseFeatureCollator(collator, pose_key="poses", normalizer=normalizer)
+
+    gen_config = model.generation_config
+    gen_config.num_beams = data_args.num_beams
+    gen_config.length_penalty = data_args.length_penalty
+    gen_config.max_new_tokens = data_args.max_new_tokens
+    gen_config.max_length = None
+    if training_args.generation_num_beams is None:
+        training_args.generation_num_beams = data_args.num_beams
+
+    eval_dataset = None
+    if training_args.eval_strategy != "no":
+        eval_dataset = dataset[data_args.dev_split]
+        if data_args.eval_subset_size is not None:
+            eval_dataset = eval_dataset.select(range(min(data_args.eval_subset_size, len(eval_dataset))))
+
+    trainer = CVSLTTrainer(
+        model=model,
+        args=training_args,
+        data_collator=collator,
+        train_dataset=train_split,
+        eval_dataset=eval_dataset,
+        processing_class=tokenizer,
+        compute_metrics=make_translation_compute_metrics(tokenizer, level=data_args.score_level),
+    )
+    train_result = trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
+    results: dict[str, Any] = {
+        "train": dict(train_result.metrics),
+        "num_parameters": n_params,
+        "use_latent": model_args.use_latent,
+        "input_key": data_args.input_key,
+    }
+
+    model_dir = output_dir / "model"
+    if data_args.save_model and trainer.is_world_process_zero():
+        trainer.save_model(str(model_dir))
+        tokenizer.save_pretrained(str(model_dir))
+        if normalizer is not None:
+            with open(model_dir / POSE_NORMALIZER_FILE, "w", encoding="utf-8") as handle:
+                json.dump(normalizer.to_dict(), handle, indent=2, default=_json_default)
+        results["model_dir"] = str(model_dir)
+
+    for split in [s.strip() for s in data_args.eval_splits.split(",") if s.strip()]:
+        split_start = time.time()
+        prediction = trainer.predict(
+            dataset[split],
+            metric_key_prefix=split,
+            num_beams=data_args.num_beams,
+            length_penalty=data_args.length_penalty,
+            max_new_tokens=data_args.max_new_tokens,
+        )
+        if trainer.is_world_process_zero():
+            hyps = decode_sequences(tokenizer, prediction.predictions)
+            refs = [" ".join(str(t).split()) for t in dataset[split][data_args.text_key]]
+            with open(output_dir / f"predictions_{split}.tsv", "w", encoding="utf-8") as handle:
+                handle.write("hypothesis\treference\n")
+                for hyp, ref in zip(hyps, refs, strict=True):
+                    handle.write(f"{hyp}\t{ref}\n")
+        metrics = {k[len(split) + 1:]: v for k, v in prediction.metrics.items() if k.startswith(split + "_")}
+        metrics["decode_seconds"] = round(time.time() - split_start, 1)
+        metrics["num_examples"] = len(dataset[split])
+        results[split] = metrics
+        logger.info("%s: %s", split, {k: round(v, 2) for k, v in metrics.items() if isinstance(v, float)})
+
+    results["wall_seconds"] = round(time.time() - start, 1)
+    results["config"] = {
+        "model_args": asdict(model_args),
+        "data_args": asdict(data_args),
+    }
+    if trainer.is_world_process_zero():
+        with open(output_dir / "scores.json", "w", encoding="utf-8") as handle:
+            json.dump(results, handle, indent=2, default=_json_default)
+    return results
+
+
+def _json_default(value):
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return str(value)
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    """Command-line entry: ``python scripts/train_cvslt.py CONFIG.json [--key value ...]``."""
+    model_args, data_args, training_args = parse_cvslt_args(argv)
+    logging.set_verbosity_info() if os.environ.get("SIGNBRIDGE_VERBOSE") else None
+    return train_cvslt(model_args, data_args, training_args)
+
+
+__all__ = [
+    "POSE_NORMALIZER_FILE",
+    "CVSLTDataArguments",
+    "CVSLTModelArguments",
+    "PoseFeatureCollator",
+    "main",
+    "parse_cvslt_args",
+    "poses_to_features",
+    "train_cvslt",
+]
