@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from scipy import linalg
 from transformers.utils import logging
@@ -41,13 +43,18 @@ def frechet_distance_from_statistics(mu1, sigma1, mu2, sigma2, eps: float = 1e-6
             f"{sigma1.shape} vs {sigma2.shape}"
         )
     diff = mu1 - mu2
-    covmean = linalg.sqrtm(sigma1.dot(sigma2))
-    if not np.isfinite(covmean).all():
-        logger.warning(
-            "Fréchet distance: the covariance product is singular; adding %g to the diagonals", eps
-        )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", linalg.LinAlgWarning)
+        covmean = linalg.sqrtm(sigma1.dot(sigma2))
+    singular = any(issubclass(w.category, linalg.LinAlgWarning) for w in caught)
+    if singular or not np.isfinite(covmean).all():
+        logger.info("Fréchet distance: the covariance product is singular; adding %g to the diagonals", eps)
         offset = np.eye(sigma1.shape[0]) * eps
-        covmean = linalg.sqrtm((sigma1 + offset).dot(sigma2 + offset))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", linalg.LinAlgWarning)
+            covmean = linalg.sqrtm((sigma1 + offset).dot(sigma2 + offset))
+        if not np.isfinite(covmean).all():
+            raise ValueError("Fréchet distance: the matrix square root is not finite even with eps")
     if np.iscomplexobj(covmean):
         if not np.allclose(np.diagonal(covmean).imag, 0, atol=1e-3):
             largest = np.max(np.abs(covmean.imag))
