@@ -1,0 +1,31 @@
+"""NAR-SLP: non-autoregressive sign language production via knowledge distillation (Hwang et al., 2022).
+
+The pose VAE (LGM/PGM) is defined in this folder too (``configuration_pose_vae.py``,
+``modeling_pose_vae.py``) so that saved producers are self-contained for ``trust_remote_code``;
+``signbridge.models.pose_vae`` re-exports it.
+"""
+
+from .configuration_nar_slp import NARSignProducerConfig
+from .configuration_pose_vae import PoseVAEConfig
+from .modeling_nar_slp import (
+    NARSignProducer,
+    NARSignProducerOutput,
+    NARSignProducerPreTrainedModel,
+    NARSignProductionOutput,
+    TextInputError,
+)
+from .modeling_pose_vae import MissingNormalizationError, PoseValidationError, PoseVAEModel
+
+
+__all__ = [
+    "MissingNormalizationError",
+    "NARSignProducer",
+    "NARSignProducerConfig",
+    "NARSignProducerOutput",
+    "NARSignProducerPreTrainedModel",
+    "NARSignProductionOutput",
+    "PoseVAEConfig",
+    "PoseVAEModel",
+    "PoseValidationError",
+    "TextInputError",
+]
