@@ -14,8 +14,7 @@ from .modeling_nar_slp import (
     NARSignProductionOutput,
     TextInputError,
 )
-from .modeling_pose_vae import MissingNormalizationError, PoseValidationError, PoseVAEModel
-
+from .modeling_pose_vae import MissingNormalizationError, PoseVAEModel, PoseValidationError
 
 __all__ = [
     "MissingNormalizationError",

@@ -85,8 +85,15 @@ class NARSignProducerConfig(PreTrainedConfig):
     def __post_init__(self, **kwargs):
         if self.length_regulator_hidden_size is None:
             self.length_regulator_hidden_size = self.d_model
-        for name in ("d_model", "decoder_layers", "decoder_attention_heads", "decoder_ffn_dim", "max_frames",
-                     "length_regulator_hidden_size", "length_regulator_layers"):
+        for name in (
+            "d_model",
+            "decoder_layers",
+            "decoder_attention_heads",
+            "decoder_ffn_dim",
+            "max_frames",
+            "length_regulator_hidden_size",
+            "length_regulator_layers",
+        ):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"NARSignProducerConfig.{name} must be a positive integer, got {value!r}")

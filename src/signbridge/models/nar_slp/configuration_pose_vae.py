@@ -83,16 +83,11 @@ class PoseVAEConfig(PreTrainedConfig):
         if not (self.kl_weight >= 0 and math.isfinite(self.kl_weight)):
             raise ValueError(f"PoseVAEConfig.kl_weight must be finite and >= 0, got {self.kl_weight!r}")
         if (self.pose_min is None) != (self.pose_max is None):
-            raise ValueError("PoseVAEConfig needs both pose_min and pose_max, or neither; got only one of them")
+            raise ValueError(
+                "PoseVAEConfig needs both pose_min and pose_max, or neither; got only one of them"
+            )
         if self.pose_min is not None:
-            self.pose_min = self._check_stats("pose_min", self.pose_min)
-            self.pose_max = self._check_stats("pose_max", self.pose_max)
-            for j, (lo_row, hi_row) in enumerate(zip(self.pose_min, self.pose_max)):
-                for k, (lo, hi) in enumerate(zip(lo_row, hi_row)):
-                    if hi < lo:
-                        raise ValueError(
-                            f"PoseVAEConfig: pose_max < pose_min at joint {j}, coordinate {k} ({hi} < {lo})"
-                        )
+            self.pose_min, self.pose_max = self._check_pair(self.pose_min, self.pose_max)
         super().__post_init__(**kwargs)
 
     def _check_stats(self, name: str, stats: Any) -> list[list[float]]:
@@ -130,20 +125,27 @@ class PoseVAEConfig(PreTrainedConfig):
         if hasattr(stats, "to_dict") and not isinstance(stats, dict):
             stats = stats.to_dict()
         if not isinstance(stats, dict):
-            raise ValueError(f"normalisation statistics must be a dict or a PoseNormalizer, got {type(stats).__name__}")
+            raise ValueError(
+                f"normalisation statistics must be a dict or a PoseNormalizer, got {type(stats).__name__}"
+            )
         lo = next((stats[k] for k in ("pose_min", "min", "data_min", "minimum") if k in stats), None)
         hi = next((stats[k] for k in ("pose_max", "max", "data_max", "maximum") if k in stats), None)
         if lo is None or hi is None:
             raise ValueError(
                 f"normalisation statistics need 'min' and 'max' (per joint and coordinate); got keys {sorted(stats)}"
             )
-        lo = self._check_stats("pose_min", lo)
-        hi = self._check_stats("pose_max", hi)
-        for j, (lo_row, hi_row) in enumerate(zip(lo, hi)):
-            for k, (a, b) in enumerate(zip(lo_row, hi_row)):
+        self.pose_min, self.pose_max = self._check_pair(lo, hi)
+
+    def _check_pair(self, low: Any, high: Any) -> tuple[list[list[float]], list[list[float]]]:
+        low = self._check_stats("pose_min", low)
+        high = self._check_stats("pose_max", high)
+        for j, (low_row, high_row) in enumerate(zip(low, high, strict=True)):
+            for k, (a, b) in enumerate(zip(low_row, high_row, strict=True)):
                 if b < a:
-                    raise ValueError(f"pose_max < pose_min at joint {j}, coordinate {k} ({b} < {a})")
-        self.pose_min, self.pose_max = lo, hi
+                    raise ValueError(
+                        f"PoseVAEConfig: pose_max < pose_min at joint {j}, coordinate {k} ({b} < {a})"
+                    )
+        return low, high
 
 
 PoseVAEConfig.register_for_auto_class()

@@ -25,7 +25,6 @@ from .configuration_nar_slp import NARSignProducerConfig
 from .configuration_pose_vae import PoseVAEConfig
 from .modeling_pose_vae import MissingNormalizationError, PoseVAEModel, check_pose_tensor
 
-
 logger = logging.get_logger(__name__)
 
 
@@ -126,7 +125,11 @@ class LengthRegulator(nn.Module):
         layers: list[nn.Module] = []
         size = input_size
         for _ in range(config.length_regulator_layers - 1):
-            layers += [nn.Linear(size, config.length_regulator_hidden_size), nn.ReLU(), nn.Dropout(config.dropout)]
+            layers += [
+                nn.Linear(size, config.length_regulator_hidden_size),
+                nn.ReLU(),
+                nn.Dropout(config.dropout),
+            ]
             size = config.length_regulator_hidden_size
         layers.append(nn.Linear(size, 1))
         self.layers = nn.Sequential(*layers)
@@ -194,7 +197,9 @@ class NARSignProducer(NARSignProducerPreTrainedModel):
             batch_first=True,
             norm_first=True,
         )
-        self.decoder = nn.TransformerDecoder(layer, num_layers=config.decoder_layers, norm=nn.LayerNorm(config.d_model))
+        self.decoder = nn.TransformerDecoder(
+            layer, num_layers=config.decoder_layers, norm=nn.LayerNorm(config.d_model)
+        )
         self.latent_projection = nn.Linear(config.d_model, config.pose_vae.latent_dim)
         self.pose_vae = PoseVAEModel(config.pose_vae)
         if config.freeze_pose_vae:
@@ -256,7 +261,9 @@ class NARSignProducer(NARSignProducerPreTrainedModel):
             )
         for key in ("text_encoder", "pose_vae"):
             if key in config_overrides:
-                raise ValueError(f"pass the {key} as the argument of from_pretrained_parts, not as a config override")
+                raise ValueError(
+                    f"pass the {key} as the argument of from_pretrained_parts, not as a config override"
+                )
         config = cls.config_class(
             text_encoder=text_encoder.config.to_dict(),
             pose_vae=PoseVAEConfig(**pose_vae.config.to_dict()),
@@ -310,7 +317,9 @@ class NARSignProducer(NARSignProducerPreTrainedModel):
             raise TextInputError(f"empty text in batch rows {empty}: no attended, non-special token")
         return attention_mask
 
-    def _check_labels(self, pose_labels: torch.Tensor, pose_mask: torch.Tensor | None, batch: int) -> torch.Tensor:
+    def _check_labels(
+        self, pose_labels: torch.Tensor, pose_mask: torch.Tensor | None, batch: int
+    ) -> torch.Tensor:
         vae = self.config.pose_vae
         check_pose_tensor(pose_labels, vae.num_joints, vae.joint_dim, name="pose_labels")
         if pose_labels.dim() != 4 or pose_labels.shape[0] != batch:
@@ -326,7 +335,9 @@ class NARSignProducer(NARSignProducerPreTrainedModel):
         if pose_mask is None:
             pose_mask = torch.ones(pose_labels.shape[:2], dtype=torch.long, device=pose_labels.device)
         elif tuple(pose_mask.shape) != tuple(pose_labels.shape[:2]):
-            raise ValueError(f"pose_mask has shape {tuple(pose_mask.shape)}, expected {tuple(pose_labels.shape[:2])}")
+            raise ValueError(
+                f"pose_mask has shape {tuple(pose_mask.shape)}, expected {tuple(pose_labels.shape[:2])}"
+            )
         lengths = pose_mask.sum(dim=1)
         if int(lengths.min()) == 0:
             raise ValueError("pose_mask has a sequence with no real frame")
@@ -389,7 +400,9 @@ class NARSignProducer(NARSignProducerPreTrainedModel):
             frames = pose_labels.shape[1]
             frame_mask = pose_mask.to(poses.dtype)
             num_real = frame_mask.sum()
-            per_frame = F.mse_loss(poses[:, :frames], pose_labels.to(poses.dtype), reduction="none").mean(dim=(-2, -1))
+            per_frame = F.mse_loss(poses[:, :frames], pose_labels.to(poses.dtype), reduction="none").mean(
+                dim=(-2, -1)
+            )
             pose_loss = (per_frame * frame_mask).sum() / num_real
             true_ratio = pose_mask.sum(dim=1).to(length_logits.dtype) / self.config.max_frames
             length_loss = F.binary_cross_entropy_with_logits(length_logits, true_ratio)
@@ -438,7 +451,9 @@ class NARSignProducer(NARSignProducerPreTrainedModel):
                 "the producer's pose VAE has no normalisation statistics (config.pose_vae.pose_min/pose_max): "
                 "cannot return poses in corpus coordinates"
             )
-        output = self.forward(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
+        output = self.forward(
+            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+        )
         lengths = output.predicted_lengths
         mask = torch.arange(self.config.max_frames, device=lengths.device).unsqueeze(0) < lengths.unsqueeze(1)
         poses = self.pose_vae.denormalize(output.poses) * mask[:, :, None, None].to(output.poses.dtype)

@@ -23,7 +23,6 @@ from transformers.utils import ModelOutput, logging
 
 from .configuration_pose_vae import PoseVAEConfig
 
-
 logger = logging.get_logger(__name__)
 
 
@@ -45,7 +44,9 @@ def gaussian_kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tens
     return -0.5 * torch.sum(1.0 + logvar - mu.pow(2) - logvar.exp(), dim=-1)
 
 
-def check_pose_tensor(poses: torch.Tensor, num_joints: int, joint_dim: int, name: str = "poses") -> torch.Tensor:
+def check_pose_tensor(
+    poses: torch.Tensor, num_joints: int, joint_dim: int, name: str = "poses"
+) -> torch.Tensor:
     """Check that ``poses`` is a float tensor of shape (..., J, K) with finite values.
 
     Raises:
@@ -54,7 +55,9 @@ def check_pose_tensor(poses: torch.Tensor, num_joints: int, joint_dim: int, name
     if not isinstance(poses, torch.Tensor):
         raise PoseValidationError(f"{name} must be a torch.Tensor, got {type(poses).__name__}")
     if poses.dim() < 2:
-        raise PoseValidationError(f"{name} must have shape (..., J={num_joints}, K={joint_dim}), got {tuple(poses.shape)}")
+        raise PoseValidationError(
+            f"{name} must have shape (..., J={num_joints}, K={joint_dim}), got {tuple(poses.shape)}"
+        )
     if poses.shape[-2] != num_joints:
         raise PoseValidationError(
             f"{name} has {poses.shape[-2]} joints per frame, the model expects {num_joints} "
@@ -67,7 +70,9 @@ def check_pose_tensor(poses: torch.Tensor, num_joints: int, joint_dim: int, name
     if not torch.is_floating_point(poses):
         raise PoseValidationError(f"{name} must be a floating point tensor, got {poses.dtype}")
     if torch.isnan(poses).any():
-        raise PoseValidationError(f"{name} contains NaN values ({int(torch.isnan(poses).sum())} of {poses.numel()})")
+        raise PoseValidationError(
+            f"{name} contains NaN values ({int(torch.isnan(poses).sum())} of {poses.numel()})"
+        )
     if torch.isinf(poses).any():
         raise PoseValidationError(f"{name} contains infinite values")
     return poses
@@ -213,7 +218,9 @@ class PoseVAEModel(PoseVAEPreTrainedModel):
     def decode_logits(self, latents: torch.Tensor) -> torch.Tensor:
         """Latents (..., latent_dim) -> pre-sigmoid frame logits (..., J, K)."""
         if latents.shape[-1] != self.config.latent_dim:
-            raise ValueError(f"latents have size {latents.shape[-1]}, the pose VAE expects latent_dim={self.config.latent_dim}")
+            raise ValueError(
+                f"latents have size {latents.shape[-1]}, the pose VAE expects latent_dim={self.config.latent_dim}"
+            )
         logits = self.decoder(latents)
         return logits.reshape(*latents.shape[:-1], self.config.num_joints, self.config.joint_dim)
 

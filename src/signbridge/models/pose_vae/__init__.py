@@ -11,7 +11,6 @@ from .modeling_pose_vae import (
     gaussian_kl_divergence,
 )
 
-
 __all__ = [
     "MissingNormalizationError",
     "PoseVAEConfig",

@@ -6,5 +6,4 @@ saved NARSignProducer carries it for ``trust_remote_code``); this module re-expo
 
 from ..nar_slp.configuration_pose_vae import PoseVAEConfig
 
-
 __all__ = ["PoseVAEConfig"]

@@ -6,14 +6,13 @@ NARSignProducer carries it for ``trust_remote_code``); this module re-exports it
 
 from ..nar_slp.modeling_pose_vae import (
     MissingNormalizationError,
-    PoseValidationError,
     PoseVAEModel,
     PoseVAEOutput,
     PoseVAEPreTrainedModel,
+    PoseValidationError,
     check_pose_tensor,
     gaussian_kl_divergence,
 )
-
 
 __all__ = [
     "MissingNormalizationError",
