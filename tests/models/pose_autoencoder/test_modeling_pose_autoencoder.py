@@ -1,0 +1,226 @@
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import torch
+
+from signbridge.models.pose_autoencoder import (
+    PoseAutoencoderConfig,
+    PoseAutoencoderModel,
+    PoseAutoencoderOutput,
+    PoseLayoutError,
+)
+
+
+class PoseAutoencoderModelTester:
+    def __init__(self, batch_size=3, num_joints=5, joint_dim=3, window_size=34, latent_dim=8):
+        self.batch_size = batch_size
+        self.num_joints = num_joints
+        self.joint_dim = joint_dim
+        self.window_size = window_size
+        self.latent_dim = latent_dim
+
+    def get_config(self, **overrides):
+        rng = np.random.default_rng(0)
+        low = rng.normal(size=(self.num_joints, self.joint_dim)) - 2
+        kwargs = dict(
+            num_joints=self.num_joints,
+            joint_dim=self.joint_dim,
+            window_size=self.window_size,
+            d_model=32,
+            encoder_layers=2,
+            decoder_layers=1,
+            num_attention_heads=4,
+            ffn_dim=64,
+            latent_dim=self.latent_dim,
+            dropout=0.0,
+            normalization={"min": low.tolist(), "max": (low + 4).tolist()},
+        )
+        kwargs.update(overrides)
+        return PoseAutoencoderConfig(**kwargs)
+
+    def poses(self, n=None, seed=0):
+        g = torch.Generator().manual_seed(seed)
+        n = n or self.batch_size
+        return torch.randn(n, self.window_size, self.num_joints, self.joint_dim, generator=g)
+
+
+@pytest.fixture
+def tester():
+    return PoseAutoencoderModelTester()
+
+
+def _model(config, seed=0):
+    torch.manual_seed(seed)
+    return PoseAutoencoderModel(config).eval()
+
+
+def test_output_shapes_and_loss(tester):
+    model = _model(tester.get_config())
+    poses = tester.poses()
+    out = model(poses)
+    assert isinstance(out, PoseAutoencoderOutput)
+    assert out.reconstruction.shape == poses.shape
+    assert out.features.shape == (3, 8)
+    assert out.loss.ndim == 0 and torch.isfinite(out.loss)
+    expected = ((out.reconstruction - model.normalize_poses(poses)) ** 2).mean()
+    torch.testing.assert_close(out.loss, expected)
+    assert out.to_tuple()[0] is out.loss
+    tuple_out = model(poses, return_dict=False)
+    torch.testing.assert_close(tuple_out[0], out.loss)
+
+
+def test_frame_mask_excludes_frames(tester):
+    model = _model(tester.get_config())
+    poses = tester.poses()
+    mask = torch.ones(3, 34, dtype=torch.long)
+    mask[:, 20:] = 0
+    out = model(poses, frame_mask=mask)
+    changed = poses.clone()
+    changed[:, 20:] = 100.0  # masked frames: neither features nor loss may change
+    out2 = model(changed, frame_mask=mask)
+    torch.testing.assert_close(out.features, out2.features)
+    torch.testing.assert_close(out.loss, out2.loss)
+    diff = (out.reconstruction - out.normalized_poses) ** 2
+    torch.testing.assert_close(out.loss, diff[:, :20].mean())
+
+
+def test_normalization_round_trip(tester):
+    model = _model(tester.get_config())
+    poses = tester.poses().double()
+    normalized = model.normalize_poses(poses)
+    torch.testing.assert_close(model.denormalize_poses(normalized), poses, rtol=0, atol=1e-12)
+    low = torch.tensor(model.config.normalization["min"], dtype=torch.float64)
+    torch.testing.assert_close(model.normalize_poses(low[None]), torch.zeros_like(low[None]))
+
+
+def test_encode_windows_matches_forward_features(tester):
+    model = _model(tester.get_config())
+    model.train()  # encode_windows switches dropout off itself and restores the mode
+    poses = tester.poses(n=7)
+    features = model.encode_windows(poses.numpy(), batch_size=3)
+    assert features.shape == (7, 8) and features.dtype == torch.float32
+    assert model.training
+    model.eval()
+    torch.testing.assert_close(features, model(poses).features)
+    assert model.encode_windows(np.zeros((0, 34, 5, 3))).shape == (0, 8)
+
+
+def test_bce_loss(tester):
+    model = _model(tester.get_config(loss_type="bce"))
+    poses = tester.poses()
+    out = model(poses)
+    assert out.reconstruction.min() >= 0 and out.reconstruction.max() <= 1
+    assert torch.isfinite(out.loss)
+
+
+def test_loss_falls_on_fixed_batch(tester):
+    model = _model(tester.get_config(encoder_layers=1))
+    model.train()
+    poses = tester.poses(n=4)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    first = model(poses).loss.item()
+    for _ in range(15):
+        optimizer.zero_grad()
+        loss = model(poses).loss
+        loss.backward()
+        optimizer.step()
+    assert loss.item() < 0.5 * first
+
+
+@pytest.mark.parametrize(
+    "shape, message",
+    [((2, 33, 5, 3), "window_size"), ((2, 34, 4, 3), "num_joints"), ((2, 34, 5, 2), "joint_dim"), ((34, 5, 3), "shape")],
+)
+def test_wrong_layout(tester, shape, message):
+    model = _model(tester.get_config())
+    with pytest.raises(PoseLayoutError, match=message):
+        model(torch.zeros(shape))
+
+
+def test_nan_poses(tester):
+    model = _model(tester.get_config())
+    poses = tester.poses()
+    poses[0, 3, 1, 0] = float("nan")
+    with pytest.raises(ValueError, match="NaN"):
+        model.encode_windows(poses)
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"d_model": 30}, "multiple"),
+        ({"loss_type": "l1"}, "loss_type"),
+        ({"latent_dim": 0}, "latent_dim"),
+        ({"joint_names": ["a", "b"]}, "joint_names"),
+        ({"normalization": {"min": [[0, 0, 0]] * 5}}, "'max'"),
+        ({"normalization": {"min": [[0, 0]] * 5, "max": [[1, 1]] * 5}}, "5 x 3"),
+    ],
+)
+def test_config_validation(tester, overrides, message):
+    with pytest.raises(ValueError, match=message):
+        tester.get_config(**overrides)
+
+
+def test_save_load_identical(tester, tmp_path):
+    model = _model(tester.get_config(joint_names=[f"j{i}" for i in range(5)]))
+    model.save_pretrained(tmp_path)
+    assert (tmp_path / "model.safetensors").exists()
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["auto_map"]["AutoModel"] == "modeling_pose_autoencoder.PoseAutoencoderModel"
+    assert config["normalization"] == model.config.normalization
+    loaded = PoseAutoencoderModel.from_pretrained(tmp_path).eval()
+    for (name, a), (_, b) in zip(model.state_dict().items(), loaded.state_dict().items()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0, msg=name)
+    poses = tester.poses()
+    torch.testing.assert_close(model(poses).features, loaded(poses).features, rtol=0, atol=0)
+    assert loaded.config.joint_names == model.config.joint_names
+
+
+REMOTE_SCRIPT = textwrap.dedent(
+    """
+    import importlib.abc, sys
+    class RefuseSignbridge(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name == "signbridge" or name.startswith("signbridge."):
+                raise ImportError("signbridge is blocked in this process")
+            return None
+    sys.meta_path.insert(0, RefuseSignbridge())
+    try:
+        import signbridge  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        raise SystemExit("signbridge must not be importable here")
+    import torch
+    from transformers import AutoModel
+    folder, poses_path = sys.argv[1], sys.argv[2]
+    model = AutoModel.from_pretrained(folder, trust_remote_code=True).eval()
+    assert type(model).__module__.startswith("transformers_modules"), type(model).__module__
+    poses = torch.load(poses_path)
+    torch.save(model.encode_windows(poses), poses_path + ".out")
+    print("loaded", type(model).__name__, "without signbridge")
+    """
+)
+
+
+def test_remote_code_loads_without_signbridge(tester, tmp_path):
+    model = _model(tester.get_config())
+    folder = tmp_path / "tae"
+    model.save_pretrained(folder)
+    poses = tester.poses()
+    torch.save(poses, tmp_path / "poses.pt")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env.update(HF_HUB_OFFLINE="1", HF_MODULES_CACHE=str(tmp_path / "modules"), HF_HOME=str(tmp_path / "hf"))
+    result = subprocess.run(
+        [sys.executable, "-c", REMOTE_SCRIPT, str(folder), str(tmp_path / "poses.pt")],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "without signbridge" in result.stdout
+    remote = torch.load(tmp_path / "poses.pt.out")
+    torch.testing.assert_close(remote, model.encode_windows(poses), rtol=0, atol=0)
