@@ -1,0 +1,149 @@
+import numpy as np
+import pytest
+import torch
+
+evaluate = pytest.importorskip("evaluate", reason="FGD needs the metrics extra (evaluate)")
+
+from signbridge.metrics import frechet_distance  # noqa: E402
+from signbridge.metrics.fgd import FGD  # noqa: E402
+from signbridge.models.pose_autoencoder import PoseAutoencoderConfig, PoseAutoencoderModel  # noqa: E402
+
+FGD_FOLDER = __import__("signbridge.metrics.fgd", fromlist=["x"]).__path__[0]
+J, K, W = 5, 3, 34
+
+
+@pytest.fixture(scope="module")
+def tae():
+    torch.manual_seed(0)
+    config = PoseAutoencoderConfig(
+        num_joints=J, joint_dim=K, window_size=W, d_model=32, encoder_layers=1, decoder_layers=1,
+        num_attention_heads=4, ffn_dim=64, latent_dim=6, dropout=0.0,
+        joint_names=[f"joint{i}" for i in range(J)],
+    )
+    return PoseAutoencoderModel(config).eval()
+
+
+def _sequences(lengths, seed=0, shift=0.0):
+    rng = np.random.default_rng(seed)
+    return [rng.normal(size=(int(t), J, K)).astype(np.float32) + shift for t in lengths]
+
+
+@pytest.fixture(scope="module")
+def sets():
+    rng = np.random.default_rng(1)
+    refs = _sequences(rng.integers(10, 230, size=40), seed=2)
+    preds = _sequences(rng.integers(10, 230, size=31), seed=3, shift=0.5)
+    return preds, refs
+
+
+def _window_features(tae, sequences):
+    windows = [s[i * W : (i + 1) * W] for s in sequences for i in range(len(s) // W)]
+    return tae.encode_windows(np.stack(windows)).numpy().astype(np.float64)
+
+
+def test_equals_frechet_on_tae_features(tae, sets):
+    preds, refs = sets
+    result = FGD(model=tae).compute(predictions=preds, references=refs)
+    expected = frechet_distance(_window_features(tae, preds), _window_features(tae, refs))
+    assert result["fgd"] == pytest.approx(expected, rel=1e-12)
+    assert result["fgd_x10"] == pytest.approx(10 * expected, rel=1e-12)
+    assert result["fgd"] > 0
+    assert result["num_windows_predictions"] == sum(len(s) // W for s in preds)
+    assert result["num_windows_references"] == sum(len(s) // W for s in refs)
+    assert result["num_sequences_predictions"] == 31 and result["num_sequences_references"] == 40
+    assert result["short_sequences_predictions"] == sum(len(s) < W for s in preds)
+    assert result["short_sequences_references"] == sum(len(s) < W for s in refs) > 0
+    assert result["unused_frames_references"] == sum(len(s) % W for s in refs)
+
+
+def test_self_distance_zero_and_order_invariant(tae, sets):
+    preds, refs = sets
+    metric = FGD(model=tae)
+    same = metric.compute(predictions=refs, references=refs)
+    assert same["fgd"] == pytest.approx(0.0, abs=1e-7)
+    assert all(v == pytest.approx(0.0, abs=1e-7) for v in same["fgd_by_length"].values())
+    assert all(v == pytest.approx(0.0, abs=1e-7) for v in same["fgd_by_prefix"].values())
+    base = metric.compute(predictions=preds, references=refs)
+    shuffled = metric.compute(predictions=preds[::-1], references=refs[7:] + refs[:7])
+    assert shuffled["fgd"] == pytest.approx(base["fgd"], rel=1e-9)
+    assert shuffled["fgd_by_length"] == pytest.approx(base["fgd_by_length"], rel=1e-9)
+
+
+def test_length_intervals_and_prefixes(tae, sets):
+    preds, refs = sets
+    result = FGD(model=tae).compute(predictions=preds, references=refs)
+    assert set(result["fgd_by_length"]) == {"0-50", "50-100", "100-150", "150-200"}
+    bucket_refs = [s for s in refs if 100 <= len(s) < 150]
+    bucket_preds = [s for s in preds if 100 <= len(s) < 150]
+    expected = frechet_distance(_window_features(tae, bucket_preds), _window_features(tae, bucket_refs))
+    assert result["fgd_by_length"]["100-150"] == pytest.approx(expected, rel=1e-9)
+    assert result["num_windows_by_length"]["0-50"] == [
+        sum(len(s) // W for s in preds if len(s) < 50), sum(len(s) // W for s in refs if len(s) < 50)
+    ]
+    # first 80 frames: the first two windows of every sequence of >= 80 frames
+    first80 = frechet_distance(
+        _window_features(tae, [s[:68] for s in preds if len(s) >= 80]),
+        _window_features(tae, [s[:68] for s in refs if len(s) >= 80]),
+    )
+    assert result["fgd_by_prefix"]["80"] == pytest.approx(first80, rel=1e-9)
+    # first 20 frames (< one window): each 20-frame prefix is resampled in time onto 34 frames
+    def stretch(s):
+        src = np.linspace(0, 19, W)
+        return np.stack([np.interp(src, np.arange(20), s[:20, j, k]) for j in range(J) for k in range(K)], 1).reshape(W, J, K)
+    first20 = frechet_distance(
+        tae.encode_windows(np.stack([stretch(s) for s in preds if len(s) >= 20])).double().numpy(),
+        tae.encode_windows(np.stack([stretch(s) for s in refs if len(s) >= 20])).double().numpy(),
+    )
+    assert result["fgd_by_prefix"]["20"] == pytest.approx(first20, rel=1e-5)
+    assert result["num_windows_by_prefix"]["20"] == [sum(len(s) >= 20 for s in preds), sum(len(s) >= 20 for s in refs)]
+
+
+def test_interval_with_too_few_windows_is_nan(tae):
+    refs = _sequences([40, 120, 130, 140], seed=4)
+    preds = _sequences([120, 125, 135], seed=5)
+    result = FGD(model=tae).compute(predictions=preds, references=refs)
+    assert np.isnan(result["fgd_by_length"]["0-50"])
+    assert result["num_windows_by_length"]["0-50"] == [0, 1]
+    assert np.isnan(result["fgd_by_length"]["150-200"])
+
+
+def test_add_batch_and_model_path(tae, sets, tmp_path):
+    preds, refs = sets
+    tae.save_pretrained(tmp_path / "tae")
+    metric = FGD(model=str(tmp_path / "tae"))
+    metric.add_batch(predictions=preds[:10], references=refs[:25])
+    metric.add_batch(predictions=preds[10:], references=refs[25:])
+    from_batches = metric.compute()
+    direct = FGD().compute(predictions=preds, references=refs, model=tae)
+    assert from_batches["fgd"] == pytest.approx(direct["fgd"], rel=1e-12)
+
+
+def test_evaluate_load_from_folder(tae, sets):
+    preds, refs = sets
+    metric = evaluate.load(FGD_FOLDER, model=tae)
+    assert type(metric).__name__ == "FGD"
+    assert type(metric).__module__.startswith("evaluate_modules")  # the copied script
+    result = metric.compute(predictions=[torch.as_tensor(p) for p in preds], references=refs)
+    assert result["fgd"] == pytest.approx(FGD(model=tae).compute(predictions=preds, references=refs)["fgd"], rel=1e-12)
+
+
+def test_bad_input(tae, sets):
+    preds, refs = sets
+    metric = FGD(model=tae)
+    wrong_layout = [np.zeros((50, J + 1, K), np.float32)] * 3
+    with pytest.raises(ValueError, match=r"joint layout .* differs from predictions\[0\]"):
+        metric.compute(predictions=wrong_layout, references=refs)
+    with pytest.raises(ValueError, match="joint layout"):
+        metric.compute(predictions=preds, references=refs, joint_names=[f"other{i}" for i in range(J)])
+    bad = [p.copy() for p in preds]
+    bad[2][0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match=r"predictions\[2\] contains NaN"):
+        metric.compute(predictions=bad, references=refs)
+    with pytest.raises(ValueError, match="at least 2 windows"):
+        metric.compute(predictions=_sequences([20, 30, 40]), references=refs)
+    with pytest.raises(ValueError, match="empty"):
+        metric.compute(predictions=[], references=refs)
+    with pytest.raises(ValueError, match="needs a TAE"):
+        FGD().compute(predictions=preds, references=refs)
+    with pytest.raises(ValueError, match=r"\(T, J, K\)"):
+        metric.compute(predictions=[np.zeros((40, J * K))] * 3, references=refs)
