@@ -145,11 +145,16 @@ class CVSLTTrainer(Seq2SeqTrainer):
         decay_names = set(self.get_decay_parameter_names(opt_model))
         # Names of the unwrapped model match the prefixes ("visual_head.…"); strip wrapper prefixes.
         prefixes = sorted(self.module_learning_rates, key=len, reverse=True)
+        inner = unwrap_model(opt_model)
         for prefix in prefixes:
-            if not any(_module_of(n, [prefix]) for n, _ in opt_model.named_parameters()):
+            if any(_module_of(n, [prefix]) for n, _ in opt_model.named_parameters()):
+                continue
+            if hasattr(inner, prefix.split(".")[0]):  # e.g. latent_network=None when use_latent=False
+                logger.warning("module_learning_rates: the model has no trainable parameter under %r", prefix)
+            else:
                 raise ValueError(
                     f"module_learning_rates names the submodule {prefix!r}, but the model "
-                    f"{type(opt_model).__name__} has no parameter under it"
+                    f"{type(opt_model).__name__} has no such submodule"
                 )
         groups: dict[tuple[str | None, bool], list[nn.Parameter]] = {}
         for name, param in opt_model.named_parameters():

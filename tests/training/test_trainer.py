@@ -1,0 +1,219 @@
+"""CVSLTTrainer: step-driven annealing, loss-part logging, per-module learning rates, training, generation."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from cvslt_training_helpers import ToyCollator, tiny_model, toy_corpus
+from transformers import Seq2SeqTrainer
+
+from signbridge.training import (
+    CVSLTTrainer,
+    CVSLTTrainingArguments,
+    KLAnnealingCallback,
+    decode_sequences,
+    make_translation_compute_metrics,
+)
+
+
+def _args(tmp_path, **overrides):
+    values = dict(
+        output_dir=str(tmp_path / "out"), per_device_train_batch_size=2, per_device_eval_batch_size=4,
+        learning_rate=1e-3, use_cpu=True, report_to="none", save_strategy="no", remove_unused_columns=False,
+        disable_tqdm=True, seed=0, data_seed=0, dataloader_num_workers=0,
+    )
+    values.update(overrides)
+    return CVSLTTrainingArguments(**values)
+
+
+class _RecordingTrainer(CVSLTTrainer):
+    """Records (global_step, annealing_weight) of every training forward."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.seen: list[tuple[int, float]] = []
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        loss, outputs = super().compute_loss(model, inputs, True, num_items_in_batch)
+        if model.training:
+            self.seen.append((self.state.global_step, float(outputs.annealing_weight)))
+        return (loss, outputs) if return_outputs else loss
+
+
+def test_annealing_follows_optimizer_steps_under_gradient_accumulation(tmp_path, tokenizer):
+    model = tiny_model(kl_annealing_steps=4)
+    args = _args(tmp_path, gradient_accumulation_steps=2, max_steps=5, logging_steps=100)
+    trainer = _RecordingTrainer(model=model, args=args, train_dataset=toy_corpus(40),
+                                data_collator=ToyCollator(tokenizer), processing_class=tokenizer)
+    trainer.train()
+    # 5 optimizer steps x 2 micro-batches; the weight is min(1, step / 4) for both micro-batches of a step.
+    assert [s for s, _ in trainer.seen] == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
+    np.testing.assert_allclose([w for _, w in trainer.seen], [0, 0, .25, .25, .5, .5, .75, .75, 1, 1], atol=1e-7)
+    # Evaluation forwards do not move the schedule: the model's step is still the last training step.
+    assert int(model.global_step) == 4
+
+
+def test_plain_seq2seq_trainer_with_callback_anneals_by_step(tmp_path, tokenizer):
+    model = tiny_model(kl_annealing_steps=2)
+    weights = []
+    original = model.forward
+
+    def forward(*a, **k):
+        out = original(*a, **k)
+        weights.append(float(out.annealing_weight))
+        return out
+
+    model.forward = forward
+    args = _args(tmp_path, gradient_accumulation_steps=3, max_steps=3, logging_steps=100)
+    trainer = Seq2SeqTrainer(model=model, args=args, train_dataset=toy_corpus(30),
+                             data_collator=ToyCollator(tokenizer), callbacks=[KLAnnealingCallback()])
+    trainer.train()
+    np.testing.assert_allclose(weights, [0, 0, 0, .5, .5, .5, 1, 1, 1], atol=1e-7)
+
+
+def test_loss_parts_and_annealing_weight_are_logged_as_interval_means(tmp_path, tokenizer):
+    model = tiny_model(kl_annealing_steps=4)
+    args = _args(tmp_path, max_steps=4, logging_steps=2)
+    trainer = _RecordingTrainer(model=model, args=args, train_dataset=toy_corpus(16),
+                                data_collator=ToyCollator(tokenizer), processing_class=tokenizer)
+    trainer.train()
+    logs = [h for h in trainer.state.log_history if "loss" in h]
+    assert [h["step"] for h in logs] == [2, 4]
+    for entry in logs:
+        for key in ("posterior_ce_loss", "prior_ce_loss", "kl_loss", "sd_loss", "annealing_weight"):
+            assert key in entry and math.isfinite(entry[key]), (key, entry)
+        assert entry["kl_loss"] >= 0 and entry["sd_loss"] >= 0
+    # steps 0,1 -> weights 0, .25 (mean .125); steps 2,3 -> .5, .75 (mean .625)
+    assert logs[0]["annealing_weight"] == pytest.approx(0.125)
+    assert logs[1]["annealing_weight"] == pytest.approx(0.625)
+
+
+def test_loss_part_means_match_recorded_forwards(tmp_path, tokenizer):
+    model = tiny_model()
+    args = _args(tmp_path, max_steps=3, logging_steps=3, learning_rate=0.0)
+    parts = []
+
+    class Spy(CVSLTTrainer):
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            loss, out = super().compute_loss(model, inputs, True, num_items_in_batch)
+            parts.append(float(out.prior_ce_loss.detach()))
+            return (loss, out) if return_outputs else loss
+
+    trainer = Spy(model=model, args=args, train_dataset=toy_corpus(6), data_collator=ToyCollator(tokenizer))
+    trainer.train()
+    logged = [h for h in trainer.state.log_history if "loss" in h][0]
+    assert logged["prior_ce_loss"] == pytest.approx(np.mean(parts), abs=1e-5)
+
+
+def test_param_groups_get_module_learning_rates(tmp_path, tokenizer):
+    model = tiny_model()
+    args = _args(tmp_path, learning_rate=1e-5, visual_head_learning_rate=1e-3, latent_network_learning_rate=3e-5,
+                 weight_decay=0.01, max_steps=1)
+    trainer = CVSLTTrainer(model=model, args=args, train_dataset=toy_corpus(4), data_collator=ToyCollator(tokenizer))
+    optimizer = trainer.create_optimizer()
+    lr_of = {}
+    for group in optimizer.param_groups:
+        for p in group["params"]:
+            assert id(p) not in lr_of, "a parameter is in two groups"
+            lr_of[id(p)] = (group["lr"], group["weight_decay"])
+    named = dict(model.named_parameters())
+    assert set(lr_of) == {id(p) for p in named.values()}
+    for name, p in named.items():
+        lr, wd = lr_of[id(p)]
+        expected = 1e-3 if name.startswith("visual_head.") else 3e-5 if name.startswith("latent_network.") else 1e-5
+        assert lr == expected, name
+        if name.endswith(".bias"):
+            assert wd == 0.0, name
+    assert optimizer.defaults["betas"] == (0.9, 0.998)  # the CV-SLT recipe's defaults
+    assert args.lr_scheduler_type in ("cosine", "SchedulerType.COSINE") or args.lr_scheduler_type.value == "cosine"
+
+
+def test_cosine_schedule_keeps_module_ratio_in_logs(tmp_path, tokenizer):
+    model = tiny_model()
+    args = _args(tmp_path, learning_rate=1e-4, visual_head_learning_rate=1e-2, max_steps=4, logging_steps=1)
+    trainer = CVSLTTrainer(model=model, args=args, train_dataset=toy_corpus(8), data_collator=ToyCollator(tokenizer))
+    trainer.train()
+    logs = [h for h in trainer.state.log_history if "loss" in h]
+    lrs = [h["learning_rate"] for h in logs]
+    assert lrs[0] == pytest.approx(1e-4) and lrs[-1] < lrs[1] < lrs[0]  # cosine decay, no warmup
+    for h in logs:
+        assert h["learning_rate_visual_head"] == pytest.approx(100 * h["learning_rate"])
+    # the optimizer really applied the ratio
+    rates = {g["name"]: g["lr"] for g in trainer.optimizer.param_groups}
+    assert rates["visual_head"] == pytest.approx(100 * rates["default"])
+
+
+def test_unknown_module_prefix_and_label_smoothing_are_rejected(tmp_path, tokenizer):
+    model = tiny_model()
+    trainer = CVSLTTrainer(model=model, args=_args(tmp_path, max_steps=1), train_dataset=toy_corpus(4),
+                           data_collator=ToyCollator(tokenizer), module_learning_rates={"visual_hed": 1e-3})
+    with pytest.raises(ValueError, match="visual_hed"):
+        trainer.create_optimizer()
+    with pytest.raises(ValueError, match="label_smoothing"):
+        CVSLTTrainer(model=model, args=_args(tmp_path, label_smoothing_factor=0.1), train_dataset=toy_corpus(4),
+                     data_collator=ToyCollator(tokenizer))
+    with pytest.raises(ValueError, match="visual_head_learning_rate"):
+        _args(tmp_path, visual_head_learning_rate=-1.0)
+
+
+def test_latent_removed_model_trains_with_latent_lr_given(tmp_path, tokenizer):
+    model = tiny_model(use_latent=False)
+    args = _args(tmp_path, latent_network_learning_rate=1e-3, visual_head_learning_rate=1e-3, max_steps=2,
+                 logging_steps=1)
+    trainer = CVSLTTrainer(model=model, args=args, train_dataset=toy_corpus(4), data_collator=ToyCollator(tokenizer))
+    trainer.train()
+    logs = [h for h in trainer.state.log_history if "loss" in h]
+    assert "prior_ce_loss" in logs[0] and "kl_loss" not in logs[0]
+
+
+def test_short_training_lowers_the_loss(tmp_path, tokenizer):
+    data = toy_corpus(16)
+    collator = ToyCollator(tokenizer)
+    model = tiny_model(kl_annealing_steps=10)
+    batch = collator([data[i] for i in range(len(data))])
+
+    def eval_loss():
+        model.eval()
+        with torch.no_grad():
+            return float(model(**batch).prior_ce_loss)
+
+    before = eval_loss()
+    args = _args(tmp_path, per_device_train_batch_size=8, max_steps=16, learning_rate=1e-2,
+                 visual_head_learning_rate=1e-2, logging_steps=8)
+    CVSLTTrainer(model=model, args=args, train_dataset=data, data_collator=collator).train()
+    after = eval_loss()
+    assert after < 0.7 * before, (before, after)
+
+
+def test_predict_with_generate_and_translation_metrics(tmp_path, tokenizer):
+    model = tiny_model()
+    data = toy_corpus(6)
+    args = _args(tmp_path, predict_with_generate=True, generation_num_beams=2, max_steps=1)
+    trainer = CVSLTTrainer(model=model, args=args, train_dataset=data, eval_dataset=data,
+                           data_collator=ToyCollator(tokenizer), processing_class=tokenizer,
+                           compute_metrics=make_translation_compute_metrics(tokenizer))
+    metrics = trainer.evaluate(max_new_tokens=6)
+    for key in ("eval_bleu1", "eval_bleu2", "eval_bleu3", "eval_bleu4", "eval_rouge_l", "eval_loss"):
+        assert key in metrics and 0.0 <= metrics[key] <= (100.0 if key != "eval_loss" else 1e9), key
+    prediction = trainer.predict(data, num_beams=2, max_new_tokens=6)
+    texts = decode_sequences(tokenizer, prediction.predictions)
+    assert len(texts) == 6 and all("de_DE" not in t and "</s>" not in t and "<pad>" not in t for t in texts)
+
+
+def test_compute_metrics_scores_perfect_predictions_100(tokenizer):
+    from transformers.trainer_utils import EvalPrediction
+
+    texts = ["regen wind morgen .", "sonne heute warm .", "kalt nord sued ."]
+    enc = tokenizer(texts, padding=True, return_tensors="np")["input_ids"]
+    labels = np.where(enc == tokenizer.pad_token_id, -100, enc)
+    preds = np.concatenate([np.full((3, 1), 4), enc], axis=1)  # decoder start (lang code) first, pad after
+    scores = make_translation_compute_metrics(tokenizer)(EvalPrediction(predictions=preds, label_ids=labels))
+    assert scores["bleu4"] == pytest.approx(100.0) and scores["rouge_l"] == pytest.approx(100.0)
+    assert decode_sequences(tokenizer, labels) == texts
+    with pytest.raises(ValueError, match="2-D"):
+        decode_sequences(tokenizer, np.zeros(3, dtype=int))
+    with pytest.raises(ValueError, match="level"):
+        make_translation_compute_metrics(tokenizer, level="token")
