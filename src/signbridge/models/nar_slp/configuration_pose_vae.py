@@ -36,9 +36,9 @@ class PoseVAEConfig(PreTrainedConfig):
             coordinates. With `pose_max` it defines the min-max normalisation to [0, 1].
         pose_max (`list[list[float]]`, *optional*):
             Per joint and coordinate maximum, same layout as `pose_min`.
-        min_range (`float`, *optional*, defaults to 1e-6):
-            Ranges `max - min` below this value (a joint that never moves) are replaced by 1 so that
-            normalisation never divides by zero.
+        min_range (`float`, *optional*, defaults to 0.0):
+            Ranges `max - min` not above this value (a coordinate that never moves) are replaced by 1
+            so that normalisation never divides by zero (as `PoseNormalizer` does).
         initializer_gain (`float`, *optional*, defaults to 1.0):
             Gain of the Xavier-uniform initialisation of the linear layers (paper, Sec. 4.2).
 
@@ -65,7 +65,7 @@ class PoseVAEConfig(PreTrainedConfig):
     # ---- normalisation statistics (corpus coordinates -> [0, 1]) ----
     pose_min: list[list[float]] | None = None
     pose_max: list[list[float]] | None = None
-    min_range: float = 1e-6
+    min_range: float = 0.0
 
     def __post_init__(self, **kwargs):
         if self.hidden_sizes is None:

@@ -181,7 +181,7 @@ class PoseVAEModel(PoseVAEPreTrainedModel):
         low = torch.tensor(self.config.pose_min, dtype=dtype, device=reference.device)
         high = torch.tensor(self.config.pose_max, dtype=dtype, device=reference.device)
         scale = high - low
-        scale = torch.where(scale < self.config.min_range, torch.ones_like(scale), scale)
+        scale = torch.where(scale > self.config.min_range, scale, torch.ones_like(scale))
         return low, scale
 
     def check_poses(self, poses: torch.Tensor, name: str = "poses") -> torch.Tensor:

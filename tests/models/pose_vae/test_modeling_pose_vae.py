@@ -1,0 +1,428 @@
+"""Tests of PoseVAEConfig / PoseVAEModel (the LGM teacher and PGM generator of NAR-SLP)."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch.distributions import Normal, kl_divergence
+from torch.nn import functional as F
+from transformers import AutoModel
+
+from signbridge.models.pose_vae import (
+    MissingNormalizationError,
+    PoseVAEConfig,
+    PoseVAEModel,
+    PoseValidationError,
+    gaussian_kl_divergence,
+)
+
+
+class PoseVAEModelTester:
+    """Tiny configs and inputs for the pose VAE."""
+
+    def __init__(self, num_joints=5, joint_dim=3, hidden_sizes=(16, 12), latent_dim=4, seed=0):
+        self.num_joints = num_joints
+        self.joint_dim = joint_dim
+        self.hidden_sizes = list(hidden_sizes)
+        self.latent_dim = latent_dim
+        rng = np.random.default_rng(seed)
+        self.pose_min = rng.uniform(-2.0, 0.0, size=(num_joints, joint_dim))
+        self.pose_max = self.pose_min + rng.uniform(0.5, 3.0, size=(num_joints, joint_dim))
+
+    def get_config(self, with_stats=True, **overrides):
+        kwargs = dict(
+            num_joints=self.num_joints,
+            joint_dim=self.joint_dim,
+            hidden_sizes=self.hidden_sizes,
+            latent_dim=self.latent_dim,
+        )
+        if with_stats:
+            kwargs.update(pose_min=self.pose_min.tolist(), pose_max=self.pose_max.tolist())
+        kwargs.update(overrides)
+        return PoseVAEConfig(**kwargs)
+
+    def get_model(self, seed=0, **overrides):
+        torch.manual_seed(seed)
+        return PoseVAEModel(self.get_config(**overrides))
+
+    def normalized_frames(self, *shape, seed=1):
+        generator = torch.Generator().manual_seed(seed)
+        return torch.rand(*shape, self.num_joints, self.joint_dim, generator=generator)
+
+    def corpus_frames(self, *shape, seed=2):
+        low = torch.tensor(self.pose_min, dtype=torch.float32)
+        high = torch.tensor(self.pose_max, dtype=torch.float32)
+        return low + (high - low) * self.normalized_frames(*shape, seed=seed)
+
+
+@pytest.fixture
+def tester():
+    return PoseVAEModelTester()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def single_thread():
+    """These models are tiny: one thread is several times faster than two contending ones."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+# ---- configuration ----
+
+
+def test_config_defaults_follow_the_paper():
+    config = PoseVAEConfig()
+    assert config.kl_weight == 1e-4
+    assert len(config.hidden_sizes) == 2  # 3 linear layers per encoder/decoder
+    assert config.input_dim == 50 * 3
+    assert not config.has_normalization
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"hidden_sizes": [8]}, "exactly two"),
+        ({"num_joints": 0}, "num_joints"),
+        ({"kl_weight": -1.0}, "kl_weight"),
+        ({"pose_min": [[0.0, 0.0, 0.0]] * 5, "pose_max": None}, "both pose_min and pose_max"),
+        ({"pose_min": [[0.0, 0.0, 0.0]] * 4, "pose_max": [[1.0, 1.0, 1.0]] * 4}, "num_joints=5"),
+        ({"pose_min": [[0.0, 0.0]] * 5, "pose_max": [[1.0, 1.0]] * 5}, "joint_dim=3"),
+        ({"pose_min": [[1.0, 0.0, 0.0]] * 5, "pose_max": [[0.0, 1.0, 1.0]] * 5}, "pose_max < pose_min"),
+        ({"pose_min": [[float("nan"), 0.0, 0.0]] * 5, "pose_max": [[1.0, 1.0, 1.0]] * 5}, "non-finite"),
+    ],
+)
+def test_config_rejects_bad_values(tester, overrides, message):
+    with pytest.raises(ValueError, match=message):
+        tester.get_config(with_stats=False, **overrides)
+
+
+def test_set_normalization_accepts_dicts_and_objects(tester):
+    config = tester.get_config(with_stats=False)
+    config.set_normalization({"min": tester.pose_min, "max": tester.pose_max})
+    assert np.allclose(config.pose_min, tester.pose_min) and np.allclose(config.pose_max, tester.pose_max)
+
+    class FakeNormalizer:
+        def to_dict(self):
+            return {"min": np.zeros((5, 3)).tolist(), "max": np.ones((5, 3)).tolist()}
+
+    config.set_normalization(FakeNormalizer())
+    assert config.pose_max == [[1.0] * 3] * 5
+    with pytest.raises(ValueError, match="'min' and 'max'"):
+        config.set_normalization({"mean": [0.0]})
+
+
+def test_set_normalization_from_pose_normalizer(tester):
+    normalization = pytest.importorskip("signbridge.data.normalization")
+    sequences = [tester.corpus_frames(7, seed=s).numpy() for s in range(3)]
+    normalizer = normalization.PoseNormalizer.fit(sequences)
+    config = tester.get_config(with_stats=False)
+    config.set_normalization(normalizer)
+    model = PoseVAEModel(config)
+    frames = torch.from_numpy(np.concatenate(sequences))
+    expected = normalizer.normalize(frames)
+    torch.testing.assert_close(model.normalize(frames), torch.as_tensor(expected, dtype=torch.float32))
+
+
+# ---- forward, shapes and losses ----
+
+
+def test_forward_shapes_single_frames_and_sequences(tester):
+    model = tester.get_model()
+    frames = tester.normalized_frames(6)
+    out = model(frames)
+    assert out.reconstruction.shape == (6, 5, 3)
+    assert out.mu.shape == out.logvar.shape == out.latents.shape == (6, 4)
+    assert ((out.reconstruction > 0) & (out.reconstruction < 1)).all()
+
+    sequences = tester.normalized_frames(2, 7)
+    out = model(sequences, pose_mask=torch.ones(2, 7))
+    assert out.reconstruction.shape == (2, 7, 5, 3)
+    assert out.mu.shape == (2, 7, 4)
+
+
+def test_loss_parts_finite_and_match_closed_forms(tester):
+    model = tester.get_model().eval()
+    frames = tester.normalized_frames(9)
+    out = model(frames)
+    for part in (out.loss, out.reconstruction_loss, out.kl_loss):
+        assert part.dim() == 0 and torch.isfinite(part)
+    # eval mode decodes the posterior mean
+    torch.testing.assert_close(out.latents, out.mu)
+    expected_bce = F.binary_cross_entropy(out.reconstruction, frames)
+    torch.testing.assert_close(out.reconstruction_loss, expected_bce, rtol=1e-5, atol=1e-6)
+    reference_kl = kl_divergence(Normal(out.mu, torch.exp(0.5 * out.logvar)), Normal(0.0, 1.0)).sum(-1).mean()
+    torch.testing.assert_close(out.kl_loss, reference_kl, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(out.loss, out.reconstruction_loss + 1e-4 * out.kl_loss)
+
+
+def test_gaussian_kl_matches_torch_distributions():
+    generator = torch.Generator().manual_seed(3)
+    mu = torch.randn(4, 6, generator=generator)
+    logvar = torch.randn(4, 6, generator=generator)
+    reference = kl_divergence(Normal(mu, torch.exp(0.5 * logvar)), Normal(0.0, 1.0)).sum(-1)
+    torch.testing.assert_close(gaussian_kl_divergence(mu, logvar), reference, rtol=1e-5, atol=1e-6)
+    assert torch.allclose(gaussian_kl_divergence(torch.zeros(2, 3), torch.zeros(2, 3)), torch.zeros(2))
+
+
+def test_mask_restricts_losses_to_real_frames(tester):
+    model = tester.get_model().eval()
+    sequences = tester.normalized_frames(2, 5)
+    mask = torch.tensor([[1, 1, 1, 0, 0], [1, 1, 0, 0, 0]])
+    masked = model(sequences, pose_mask=mask)
+    real = torch.cat([sequences[0, :3], sequences[1, :2]])
+    direct = model(real)
+    torch.testing.assert_close(masked.reconstruction_loss, direct.reconstruction_loss)
+    torch.testing.assert_close(masked.kl_loss, direct.kl_loss)
+    # changing padded frames changes nothing
+    changed = sequences.clone()
+    changed[0, 3:] = 0.5
+    torch.testing.assert_close(model(changed, pose_mask=mask).loss, masked.loss)
+    with pytest.raises(ValueError, match="pose_mask has shape"):
+        model(sequences, pose_mask=torch.ones(2, 4))
+    with pytest.raises(ValueError, match="no frame"):
+        model(sequences, pose_mask=torch.zeros(2, 5))
+
+
+def test_training_mode_samples_and_encode_is_deterministic(tester):
+    model = tester.get_model().train()
+    frames = tester.normalized_frames(8)
+    out = model(frames)
+    assert not torch.allclose(out.latents, out.mu)
+    torch.testing.assert_close(model.encode(frames), model.encode(frames), rtol=0, atol=0)
+    torch.testing.assert_close(model.encode(frames), out.mu, rtol=0, atol=0)
+    decoded = model.decode(model.encode(frames))
+    assert decoded.shape == frames.shape
+    with pytest.raises(ValueError, match="latent_dim=4"):
+        model.decode(torch.zeros(3, 5))
+
+
+def test_reconstruction_loss_falls_on_a_fixed_batch(tester):
+    model = tester.get_model()
+    frames = tester.normalized_frames(32)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    model.eval()
+    with torch.no_grad():
+        before = model(frames).reconstruction_loss.item()
+    model.train()
+    torch.manual_seed(0)
+    for _ in range(150):
+        optimizer.zero_grad()
+        model(frames).loss.backward()
+        optimizer.step()
+    model.eval()
+    with torch.no_grad():
+        after = model(frames).reconstruction_loss.item()
+        mse_after = F.mse_loss(model.decode(model.encode(frames)), frames).item()
+    mse_mean = F.mse_loss(frames.mean(0, keepdim=True).expand_as(frames), frames).item()
+    assert after < before - 0.02
+    assert mse_after < 0.5 * mse_mean
+
+
+# ---- normalisation ----
+
+
+def test_denormalize_inverts_normalize(tester):
+    model = tester.get_model()
+    poses = tester.corpus_frames(3, 4)
+    normalized = model.normalize(poses)
+    assert normalized.min() >= 0 and normalized.max() <= 1
+    torch.testing.assert_close(model.denormalize(normalized), poses, rtol=0, atol=1e-6)
+    frames = tester.normalized_frames(10)
+    torch.testing.assert_close(model.normalize(model.denormalize(frames)), frames, rtol=0, atol=1e-6)
+    # the statistics map to 0 and 1 exactly
+    low = torch.tensor(tester.pose_min, dtype=torch.float64)
+    high = torch.tensor(tester.pose_max, dtype=torch.float64)
+    assert torch.equal(model.normalize(low), torch.zeros_like(low))
+    torch.testing.assert_close(model.normalize(high), torch.ones_like(high), rtol=0, atol=1e-12)
+    # a coordinate that never moves does not divide by zero
+    constant = tester.get_model(pose_min=tester.pose_min.tolist(), pose_max=tester.pose_min.tolist())
+    out = constant.normalize(poses)
+    assert torch.isfinite(out).all()
+    torch.testing.assert_close(constant.denormalize(out), poses, rtol=0, atol=1e-6)
+
+
+def test_reconstruct_round_trips_in_corpus_coordinates(tester):
+    model = tester.get_model()
+    poses = tester.corpus_frames(6)
+    out = model.reconstruct(poses)
+    expected = model.denormalize(model.decode(model.encode(model.normalize(poses))))
+    torch.testing.assert_close(out, expected, rtol=0, atol=0)
+    low = torch.tensor(tester.pose_min, dtype=torch.float32)
+    high = torch.tensor(tester.pose_max, dtype=torch.float32)
+    assert ((out >= low - 1e-6) & (out <= high + 1e-6)).all()
+
+
+# ---- bad input ----
+
+
+def test_missing_statistics_raise(tester):
+    model = tester.get_model(with_stats=False)
+    with pytest.raises(MissingNormalizationError, match="no normalisation statistics"):
+        model.normalize(tester.corpus_frames(2))
+    with pytest.raises(MissingNormalizationError):
+        model.denormalize(tester.normalized_frames(2))
+    with pytest.raises(MissingNormalizationError):
+        model.reconstruct(tester.corpus_frames(2))
+
+
+def test_bad_poses_raise(tester):
+    model = tester.get_model()
+    with pytest.raises(PoseValidationError, match="6 joints per frame, the model expects 5"):
+        model(torch.rand(3, 6, 3))
+    with pytest.raises(PoseValidationError, match="joint dimension 2, the model expects 3"):
+        model.normalize(torch.rand(3, 5, 2))
+    frames = tester.normalized_frames(3)
+    frames[1, 2, 0] = float("nan")
+    with pytest.raises(PoseValidationError, match="NaN"):
+        model(frames)
+    with pytest.raises(PoseValidationError, match="NaN"):
+        model.encode(frames)
+    with pytest.raises(PoseValidationError, match="must have shape"):
+        model(torch.rand(5))
+    assert issubclass(PoseValidationError, ValueError) and issubclass(MissingNormalizationError, ValueError)
+
+
+# ---- saving, loading, remote code ----
+
+
+def test_save_load_identical(tester, tmp_path):
+    model = tester.get_model().eval()
+    model.save_pretrained(tmp_path)
+    assert (tmp_path / "model.safetensors").exists()
+    saved = json.loads((tmp_path / "config.json").read_text())
+    assert saved["model_type"] == "pose_vae"
+    assert saved["auto_map"] == {
+        "AutoConfig": "configuration_pose_vae.PoseVAEConfig",
+        "AutoModel": "modeling_pose_vae.PoseVAEModel",
+    }
+    loaded = PoseVAEModel.from_pretrained(tmp_path).eval()
+    assert loaded.config.pose_min == model.config.pose_min and loaded.config.pose_max == model.config.pose_max
+    for (name, a), (_, b) in zip(model.state_dict().items(), loaded.state_dict().items(), strict=True):
+        assert torch.equal(a, b), name
+    frames = tester.normalized_frames(4)
+    torch.testing.assert_close(loaded(frames).reconstruction, model(frames).reconstruction, rtol=0, atol=0)
+    auto = AutoModel.from_pretrained(tmp_path, trust_remote_code=True)
+    torch.testing.assert_close(auto.encode(frames), model.encode(frames), rtol=0, atol=0)
+
+
+BLOCKED_IMPORT_SCRIPT = textwrap.dedent(
+    """
+    import importlib.abc, sys
+
+    class RefuseSignbridge(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name == "signbridge" or name.startswith("signbridge."):
+                raise ImportError("signbridge is blocked in this test")
+            return None
+
+    sys.meta_path.insert(0, RefuseSignbridge())
+    try:
+        import signbridge  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        raise SystemExit("signbridge was importable")
+
+    import torch
+    from transformers import AutoModel
+
+    folder, inputs, result = sys.argv[1:4]
+    model = AutoModel.from_pretrained(folder, trust_remote_code=True).eval()
+    assert not any(m.startswith("signbridge") for m in sys.modules), "signbridge got imported"
+    frames = torch.load(inputs)
+    with torch.no_grad():
+        out = model(frames)
+    torch.save({"reconstruction": out.reconstruction, "mu": out.mu, "class": type(model).__name__,
+                "corpus": model.denormalize(out.reconstruction)}, result)
+    """
+)
+
+
+def test_remote_code_loads_without_signbridge(tester, tmp_path):
+    model = tester.get_model().eval()
+    folder = tmp_path / "vae"
+    model.save_pretrained(folder)
+    assert sorted(p.name for p in folder.glob("*.py")) == [
+        "configuration_pose_vae.py",
+        "modeling_pose_vae.py",
+    ]
+    frames = tester.normalized_frames(4)
+    torch.save(frames, tmp_path / "inputs.pt")
+    script = tmp_path / "load.py"
+    script.write_text(BLOCKED_IMPORT_SCRIPT)
+    env = dict(
+        os.environ, HF_MODULES_CACHE=str(tmp_path / "modules"), HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1"
+    )
+    run = subprocess.run(
+        [sys.executable, str(script), str(folder), str(tmp_path / "inputs.pt"), str(tmp_path / "out.pt")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    result = torch.load(tmp_path / "out.pt")
+    assert result["class"] == "PoseVAEModel"
+    with torch.no_grad():
+        out = model(frames)
+    torch.testing.assert_close(result["reconstruction"], out.reconstruction, rtol=0, atol=0)
+    torch.testing.assert_close(result["mu"], out.mu, rtol=0, atol=0)
+    torch.testing.assert_close(result["corpus"], model.denormalize(out.reconstruction), rtol=0, atol=0)
+
+
+# ---- real poses ----
+
+
+def _read_skels_frames(data_dir: Path, split: str) -> np.ndarray:
+    """All frames of a Progressive Transformers split as (N, 50, 3), via signbridge's reader when present."""
+    try:
+        from signbridge.data.skels import read_skels
+    except ImportError:  # the reader lands separately; parse the documented format meanwhile
+        read_skels = None
+    if read_skels is not None:
+        return np.concatenate(
+            [np.asarray(ex["poses"], dtype=np.float32) for ex in read_skels(data_dir, split)]
+        )
+    sequences = []
+    for line in (data_dir / f"{split}.skels").read_text().splitlines():
+        values = np.array(line.split(), dtype=np.float32)
+        frames = values.reshape(-1, 151)[:, :150]  # drop the counter column
+        sequences.append(frames.reshape(-1, 50, 3) * 3.0)
+    return np.concatenate(sequences)
+
+
+def test_vae_trained_on_real_frames_beats_the_mean_pose(skels_dir):
+    train = torch.from_numpy(_read_skels_frames(skels_dir, "train"))
+    dev = torch.from_numpy(_read_skels_frames(skels_dir, "dev"))
+    assert train.shape[1:] == (50, 3) and len(train) > 500 and len(dev) > 400
+    config = PoseVAEConfig(
+        num_joints=50,
+        joint_dim=3,
+        hidden_sizes=[256, 128],
+        latent_dim=32,
+        pose_min=train.amin(0).tolist(),
+        pose_max=train.amax(0).tolist(),
+    )
+    torch.manual_seed(0)
+    model = PoseVAEModel(config)
+    normalized = model.normalize(train)
+    optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
+    model.train()
+    for _ in range(400):
+        batch = normalized[torch.randint(0, len(normalized), (128,))]
+        optimizer.zero_grad()
+        model(batch).loss.backward()
+        optimizer.step()
+    reconstruction = model.reconstruct(dev)
+    vae_error = (reconstruction - dev).abs().mean().item()
+    mean_error = (train.mean(0, keepdim=True) - dev).abs().mean().item()
+    assert vae_error < 0.6 * mean_error, (vae_error, mean_error)
