@@ -38,7 +38,7 @@ class PoseAutoencoderModelTester:
             ffn_dim=64,
             latent_dim=self.latent_dim,
             dropout=0.0,
-            normalization={"min": low.tolist(), "max": (low + 4).tolist()},
+            normalization={"minimum": low.tolist(), "maximum": (low + 4).tolist()},
         )
         kwargs.update(overrides)
         return PoseAutoencoderConfig(**kwargs)
@@ -94,7 +94,7 @@ def test_normalization_round_trip(tester):
     poses = tester.poses().double()
     normalized = model.normalize_poses(poses)
     torch.testing.assert_close(model.denormalize_poses(normalized), poses, rtol=0, atol=1e-12)
-    low = torch.tensor(model.config.normalization["min"], dtype=torch.float64)
+    low = torch.tensor(model.config.normalization["minimum"], dtype=torch.float64)
     torch.testing.assert_close(model.normalize_poses(low[None]), torch.zeros_like(low[None]))
 
 
@@ -157,8 +157,8 @@ def test_nan_poses(tester):
         ({"loss_type": "l1"}, "loss_type"),
         ({"latent_dim": 0}, "latent_dim"),
         ({"joint_names": ["a", "b"]}, "joint_names"),
-        ({"normalization": {"min": [[0, 0, 0]] * 5}}, "'max'"),
-        ({"normalization": {"min": [[0, 0]] * 5, "max": [[1, 1]] * 5}}, "5 x 3"),
+        ({"normalization": {"minimum": [[0, 0, 0]] * 5}}, "'maximum'"),
+        ({"normalization": {"minimum": [[0, 0]] * 5, "maximum": [[1, 1]] * 5}}, "5 x 3"),
     ],
 )
 def test_config_validation(tester, overrides, message):
@@ -224,3 +224,12 @@ def test_remote_code_loads_without_signbridge(tester, tmp_path):
     assert "without signbridge" in result.stdout
     remote = torch.load(tmp_path / "poses.pt.out")
     torch.testing.assert_close(remote, model.encode_windows(poses), rtol=0, atol=0)
+
+
+def test_normalization_matches_pose_normalizer(tester):
+    normalization = pytest.importorskip("signbridge.data.normalization", reason="PoseNormalizer not written yet")
+    sequences = [tester.poses(n=1, seed=s)[0].numpy() * (s + 1) for s in range(3)]
+    normalizer = normalization.PoseNormalizer.fit(sequences)
+    model = _model(tester.get_config(normalization=normalizer.to_dict()))
+    x = torch.as_tensor(sequences[1], dtype=torch.float64)
+    torch.testing.assert_close(model.normalize_poses(x), torch.as_tensor(normalizer.normalize(sequences[1].astype(np.float64))))

@@ -39,12 +39,13 @@ LENGTH_INTERVALS = ((0, 50), (50, 100), (100, 150), (150, 200))
 PREFIX_LENGTHS = (20, 40, 60, 80)
 
 _CITATION = """\
-@inproceedings{hwang2022nar_slp,
+@article{hwang2022nar_slp,
   title={Non-Autoregressive Sign Language Production via Knowledge Distillation},
   author={Hwang, Eui Jun and Kim, Jung Ho and Cho, Suk Min and Park, Jong C.},
+  journal={arXiv preprint arXiv:2208.06183},
   year={2022}
 }
-@inproceedings{yoon2020speech,
+@article{yoon2020speech,
   title={Speech Gesture Generation from the Trimodal Context of Text, Audio, and Speaker Identity},
   author={Yoon, Youngwoo and Cha, Bok and Lee, Joo-Haeng and Jang, Minsu and Lee, Jaeyeon and Kim, Jaehong and Lee, Geehyuk},
   journal={ACM Transactions on Graphics},

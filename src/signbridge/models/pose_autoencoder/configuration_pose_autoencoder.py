@@ -45,8 +45,8 @@ class PoseAutoencoderConfig(PreTrainedConfig):
             `"bce"` (sigmoid output, binary cross-entropy on [0, 1]-normalised poses: what the
             NAR-SLP paper says it used for its evaluation model).
         normalization (`dict`, *optional*):
-            Min-max statistics of the training poses, `{"min": J x K, "max": J x K}` nested
-            lists in corpus units. The model maps poses to [0, 1] with them before encoding.
+            Min-max statistics of the training poses, `{"minimum": J x K, "maximum": J x K}` nested
+            lists in corpus units (the format of `signbridge.data.PoseNormalizer.to_dict()`). The model maps poses to [0, 1] with them before encoding.
             `None` means the poses are used as they are.
         initializer_range (`float`, *optional*, defaults to 0.02):
             Standard deviation of the weight initialisation.
@@ -107,10 +107,10 @@ class PoseAutoencoderConfig(PreTrainedConfig):
             self._check_normalization(self.normalization)
 
     def _check_normalization(self, stats: dict) -> None:
-        if not isinstance(stats, dict) or not {"min", "max"} <= set(stats):
+        if not isinstance(stats, dict) or not {"minimum", "maximum"} <= set(stats):
             keys = sorted(stats) if isinstance(stats, dict) else type(stats).__name__
-            raise ValueError(f"PoseAutoencoderConfig.normalization needs 'min' and 'max', got {keys}")
-        for key in ("min", "max"):
+            raise ValueError(f"PoseAutoencoderConfig.normalization needs 'minimum' and 'maximum', got {keys}")
+        for key in ("minimum", "maximum"):
             rows = stats[key]
             if len(rows) != self.num_joints or any(len(row) != self.joint_dim for row in rows):
                 raise ValueError(

@@ -99,8 +99,8 @@ class PoseAutoencoderModel(PoseAutoencoderPreTrainedModel):
         stats = self.config.normalization
         if stats is None:
             return poses
-        low = torch.tensor(stats["min"], dtype=poses.dtype, device=poses.device)
-        high = torch.tensor(stats["max"], dtype=poses.dtype, device=poses.device)
+        low = torch.tensor(stats["minimum"], dtype=poses.dtype, device=poses.device)
+        high = torch.tensor(stats["maximum"], dtype=poses.dtype, device=poses.device)
         span = high - low
         span = torch.where(span.abs() < 1e-8, torch.ones_like(span), span)
         return (poses - low) / span
@@ -110,8 +110,8 @@ class PoseAutoencoderModel(PoseAutoencoderPreTrainedModel):
         stats = self.config.normalization
         if stats is None:
             return poses
-        low = torch.tensor(stats["min"], dtype=poses.dtype, device=poses.device)
-        high = torch.tensor(stats["max"], dtype=poses.dtype, device=poses.device)
+        low = torch.tensor(stats["minimum"], dtype=poses.dtype, device=poses.device)
+        high = torch.tensor(stats["maximum"], dtype=poses.dtype, device=poses.device)
         span = high - low
         span = torch.where(span.abs() < 1e-8, torch.ones_like(span), span)
         return poses * span + low
