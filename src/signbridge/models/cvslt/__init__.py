@@ -1,7 +1,17 @@
 """CV-SLT (Zhao et al., AAAI 2024): conditional variational autoencoder for sign language translation."""
 
 from .configuration_cvslt import CVSLTConfig
-from .modeling_cvslt import CVSLTForConditionalGeneration, CVSLTPreTrainedModel, CVSLTSeq2SeqLMOutput
+from .modeling_cvslt import (
+    CVSLTForConditionalGeneration,
+    CVSLTPreTrainedModel,
+    CVSLTSeq2SeqLMOutput,
+    prune_mbart_vocabulary,
+)
+
+# `save_pretrained` then writes an `auto_map` and copies configuration_cvslt.py / modeling_cvslt.py next to the
+# weights, so a saved folder loads with `trust_remote_code=True` where signbridge is not installed.
+CVSLTConfig.register_for_auto_class()
+CVSLTForConditionalGeneration.register_for_auto_class("AutoModelForSeq2SeqLM")
 
 
 def register() -> None:
@@ -23,5 +33,6 @@ __all__ = [
     "CVSLTForConditionalGeneration",
     "CVSLTPreTrainedModel",
     "CVSLTSeq2SeqLMOutput",
+    "prune_mbart_vocabulary",
     "register",
 ]

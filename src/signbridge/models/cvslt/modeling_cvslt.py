@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from transformers import GenerationMixin, MBartModel, PreTrainedModel
+from transformers import initialization as init
 from transformers.modeling_outputs import BaseModelOutput, ModelOutput
 from transformers.models.mbart.modeling_mbart import shift_tokens_right
 from transformers.utils import logging
@@ -257,7 +257,8 @@ class CVSLTPreTrainedModel(PreTrainedModel):
     def _init_weights(self, module):
         super()._init_weights(module)
         if isinstance(module, CVSLTForConditionalGeneration):
-            module.final_logits_bias.zero_()
+            init.zeros_(module.final_logits_bias)
+            init.zeros_(module.global_step)
 
 
 class _CVSLTPriorEncoder(nn.Module):
@@ -552,6 +553,17 @@ class CVSLTForConditionalGeneration(CVSLTPreTrainedModel, GenerationMixin):
                 decoder_input_ids = shift_tokens_right(labels, config.pad_token_id)
 
         prior_mu = prior_logvar = posterior_mu = posterior_logvar = None
+        if decoder_input_ids is None and decoder_inputs_embeds is None:
+            # no target given: score the first step from the decoder start token (like Whisper's forward)
+            if config.decoder_start_token_id is None:
+                raise ValueError("Pass `labels` or `decoder_input_ids` (config.decoder_start_token_id is not set)")
+            reference = input_features if input_features is not None else inputs_embeds
+            if reference is None and encoder_outputs is not None:
+                reference = encoder_outputs[0]
+            if reference is None:
+                raise ValueError("Pass exactly one of `input_features` or `inputs_embeds`; got neither")
+            decoder_input_ids = torch.full((reference.shape[0], 1), config.decoder_start_token_id,
+                                           dtype=torch.long, device=reference.device)
         encoder_hidden_states = encoder_attentions = None
         sign_embeds = None
         if encoder_outputs is None:
@@ -674,60 +686,38 @@ class CVSLTForConditionalGeneration(CVSLTPreTrainedModel, GenerationMixin):
 
     @classmethod
     def from_mbart(cls, path_or_model, keep_token_ids=None, **config_overrides) -> CVSLTForConditionalGeneration:
-        """Build CV-SLT from an mBART checkpoint (a folder / Hub id loadable by `MBartForConditionalGeneration`, or a
-        model instance). Every mBART weight is copied; only the new modules (visual head, Gaussian network) start
-        from their initialisation.
+        """Build CV-SLT from an mBART checkpoint (a folder or Hub id loadable by `MBartForConditionalGeneration`, or a
+        model instance). Every mBART weight is copied; only the new modules (`visual_head`, `latent_network`) start
+        from their initialisation (anything else missing or left over raises `ValueError`).
 
         Args:
-            path_or_model: mBART checkpoint path or `MBartForConditionalGeneration`.
-            keep_token_ids: optional ids of the original vocabulary to keep (sorted, unique, special tokens
-                included): `shared`, `lm_head` and `final_logits_bias` are sliced to them, special token ids are
-                remapped and `config.vocab_id_map` records the map (see `map_generated_ids_to_original`).
+            path_or_model: mBART checkpoint path or `MBartForConditionalGeneration` (possibly already pruned by
+                `scripts/prune_mbart_vocab.py`; its `vocab_id_map` is kept).
+            keep_token_ids: optional ids to keep (see [`prune_mbart_vocabulary`]); the id map is recorded in
+                `config.vocab_id_map` (see `map_generated_ids_to_original`).
             **config_overrides: CV-SLT fields (feature_dim, latent_dim, tgt_lang_code_id, ...). Token ids given here
-                (e.g. `tgt_lang_code_id`) are ids of the original vocabulary.
+                are ids of the checkpoint's vocabulary (before `keep_token_ids` is applied).
         """
         from transformers import MBartForConditionalGeneration
 
         mbart = path_or_model
         if not isinstance(mbart, PreTrainedModel):
-            mbart = MBartForConditionalGeneration.from_pretrained(str(path_or_model) if isinstance(path_or_model, Path)
-                                                                  else path_or_model)
+            mbart = MBartForConditionalGeneration.from_pretrained(str(path_or_model))
         config_dict = mbart.config.to_dict()
         for key in ("model_type", "architectures", "auto_map", "transformers_version", "_name_or_path"):
             config_dict.pop(key, None)
         config_dict.update(config_overrides)
-        state = {k: v for k, v in mbart.state_dict().items()}
+        state = dict(mbart.state_dict())
         if keep_token_ids is not None:
-            keep = [int(i) for i in keep_token_ids]
-            original_vocab = mbart.config.vocab_size
-            if sorted(set(keep)) != keep:
-                raise ValueError("keep_token_ids must be sorted and unique")
-            if keep[0] < 0 or keep[-1] >= original_vocab:
-                raise ValueError(f"keep_token_ids must lie in [0, {original_vocab}), got {keep[0]}..{keep[-1]}")
-            position = {old: new for new, old in enumerate(keep)}
-            for name in ("pad_token_id", "bos_token_id", "eos_token_id", "decoder_start_token_id",
-                         "forced_eos_token_id", "forced_bos_token_id", "tgt_lang_code_id"):
-                value = config_dict.get(name)
-                if isinstance(value, int):
-                    if value not in position:
-                        raise ValueError(f"{name}={value} is not among keep_token_ids; keep every special token")
-                    config_dict[name] = position[value]
-            config_dict["vocab_size"] = len(keep)
-            config_dict["vocab_id_map"] = keep
-            index = torch.tensor(keep)
-            for key in list(state):
-                if key.endswith("shared.weight") or key.endswith("embed_tokens.weight") or key == "lm_head.weight":
-                    state[key] = state[key][index].clone()
-                elif key == "final_logits_bias":
-                    state[key] = state[key][:, index].clone()
+            keep, config_dict = _prune_config(config_dict, keep_token_ids)
+            state = _prune_state(state, keep)
         config = CVSLTConfig(**config_dict)
         model = cls(config)
         model.to(next(mbart.parameters()).dtype)
         missing, unexpected = model.load_state_dict(state, strict=False)
         if unexpected:
             raise ValueError(f"mBART weights not used by CV-SLT: {unexpected}")
-        new_prefixes = ("visual_head.", "latent_network.")
-        not_new = [k for k in missing if not k.startswith(new_prefixes)]
+        not_new = [k for k in missing if not k.startswith(("visual_head.", "latent_network."))]
         if not_new:
             raise ValueError(f"mBART checkpoint lacks weights CV-SLT needs: {not_new}")
         model.tie_weights()
@@ -760,6 +750,62 @@ class CVSLTForConditionalGeneration(CVSLTPreTrainedModel, GenerationMixin):
         return torch.where(keep, ids, mapped)
 
 
+# ------------------------------------------------------------------------------------------------
+# Vocabulary pruning
+# ------------------------------------------------------------------------------------------------
+
+_TOKEN_ID_FIELDS = ("pad_token_id", "bos_token_id", "eos_token_id", "decoder_start_token_id", "forced_eos_token_id",
+                    "forced_bos_token_id", "tgt_lang_code_id")
+
+
+def _prune_config(config_dict: dict, keep_token_ids) -> tuple[torch.Tensor, dict]:
+    keep = [int(i) for i in keep_token_ids]
+    vocab_size = config_dict["vocab_size"]
+    if not keep or sorted(set(keep)) != keep:
+        raise ValueError("keep_token_ids must be a non-empty sorted list of unique ids")
+    if keep[0] < 0 or keep[-1] >= vocab_size:
+        raise ValueError(f"keep_token_ids must lie in [0, {vocab_size}), got ids from {keep[0]} to {keep[-1]}")
+    position = {old: new for new, old in enumerate(keep)}
+    config_dict = dict(config_dict)
+    for name in _TOKEN_ID_FIELDS:
+        value = config_dict.get(name)
+        if isinstance(value, int):
+            if value not in position:
+                raise ValueError(f"{name}={value} is not among keep_token_ids: keep every special token")
+            config_dict[name] = position[value]
+    previous = config_dict.get("vocab_id_map")
+    config_dict["vocab_id_map"] = [previous[i] for i in keep] if previous else keep
+    config_dict["vocab_size"] = len(keep)
+    return torch.tensor(keep, dtype=torch.long), config_dict
+
+
+def _prune_state(state: dict, keep: torch.Tensor) -> dict:
+    state = dict(state)
+    for key in list(state):
+        if key.endswith(("shared.weight", "embed_tokens.weight")) or key == "lm_head.weight":
+            state[key] = state[key][keep].clone()
+        elif key == "final_logits_bias":
+            state[key] = state[key][:, keep].clone()
+    return state
+
+
+def prune_mbart_vocabulary(mbart, keep_token_ids):
+    """Return a new `MBartForConditionalGeneration` whose vocabulary is `keep_token_ids` of `mbart`'s (sorted, unique,
+    special tokens included): `shared` / `lm_head` rows and `final_logits_bias` columns are sliced, special token ids
+    remapped, and `config.vocab_id_map[i]` is the original id of new token `i` (composed with any earlier map)."""
+    from transformers import MBartConfig, MBartForConditionalGeneration
+
+    config_dict = mbart.config.to_dict()
+    for key in ("model_type", "architectures", "transformers_version", "_name_or_path"):
+        config_dict.pop(key, None)
+    keep, config_dict = _prune_config(config_dict, keep_token_ids)
+    pruned = MBartForConditionalGeneration(MBartConfig(**config_dict))
+    pruned.to(next(mbart.parameters()).dtype)
+    pruned.load_state_dict(_prune_state(mbart.state_dict(), keep), strict=True)
+    pruned.tie_weights()
+    return pruned
+
+
 __all__ = [
     "CVSLTForConditionalGeneration",
     "CVSLTPreTrainedModel",
@@ -767,4 +813,5 @@ __all__ = [
     "CVSLTGaussianNetwork",
     "CVSLTVisualHead",
     "gaussian_kl",
+    "prune_mbart_vocabulary",
 ]

@@ -1,0 +1,501 @@
+"""Tests of CVSLTForConditionalGeneration with a tiny random model (CPU, a few seconds)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+from torch.distributions import Normal, kl_divergence
+from transformers import MBartConfig, MBartForConditionalGeneration
+
+from signbridge.models.cvslt import CVSLTConfig, CVSLTForConditionalGeneration
+from signbridge.models.cvslt.modeling_cvslt import gaussian_kl
+
+
+class CVSLTModelTester:
+    """Builds a tiny config, model and batch."""
+
+    batch_size = 3
+    seq_length = 7
+    feature_dim = 12
+    vocab_size = 40
+    lang_code_id = 5
+
+    def get_config(self, **overrides) -> CVSLTConfig:
+        kwargs = dict(
+            vocab_size=self.vocab_size, d_model=16, encoder_layers=2, decoder_layers=2, encoder_attention_heads=2,
+            decoder_attention_heads=2, encoder_ffn_dim=32, decoder_ffn_dim=32, max_position_embeddings=48,
+            feature_dim=self.feature_dim, visual_hidden_size=8, visual_ffn_dim=16, max_sign_positions=30,
+            latent_dim=4, tgt_lang_code_id=self.lang_code_id, kl_annealing_steps=10, scale_embedding=True,
+            init_std=0.2, dropout=0.0, visual_dropout=0.0,
+        )
+        kwargs.update(overrides)
+        return CVSLTConfig(**kwargs)
+
+    def get_model(self, seed: int = 0, **overrides) -> CVSLTForConditionalGeneration:
+        torch.manual_seed(seed)
+        return CVSLTForConditionalGeneration(self.get_config(**overrides))
+
+    def get_inputs(self, seed: int = 1) -> dict:
+        gen = torch.Generator().manual_seed(seed)
+        features = torch.randn(self.batch_size, self.seq_length, self.feature_dim, generator=gen)
+        mask = torch.ones(self.batch_size, self.seq_length, dtype=torch.long)
+        mask[1, 5:] = 0
+        mask[2, 3:] = 0
+        features = features * mask.unsqueeze(-1)
+        labels = torch.tensor(
+            [[7, 8, 9, 10, 2, 5], [11, 12, 2, 5, -100, -100], [13, 14, 15, 2, 5, -100]], dtype=torch.long
+        )
+        return {"input_features": features, "attention_mask": mask, "labels": labels}
+
+
+TESTER = CVSLTModelTester()
+
+
+def trained_batch_norm(model, inputs):
+    """One train-mode forward so the masked BatchNorm's running statistics are not the identity."""
+    model.train()
+    with torch.no_grad():
+        model(**inputs)
+    return model.eval()
+
+
+# ------------------------------------------------------------------------------------------------ shapes, losses
+
+
+def test_forward_shapes_and_loss_parts():
+    model = TESTER.get_model()
+    inputs = TESTER.get_inputs()
+    model.set_global_step(5)
+    out = model(**inputs)
+    batch, length = inputs["labels"].shape
+    assert out.logits.shape == (batch, length, TESTER.vocab_size)
+    assert out.posterior_logits.shape == (batch, length, TESTER.vocab_size)
+    # encoder output carries the appended </s> and language code
+    assert out.encoder_last_hidden_state.shape == (batch, TESTER.seq_length + 2, 16)
+    assert out.prior_mu.shape == (batch, TESTER.seq_length + 2, 4)
+    for name in ("loss", "posterior_ce_loss", "prior_ce_loss", "kl_loss", "sd_loss"):
+        value = getattr(out, name)
+        assert value.dim() == 0 and torch.isfinite(value), name
+    assert out.kl_loss >= 0 and out.sd_loss >= 0
+    assert out.annealing_weight.item() == pytest.approx(0.5)
+    expected = out.posterior_ce_loss + out.prior_ce_loss + 0.5 * out.kl_loss + 0.5 * 3.0 * out.sd_loss
+    torch.testing.assert_close(out.loss, expected)
+    out.loss.backward()
+    assert model.visual_head.input_proj.weight.grad.abs().sum() > 0
+    assert model.latent_network.posterior_proj.weight.grad.abs().sum() > 0
+
+
+def test_annealing_follows_global_step_not_forward_calls():
+    model = TESTER.get_model()
+    inputs = TESTER.get_inputs()
+    weights = [model(**inputs).annealing_weight.item() for _ in range(3)]
+    assert weights == [0.0, 0.0, 0.0]
+    model.set_global_step(3)
+    assert model(**inputs).annealing_weight.item() == pytest.approx(0.3)
+    model.set_global_step(1000)
+    assert model(**inputs).annealing_weight.item() == 1.0
+    assert "global_step" not in model.state_dict()
+
+
+def test_gaussian_kl_matches_torch_distributions():
+    gen = torch.Generator().manual_seed(0)
+    mu_q, mu_p, lv_q, lv_p = (torch.randn(5, 6, generator=gen) for _ in range(4))
+    expected = kl_divergence(Normal(mu_q, (0.5 * lv_q).exp()), Normal(mu_p, (0.5 * lv_p).exp()))
+    torch.testing.assert_close(gaussian_kl(mu_q, lv_q, mu_p, lv_p), expected, atol=1e-5, rtol=1e-5)
+    # ARGD form of the paper (Eq. 12) with q = N(mu + dmu, sigma^2 dsigma^2)
+    dmu, dlv = mu_q - mu_p, lv_q - lv_p
+    eq12 = 0.5 * (dmu**2 / lv_p.exp() + dlv.exp() - dlv - 1)
+    torch.testing.assert_close(gaussian_kl(mu_q, lv_q, mu_p, lv_p), eq12, atol=1e-5, rtol=1e-5)
+
+
+def test_model_kl_loss_is_masked_sum_over_steps_and_dims_averaged_over_batch():
+    model = trained_batch_norm(TESTER.get_model(), TESTER.get_inputs())
+    inputs = TESTER.get_inputs()
+    out = model(**inputs)
+    kl = kl_divergence(
+        Normal(out.posterior_mu, (0.5 * out.posterior_logvar).exp()),
+        Normal(out.prior_mu, (0.5 * out.prior_logvar).exp()),
+    ).sum(-1)
+    lengths = inputs["attention_mask"].sum(1) + 2
+    expected = sum(kl[i, : lengths[i]].sum() for i in range(kl.shape[0])) / kl.shape[0]
+    torch.testing.assert_close(out.kl_loss, expected, atol=1e-5, rtol=1e-5)
+    assert out.kl_loss > 0
+
+
+def test_loss_falls_on_a_fixed_batch():
+    model = TESTER.get_model(kl_annealing_steps=0)
+    inputs = TESTER.get_inputs()
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    model.train()
+    losses = []
+    for step in range(30):
+        model.set_global_step(step)
+        loss = model(**inputs).loss
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert all(torch.isfinite(torch.tensor(losses)))
+    assert losses[-1] < 0.6 * losses[0], losses
+
+
+# ------------------------------------------------------------------------------------------------ ablations
+
+
+def _eval_outputs(**overrides):
+    model = trained_batch_norm(TESTER.get_model(**overrides), TESTER.get_inputs())
+    model.set_global_step(4)
+    with torch.no_grad():
+        return model, model(**TESTER.get_inputs())
+
+
+def test_ablation_no_sd_removes_only_the_sd_term():
+    _, full = _eval_outputs()
+    _, ablated = _eval_outputs(use_sd=False)
+    for name in ("logits", "posterior_logits", "kl_loss", "sd_loss", "prior_ce_loss", "posterior_ce_loss"):
+        torch.testing.assert_close(getattr(ablated, name), getattr(full, name), atol=0, rtol=0)
+    torch.testing.assert_close(ablated.loss, full.loss - full.annealing_weight * 3.0 * full.sd_loss)
+    assert full.sd_loss > 0
+
+
+def test_ablation_no_aep_removes_only_the_prior_ce_term():
+    _, full = _eval_outputs()
+    _, ablated = _eval_outputs(use_aep=False)
+    for name in ("logits", "posterior_logits", "kl_loss", "sd_loss", "prior_ce_loss"):
+        torch.testing.assert_close(getattr(ablated, name), getattr(full, name), atol=0, rtol=0)
+    torch.testing.assert_close(ablated.loss, full.loss - full.prior_ce_loss)
+
+
+def test_ablation_no_argd_models_an_absolute_posterior():
+    _, full = _eval_outputs()
+    _, ablated = _eval_outputs(use_argd=False)
+    # same weights: the prior is untouched, the posterior's parameters are g's output without the prior added
+    torch.testing.assert_close(ablated.logits, full.logits, atol=0, rtol=0)
+    torch.testing.assert_close(ablated.prior_mu, full.prior_mu, atol=0, rtol=0)
+    torch.testing.assert_close(ablated.posterior_mu, full.posterior_mu - full.prior_mu, atol=1e-6, rtol=1e-6)
+    torch.testing.assert_close(
+        ablated.posterior_logvar, full.posterior_logvar - full.prior_logvar, atol=1e-6, rtol=1e-6
+    )
+    assert not torch.allclose(ablated.kl_loss, full.kl_loss)
+
+
+def test_ablation_attention_not_shared():
+    shared_model, full = _eval_outputs()
+    model = TESTER.get_model(share_attention=False)
+    extra = set(model.state_dict()) - set(shared_model.state_dict())
+    assert extra and all(k.startswith("latent_network.posterior_attention.") for k in extra)
+    assert set(shared_model.state_dict()) <= set(model.state_dict())
+    # with the shared weights copied into both attentions the model computes what the shared one does
+    state = dict(shared_model.state_dict())
+    for key, value in shared_model.latent_network.attention.state_dict().items():
+        state[f"latent_network.posterior_attention.{key}"] = value
+    model.load_state_dict(state)
+    model.eval()
+    model.set_global_step(4)
+    with torch.no_grad():
+        same = model(**TESTER.get_inputs())
+        torch.testing.assert_close(same.loss, full.loss, atol=1e-6, rtol=1e-6)
+        # a different posterior attention changes the posterior only
+        model.latent_network.posterior_attention.q_proj.weight.mul_(-1.0)
+        changed = model(**TESTER.get_inputs())
+    torch.testing.assert_close(changed.logits, full.logits, atol=1e-6, rtol=1e-6)
+    assert not torch.allclose(changed.posterior_mu, full.posterior_mu)
+
+
+def test_symmetric_sd_direction_averages_both_kls():
+    _, out = _eval_outputs(sd_direction="symmetric")
+    _, forward_kl = _eval_outputs()
+    labels = TESTER.get_inputs()["labels"]
+    valid = labels != -100
+    q = torch.distributions.Categorical(logits=out.posterior_logits[valid])
+    p = torch.distributions.Categorical(logits=out.logits[valid])
+    torch.testing.assert_close(out.sd_loss, 0.5 * (kl_divergence(q, p) + kl_divergence(p, q)).mean(), atol=1e-5,
+                               rtol=1e-5)
+    torch.testing.assert_close(forward_kl.sd_loss, kl_divergence(q, p).mean(), atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("fusion", ["prefix", "postfix"])
+def test_latent_fusion_formula(fusion):
+    model = TESTER.get_model(latent_fusion=fusion)
+    net = model.latent_network
+    h, z = torch.randn(2, 3, 16), torch.randn(2, 3, 4)
+    ln, proj = net.latent_layer_norm, net.latent_proj
+    expected = h + ln(proj(z)) if fusion == "prefix" else ln(h + proj(z))
+    torch.testing.assert_close(net.fuse(h, z), expected)
+
+
+def test_use_latent_false_has_no_latent_network():
+    model = TESTER.get_model(use_latent=False)
+    assert model.latent_network is None
+    assert not any(k.startswith("latent_network") for k in model.state_dict())
+    out = model(**TESTER.get_inputs())
+    assert out.kl_loss is None and out.posterior_ce_loss is None
+    torch.testing.assert_close(out.loss, out.prior_ce_loss)
+
+
+def test_use_latent_false_equals_mbart_on_inputs_embeds():
+    cvslt_cfg = TESTER.get_config()
+    mbart_cfg = MBartConfig(**{k: getattr(cvslt_cfg, k) for k in (
+        "vocab_size", "d_model", "encoder_layers", "decoder_layers", "encoder_attention_heads",
+        "decoder_attention_heads", "encoder_ffn_dim", "decoder_ffn_dim", "max_position_embeddings",
+        "scale_embedding", "init_std")}, decoder_start_token_id=TESTER.lang_code_id)
+    torch.manual_seed(0)
+    mbart = MBartForConditionalGeneration(mbart_cfg).eval()
+    with torch.no_grad():
+        mbart.final_logits_bias.normal_()
+    model = CVSLTForConditionalGeneration.from_mbart(
+        mbart, use_latent=False, feature_dim=TESTER.feature_dim, visual_hidden_size=8, visual_ffn_dim=16,
+        max_sign_positions=30, label_smoothing=0.2,
+    ).eval()
+    inputs = TESTER.get_inputs()
+    embeds = torch.randn(3, 9, 16)
+    mask = torch.ones(3, 9, dtype=torch.long)
+    mask[1, 6:] = 0
+    labels = inputs["labels"]
+    with torch.no_grad():
+        ref = mbart(inputs_embeds=embeds, attention_mask=mask, labels=labels)
+        ours = model(inputs_embeds=embeds, attention_mask=mask, labels=labels)
+    ref_loss = torch.nn.CrossEntropyLoss(label_smoothing=0.2)(ref.logits.view(-1, 40), labels.view(-1))
+    torch.testing.assert_close(ours.logits, ref.logits, atol=1e-6, rtol=0)
+    torch.testing.assert_close(ours.loss, ref_loss, atol=1e-6, rtol=0)
+    torch.testing.assert_close(ours.encoder_last_hidden_state, ref.encoder_last_hidden_state, atol=1e-6, rtol=0)
+
+
+def test_from_mbart_copies_every_mbart_weight():
+    torch.manual_seed(0)
+    mbart = MBartForConditionalGeneration(MBartConfig(
+        vocab_size=40, d_model=16, encoder_layers=1, decoder_layers=1, encoder_attention_heads=2,
+        decoder_attention_heads=2, encoder_ffn_dim=32, decoder_ffn_dim=32, max_position_embeddings=48))
+    model = CVSLTForConditionalGeneration.from_mbart(mbart, feature_dim=12, visual_hidden_size=8,
+                                                     visual_ffn_dim=16, max_sign_positions=30, latent_dim=4)
+    theirs = mbart.state_dict()
+    for key, value in model.state_dict().items():
+        if key.startswith(("visual_head.", "latent_network.")):
+            assert key not in theirs
+        else:
+            assert torch.equal(value, theirs[key]), key
+    assert model.lm_head.weight.data_ptr() == model.model.shared.weight.data_ptr()
+
+
+# ------------------------------------------------------------------------------------------------ generation
+
+
+def test_generation_ignores_labels_and_is_deterministic():
+    model = trained_batch_norm(TESTER.get_model(), TESTER.get_inputs())
+    inputs = TESTER.get_inputs()
+    kwargs = dict(input_features=inputs["input_features"], attention_mask=inputs["attention_mask"], num_beams=3,
+                  max_new_tokens=6)
+    first = model.generate(**kwargs)
+    assert torch.equal(first, model.generate(**kwargs))
+    assert torch.equal(first, model.generate(**kwargs, labels=inputs["labels"]))
+    assert first[:, 0].eq(TESTER.lang_code_id).all()  # decoder starts with the target language code
+    # greedy decoding with the cache equals greedy decoding without it
+    greedy = model.generate(**{**kwargs, "num_beams": 1})
+    assert torch.equal(greedy, model.generate(**{**kwargs, "num_beams": 1}, use_cache=False))
+
+
+@pytest.mark.parametrize("length_penalty", [1.0, 2.0])
+def test_beam_score_is_teacher_forced_log_prob_over_length_power(length_penalty):
+    model = trained_batch_norm(TESTER.get_model(), TESTER.get_inputs())
+    inputs = TESTER.get_inputs()
+    gen = model.generate(
+        input_features=inputs["input_features"], attention_mask=inputs["attention_mask"], num_beams=4,
+        max_new_tokens=5, length_penalty=length_penalty, forced_eos_token_id=None, output_scores=True,
+        return_dict_in_generate=True,
+    )
+    sequences = gen.sequences
+    with torch.no_grad():
+        logits = model(input_features=inputs["input_features"], attention_mask=inputs["attention_mask"],
+                       decoder_input_ids=sequences[:, :-1]).logits
+    token_logp = logits.log_softmax(-1).gather(-1, sequences[:, 1:, None])[..., 0]
+    for i in range(sequences.shape[0]):
+        generated = sequences[i, 1:].tolist()
+        length = generated.index(2) + 1 if 2 in generated else len(generated)
+        expected = token_logp[i, :length].sum() / length**length_penalty
+        torch.testing.assert_close(gen.sequences_scores[i], expected, atol=1e-4, rtol=1e-4)
+
+
+def test_padding_does_not_change_any_item():
+    model = trained_batch_norm(TESTER.get_model(), TESTER.get_inputs())
+    inputs = TESTER.get_inputs()
+    with torch.no_grad():
+        batched = model(**inputs)
+    gen_batched = model.generate(input_features=inputs["input_features"], attention_mask=inputs["attention_mask"],
+                                 num_beams=3, max_new_tokens=6)
+    for i in range(TESTER.batch_size):
+        t = int(inputs["attention_mask"][i].sum())
+        label_len = int((inputs["labels"][i] != -100).sum())
+        single = {"input_features": inputs["input_features"][i : i + 1, :t],
+                  "attention_mask": inputs["attention_mask"][i : i + 1, :t],
+                  "labels": inputs["labels"][i : i + 1, :label_len]}
+        with torch.no_grad():
+            alone = model(**single)
+        torch.testing.assert_close(alone.logits[0], batched.logits[i, :label_len], atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(alone.posterior_logits[0], batched.posterior_logits[i, :label_len], atol=1e-5,
+                                   rtol=1e-5)
+        torch.testing.assert_close(alone.prior_mu[0], batched.prior_mu[i, : t + 2], atol=1e-5, rtol=1e-5)
+        gen_alone = model.generate(input_features=single["input_features"], attention_mask=single["attention_mask"],
+                                   num_beams=3, max_new_tokens=6)
+        n = gen_alone.shape[1]
+        assert torch.equal(gen_alone[0], gen_batched[i, :n])
+        assert gen_batched[i, n:].eq(model.config.pad_token_id).all()
+
+
+# ------------------------------------------------------------------------------------------------ bad input
+
+
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda d: d.update(input_features=torch.randn(3, 7, 11)), "11 values per step, expected 12"),
+        (lambda d: d["input_features"].__setitem__((0, 1, 2), float("nan")), "NaN or Inf"),
+        (lambda d: d["input_features"].__setitem__((2, 0, 0), float("inf")), "NaN or Inf"),
+        (lambda d: d.update(input_features=torch.randn(3, 0, 12), attention_mask=torch.ones(3, 0)), "empty"),
+        (lambda d: d["attention_mask"].__setitem__(1, 0), "all zero"),
+        (lambda d: d.update(input_features=torch.randn(3, 31, 12), attention_mask=torch.ones(3, 31)),
+         "31 steps is longer than the model supports \\(30"),
+        (lambda d: d["labels"].__setitem__((0, 0), 40), "outside the vocabulary \\[0, 40\\).*40"),
+        (lambda d: d["labels"].__setitem__((1, 0), -5), "outside the vocabulary"),
+        (lambda d: d.update(inputs_embeds=torch.randn(3, 7, 16)), "exactly one of .*both"),
+        (lambda d: d.pop("input_features"), "exactly one of .*neither"),
+        (lambda d: d.update(attention_mask=torch.ones(3, 6)), "shape \\(3, 6\\), expected \\(3, 7\\)"),
+        (lambda d: d["attention_mask"].__setitem__((0, 0), 0), "prefix"),
+    ],
+)
+def test_bad_input_raises_clear_errors(mutate, message):
+    model = TESTER.get_model()
+    inputs = TESTER.get_inputs()
+    mutate(inputs)
+    with pytest.raises(ValueError, match=message):
+        model(**inputs)
+
+
+def test_bad_config_raises():
+    with pytest.raises(ValueError, match="latent_fusion"):
+        TESTER.get_config(latent_fusion="middle")
+    with pytest.raises(ValueError, match="sd_direction"):
+        TESTER.get_config(sd_direction="both")
+    with pytest.raises(ValueError, match="max_sign_positions"):
+        TESTER.get_config(max_sign_positions=47)
+    with pytest.raises(ValueError, match="visual_kernel_size"):
+        TESTER.get_config(visual_kernel_size=2)
+
+
+# ------------------------------------------------------------------------------------------------ save / load
+
+
+def test_save_load_identical(tmp_path):
+    model = trained_batch_norm(TESTER.get_model(), TESTER.get_inputs())
+    inputs = TESTER.get_inputs()
+    model.save_pretrained(tmp_path)
+    reloaded = CVSLTForConditionalGeneration.from_pretrained(tmp_path).eval()
+    with torch.no_grad():
+        a, b = model(**inputs), reloaded(**inputs)
+    for name in ("loss", "logits", "posterior_logits", "kl_loss", "sd_loss"):
+        torch.testing.assert_close(getattr(b, name), getattr(a, name), atol=0, rtol=0)
+    assert reloaded.lm_head.weight.data_ptr() == reloaded.model.shared.weight.data_ptr()
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["model_type"] == "cvslt"
+    assert config["auto_map"]["AutoModelForSeq2SeqLM"] == "modeling_cvslt.CVSLTForConditionalGeneration"
+    assert (tmp_path / "modeling_cvslt.py").exists() and (tmp_path / "configuration_cvslt.py").exists()
+
+
+_LOAD_SCRIPT = """
+import sys, torch
+{prelude}
+from transformers import AutoModelForSeq2SeqLM
+folder = sys.argv[1]
+model = AutoModelForSeq2SeqLM.from_pretrained(folder, {kwargs}).eval()
+inputs = torch.load(folder + "/inputs.pt")
+with torch.no_grad():
+    logits = model(**inputs).logits
+    generated = model.generate(input_features=inputs["input_features"], attention_mask=inputs["attention_mask"],
+                               num_beams=3, max_new_tokens=6)
+torch.save({{"logits": logits, "generated": generated, "module": type(model).__module__}}, folder + "/result.pt")
+"""
+
+_BLOCK_SIGNBRIDGE = """
+import importlib.abc
+class _Refuse(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == "signbridge" or name.startswith("signbridge."):
+            raise ModuleNotFoundError("signbridge is blocked in this test")
+        return None
+sys.meta_path.insert(0, _Refuse())
+try:
+    import signbridge  # noqa
+    raise SystemExit("signbridge should not be importable here")
+except ModuleNotFoundError:
+    pass
+"""
+
+_REGISTER = """
+from transformers import AutoConfig, AutoModelForSeq2SeqLM
+from signbridge.models.cvslt import CVSLTConfig, CVSLTForConditionalGeneration
+AutoConfig.register("cvslt", CVSLTConfig)
+AutoModelForSeq2SeqLM.register(CVSLTConfig, CVSLTForConditionalGeneration)
+"""
+
+
+@pytest.mark.parametrize("path", ["auto_with_signbridge", "trust_remote_code_without_signbridge"])
+def test_saved_folder_loads_in_fresh_process(tmp_path, path):
+    model = trained_batch_norm(TESTER.get_model(), TESTER.get_inputs())
+    inputs = TESTER.get_inputs()
+    inputs.pop("labels")
+    folder = tmp_path / "model"
+    model.save_pretrained(folder)
+    torch.save(inputs, folder / "inputs.pt")
+    with torch.no_grad():
+        expected_logits = model(**inputs).logits
+    expected_generated = model.generate(**inputs, num_beams=3, max_new_tokens=6)
+    if path == "auto_with_signbridge":
+        script = _LOAD_SCRIPT.format(prelude=_REGISTER, kwargs="")
+    else:
+        script = _LOAD_SCRIPT.format(prelude=_BLOCK_SIGNBRIDGE, kwargs="trust_remote_code=True")
+    env = {"HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "HF_MODULES_CACHE": str(tmp_path / "modules"), "HF_HOME": str(tmp_path / "hf"),
+           "PATH": "/usr/bin:/bin"}
+    run = subprocess.run([sys.executable, "-c", textwrap.dedent(script), str(folder)], env=env, capture_output=True,
+                         text=True, timeout=120, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr[-3000:]
+    result = torch.load(folder / "result.pt")
+    torch.testing.assert_close(result["logits"], expected_logits, atol=0, rtol=0)
+    assert torch.equal(result["generated"], expected_generated)
+    if path == "auto_with_signbridge":
+        assert result["module"] == "signbridge.models.cvslt.modeling_cvslt"
+    else:
+        assert not result["module"].startswith("signbridge")
+
+
+# ------------------------------------------------------------------------------------------------ Trainer
+
+
+def test_seq2seq_trainer_trains_and_predicts_with_generate(tmp_path):
+    from transformers import Seq2SeqTrainer, Seq2SeqTrainingArguments
+
+    model = TESTER.get_model()
+    inputs = TESTER.get_inputs()
+    rows = [{k: v[i] for k, v in inputs.items()} for i in range(TESTER.batch_size)]
+
+    def collate(batch):
+        return {k: torch.stack([row[k] for row in batch]) for k in batch[0]}
+
+    args = Seq2SeqTrainingArguments(
+        output_dir=str(tmp_path), use_cpu=True, report_to=[], max_steps=2, per_device_train_batch_size=2,
+        per_device_eval_batch_size=2, predict_with_generate=True, generation_max_length=8, generation_num_beams=2,
+        save_strategy="no", logging_steps=1, learning_rate=1e-3,
+    )
+    trainer = Seq2SeqTrainer(model=model, args=args, train_dataset=rows, eval_dataset=rows, data_collator=collate)
+    trainer.train()
+    prediction = trainer.predict(rows)
+    assert prediction.predictions.shape[0] == TESTER.batch_size
+    assert (prediction.predictions[:, 0] == TESTER.lang_code_id).all()
+    # the Trainer pads predictions to the generation config's max_length; the model generated at most 8 tokens
+    tail = prediction.predictions[:, 8:]
+    assert ((tail == model.config.pad_token_id) | (tail == -100)).all()
+    assert not ((prediction.predictions[:, 1:8] == -100)).all()
+    assert prediction.metrics["test_loss"] > 0
