@@ -203,15 +203,15 @@ def make_signers(config: SyntheticCorpusConfig | None = None) -> list[Signer]:
 _REST = np.zeros(_NUM_PARAMS)
 _REST[_HEAD] = (-0.09, -0.2)
 for _base in (_ARM_A, _ARM_B):
-    # upper arm hanging, forearm forward-down, hand in line, relaxed fingers
-    _REST[_base : _base + _ARM_PARAMS] = (0.12, 0.05, -0.35, 0.75, 0.0, 0.0, 0.3, 0.4, 0.4, 0.4, 0.4, 0.5)
+    # upper arm hanging, forearm forward and inward (hands in front of the belly), relaxed fingers
+    _REST[_base : _base + _ARM_PARAMS] = (0.15, 0.05, -1.0, 0.7, 0.0, 0.0, 0.3, 0.4, 0.4, 0.4, 0.4, 0.5)
 
 
 def _random_arm(rng: np.random.Generator) -> np.ndarray:
     arm = np.empty(_ARM_PARAMS)
-    arm[0] = rng.uniform(0.1, 0.9)  # upper arm sideways
+    arm[0] = rng.uniform(0.1, 0.7)  # upper arm sideways
     arm[1] = rng.uniform(0.0, 0.5)  # upper arm forward
-    arm[2] = rng.uniform(-2.2, 0.2)  # forearm sideways (negative: towards the body midline / up)
+    arm[2] = rng.uniform(-2.9, -0.7)  # forearm: -pi/2 points to the body midline, -pi straight up
     arm[3] = rng.uniform(0.1, 0.9)  # forearm forward
     arm[4:6] = rng.uniform(-0.6, 0.6, size=2)  # hand relative to forearm
     arm[6:11] = rng.uniform(0.0, 1.6, size=5)  # finger curls (thumb first)
