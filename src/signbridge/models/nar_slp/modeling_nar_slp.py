@@ -138,6 +138,22 @@ class LengthRegulator(nn.Module):
         return self.layers(cls_state).squeeze(-1)
 
 
+def _load_bert_encoder(path: "str | os.PathLike") -> BertModel:
+    """Load the encoder of any BERT checkpoint (pooler and task heads dropped); raise when weights
+    the encoder needs are missing from it, instead of leaving them randomly initialised."""
+    verbosity = logging.get_verbosity()
+    logging.set_verbosity_error()  # the pooler/heads being unused is expected, not worth a report
+    try:
+        model, info = BertModel.from_pretrained(path, add_pooling_layer=False, output_loading_info=True)
+    finally:
+        logging.set_verbosity(verbosity)
+    if info.get("missing_keys"):
+        raise ValueError(
+            f"{path} is not a BERT encoder checkpoint: weights missing for {sorted(info['missing_keys'])[:8]}"
+        )
+    return model
+
+
 class NARSignProducerPreTrainedModel(PreTrainedModel):
     """Base class: config class, Xavier initialisation (paper Sec. 4.2), safetensors weights."""
 
@@ -243,7 +259,7 @@ class NARSignProducer(NARSignProducerPreTrainedModel):
         length regulator are freshly initialised.
         """
         if isinstance(text_encoder, (str, os.PathLike)):
-            text_encoder = BertModel.from_pretrained(text_encoder, add_pooling_layer=False)
+            text_encoder = _load_bert_encoder(text_encoder)
         if not isinstance(text_encoder, BertModel):
             raise ValueError(
                 f"text_encoder must be a path to a BERT checkpoint or a BertModel, got {type(text_encoder).__name__}"
@@ -259,11 +275,6 @@ class NARSignProducer(NARSignProducerPreTrainedModel):
                 "the pose VAE has no normalisation statistics (config.pose_min/pose_max); the producer could "
                 "not return poses in corpus coordinates. Train it with the statistics set."
             )
-        for key in ("text_encoder", "pose_vae"):
-            if key in config_overrides:
-                raise ValueError(
-                    f"pass the {key} as the argument of from_pretrained_parts, not as a config override"
-                )
         config = cls.config_class(
             text_encoder=text_encoder.config.to_dict(),
             pose_vae=PoseVAEConfig(**pose_vae.config.to_dict()),

