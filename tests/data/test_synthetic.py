@@ -30,6 +30,12 @@ def small_corpus():
     return generate_corpus(**SMALL)
 
 
+@pytest.fixture(scope="module")
+def default_text():
+    """Text, gloss and signer of the whole default corpus (4000/300/300), without motion (fast)."""
+    return {split: list(iter_split(split, include_motion=False)) for split in SPLITS}
+
+
 def _same(a: dict, b: dict) -> bool:
     return (
         all(np.array_equal(a[k], b[k]) if isinstance(a[k], np.ndarray) else a[k] == b[k] for k in a)
@@ -76,12 +82,12 @@ def test_iter_split_matches_generate_and_text_only_mode(small_corpus):
     assert "poses" not in light[0]
 
 
-def test_default_corpus_vocabulary_and_lengths():
+def test_default_corpus_vocabulary_and_lengths(default_text):
     """Word and gloss types counted over the text of the whole default corpus (4000/300/300)."""
     words, glosses, signers = Counter(), Counter(), Counter()
     lengths = []
     for split in SPLITS:
-        for e in iter_split(split, include_motion=False):
+        for e in default_text[split]:
             words.update(e["text"].split())
             glosses.update(e["gloss"].split())
             signers[e["signer"]] += 1
@@ -112,8 +118,8 @@ def test_sign_order_example():
         pytest.fail("t_precipitation never produced the canonical example")
 
 
-def test_no_articles_in_glosses():
-    for e in iter_split("train", include_motion=False):
+def test_no_articles_in_glosses(default_text):
+    for e in default_text["train"]:
         assert not {"DER", "DIE", "DAS", "DEN", "DEM", "EIN", "EINE"} & set(e["gloss"].split())
 
 
@@ -130,9 +136,9 @@ def test_gloss_order_differs_from_text_order():
     assert differing > 50
 
 
-def test_text_mostly_determined_by_gloss():
+def test_text_mostly_determined_by_gloss(default_text):
     groups: dict[str, Counter] = {}
-    for e in iter_split("train", include_motion=False):
+    for e in default_text["train"]:
         groups.setdefault(e["gloss"], Counter())[e["text"]] += 1
     repeated = {g: c for g, c in groups.items() if sum(c.values()) >= 3}
     assert repeated, "some gloss sequences occur several times"
@@ -167,7 +173,7 @@ def test_poses_realistic_magnitudes_and_bone_lengths(small_corpus):
 
 
 def test_faster_signer_gives_shorter_sequences():
-    cfg = SyntheticCorpusConfig(train_size=400, dev_size=0, test_size=0)
+    cfg = SyntheticCorpusConfig(train_size=200, dev_size=0, test_size=0)
     by_signer: dict[str, list[float]] = {}
     for e in iter_split("train", cfg):
         by_signer.setdefault(e["signer"], []).append(e["num_frames"] / len(e["gloss"].split()))
