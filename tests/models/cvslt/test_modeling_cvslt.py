@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import textwrap
 
 import pytest
 import torch
@@ -406,44 +405,51 @@ def test_save_load_identical(tmp_path):
 
 
 _LOAD_SCRIPT = """
-import sys, torch
-{prelude}
+import importlib.abc, sys, torch
 from transformers import AutoModelForSeq2SeqLM
+
 folder = sys.argv[1]
-model = AutoModelForSeq2SeqLM.from_pretrained(folder, {kwargs}).eval()
 inputs = torch.load(folder + "/inputs.pt")
-with torch.no_grad():
-    logits = model(**inputs).logits
+
+
+def run(model):
+    with torch.no_grad():
+        logits = model(**inputs).logits
     generated = model.generate(input_features=inputs["input_features"], attention_mask=inputs["attention_mask"],
                                num_beams=3, max_new_tokens=6)
-torch.save({{"logits": logits, "generated": generated, "module": type(model).__module__}}, folder + "/result.pt")
-"""
+    return {"logits": logits, "generated": generated, "module": type(model).__module__}
 
-_BLOCK_SIGNBRIDGE = """
-import importlib.abc
-class _Refuse(importlib.abc.MetaPathFinder):
+
+# (b) signbridge NOT importable: the folder's own code, through trust_remote_code
+class Refuse(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
         if name == "signbridge" or name.startswith("signbridge."):
             raise ModuleNotFoundError("signbridge is blocked in this test")
         return None
-sys.meta_path.insert(0, _Refuse())
+
+
+refuse = Refuse()
+sys.meta_path.insert(0, refuse)
 try:
-    import signbridge  # noqa
+    import signbridge  # noqa: F401
     raise SystemExit("signbridge should not be importable here")
 except ModuleNotFoundError:
     pass
-"""
+remote = run(AutoModelForSeq2SeqLM.from_pretrained(folder, trust_remote_code=True).eval())
+assert not any(name.startswith("signbridge") for name in sys.modules)
 
-_REGISTER = """
-from transformers import AutoConfig, AutoModelForSeq2SeqLM
+# (a) signbridge installed and registered as the package's __init__ does
+sys.meta_path.remove(refuse)
+from transformers import AutoConfig
 from signbridge.models.cvslt import CVSLTConfig, CVSLTForConditionalGeneration
 AutoConfig.register("cvslt", CVSLTConfig)
 AutoModelForSeq2SeqLM.register(CVSLTConfig, CVSLTForConditionalGeneration)
+local = run(AutoModelForSeq2SeqLM.from_pretrained(folder).eval())
+torch.save({"remote": remote, "local": local}, folder + "/result.pt")
 """
 
 
-@pytest.mark.parametrize("path", ["auto_with_signbridge", "trust_remote_code_without_signbridge"])
-def test_saved_folder_loads_in_fresh_process(tmp_path, path):
+def test_saved_folder_loads_in_fresh_process_with_and_without_signbridge(tmp_path):
     model = trained_batch_norm(TESTER.get_model(), TESTER.get_inputs())
     inputs = TESTER.get_inputs()
     inputs.pop("labels")
@@ -453,22 +459,17 @@ def test_saved_folder_loads_in_fresh_process(tmp_path, path):
     with torch.no_grad():
         expected_logits = model(**inputs).logits
     expected_generated = model.generate(**inputs, num_beams=3, max_new_tokens=6)
-    if path == "auto_with_signbridge":
-        script = _LOAD_SCRIPT.format(prelude=_REGISTER, kwargs="")
-    else:
-        script = _LOAD_SCRIPT.format(prelude=_BLOCK_SIGNBRIDGE, kwargs="trust_remote_code=True")
-    env = {"HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "HF_MODULES_CACHE": str(tmp_path / "modules"), "HF_HOME": str(tmp_path / "hf"),
-           "PATH": "/usr/bin:/bin"}
-    run = subprocess.run([sys.executable, "-c", textwrap.dedent(script), str(folder)], env=env, capture_output=True,
-                         text=True, timeout=120, cwd=tmp_path)
+    env = {"HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "HF_MODULES_CACHE": str(tmp_path / "modules"),
+           "HF_HOME": str(tmp_path / "hf"), "PATH": "/usr/bin:/bin"}
+    run = subprocess.run([sys.executable, "-c", _LOAD_SCRIPT, str(folder)], env=env, capture_output=True,
+                         text=True, timeout=300, cwd=tmp_path)
     assert run.returncode == 0, run.stderr[-3000:]
     result = torch.load(folder / "result.pt")
-    torch.testing.assert_close(result["logits"], expected_logits, atol=0, rtol=0)
-    assert torch.equal(result["generated"], expected_generated)
-    if path == "auto_with_signbridge":
-        assert result["module"] == "signbridge.models.cvslt.modeling_cvslt"
-    else:
-        assert not result["module"].startswith("signbridge")
+    for kind in ("remote", "local"):
+        torch.testing.assert_close(result[kind]["logits"], expected_logits, atol=0, rtol=0)
+        assert torch.equal(result[kind]["generated"], expected_generated)
+    assert result["local"]["module"] == "signbridge.models.cvslt.modeling_cvslt"
+    assert not result["remote"]["module"].startswith("signbridge")
 
 
 # ------------------------------------------------------------------------------------------------ Trainer
