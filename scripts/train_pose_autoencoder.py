@@ -71,7 +71,8 @@ def load_sequences(data: TAEDataArguments) -> dict[str, list[np.ndarray]]:
 
         overrides = dict(seed=data.seed_corpus, train_size=data.train_size, dev_size=data.dev_size)
         return {
-            split: [example["poses"] for example in iter_split(split, **overrides)] for split in ("train", "dev")
+            split: [example["poses"] for example in iter_split(split, **overrides)]
+            for split in ("train", "dev")
         }
     if data.dataset == "phoenix14t_skels":
         if data.data_dir is None:
@@ -124,8 +125,10 @@ def main(argv: list[str]) -> dict:
     parser = HfArgumentParser((TAEModelArguments, TAEDataArguments, TrainingArguments))
     if argv and argv[0].endswith(".json"):
         config_values = json.loads(Path(argv[0]).read_text())
-        flags = [f"--{key}={value}" if not isinstance(value, (list, dict)) else f"--{key}={json.dumps(value)}"
-                 for key, value in config_values.items()]
+        flags = [
+            f"--{key}={value}" if not isinstance(value, (list, dict)) else f"--{key}={json.dumps(value)}"
+            for key, value in config_values.items()
+        ]
         argv = flags + list(argv[1:])
     model_args, data_args, training_args = parser.parse_args_into_dataclasses(args=argv)
     training_args.label_names = ["poses"]  # the autoencoder's target is its input
@@ -160,7 +163,9 @@ def main(argv: list[str]) -> dict:
     model.eval()
     fgd = FGD(model=model)
     rng = np.random.default_rng(0)
-    train_subset = [sequences["train"][i] for i in rng.permutation(len(sequences["train"]))[: len(sequences["dev"])]]
+    train_subset = [
+        sequences["train"][i] for i in rng.permutation(len(sequences["train"]))[: len(sequences["dev"])]
+    ]
     mean_pose = np.concatenate(sequences["train"]).mean(0)
     mean_baseline = [np.repeat(mean_pose[None], seq.shape[0], axis=0) for seq in sequences["dev"]]
     real = fgd.compute(predictions=train_subset, references=sequences["dev"])

@@ -16,8 +16,16 @@ J, K, W = 5, 3, 34
 def tae():
     torch.manual_seed(0)
     config = PoseAutoencoderConfig(
-        num_joints=J, joint_dim=K, window_size=W, d_model=32, encoder_layers=1, decoder_layers=1,
-        num_attention_heads=4, ffn_dim=64, latent_dim=6, dropout=0.0,
+        num_joints=J,
+        joint_dim=K,
+        window_size=W,
+        d_model=32,
+        encoder_layers=1,
+        decoder_layers=1,
+        num_attention_heads=4,
+        ffn_dim=64,
+        latent_dim=6,
+        dropout=0.0,
         joint_names=[f"joint{i}" for i in range(J)],
     )
     return PoseAutoencoderModel(config).eval()
@@ -78,7 +86,8 @@ def test_length_intervals_and_prefixes(tae, sets):
     expected = frechet_distance(_window_features(tae, bucket_preds), _window_features(tae, bucket_refs))
     assert result["fgd_by_length"]["100-150"] == pytest.approx(expected, rel=1e-9)
     assert result["num_windows_by_length"]["0-50"] == [
-        sum(len(s) // W for s in preds if len(s) < 50), sum(len(s) // W for s in refs if len(s) < 50)
+        sum(len(s) // W for s in preds if len(s) < 50),
+        sum(len(s) // W for s in refs if len(s) < 50),
     ]
     # first 80 frames: the first two windows of every sequence of >= 80 frames
     first80 = frechet_distance(
@@ -86,16 +95,23 @@ def test_length_intervals_and_prefixes(tae, sets):
         _window_features(tae, [s[:68] for s in refs if len(s) >= 80]),
     )
     assert result["fgd_by_prefix"]["80"] == pytest.approx(first80, rel=1e-9)
+
     # first 20 frames (< one window): each 20-frame prefix is resampled in time onto 34 frames
     def stretch(s):
         src = np.linspace(0, 19, W)
-        return np.stack([np.interp(src, np.arange(20), s[:20, j, k]) for j in range(J) for k in range(K)], 1).reshape(W, J, K)
+        return np.stack(
+            [np.interp(src, np.arange(20), s[:20, j, k]) for j in range(J) for k in range(K)], 1
+        ).reshape(W, J, K)
+
     first20 = frechet_distance(
         tae.encode_windows(np.stack([stretch(s) for s in preds if len(s) >= 20])).double().numpy(),
         tae.encode_windows(np.stack([stretch(s) for s in refs if len(s) >= 20])).double().numpy(),
     )
     assert result["fgd_by_prefix"]["20"] == pytest.approx(first20, rel=1e-5)
-    assert result["num_windows_by_prefix"]["20"] == [sum(len(s) >= 20 for s in preds), sum(len(s) >= 20 for s in refs)]
+    assert result["num_windows_by_prefix"]["20"] == [
+        sum(len(s) >= 20 for s in preds),
+        sum(len(s) >= 20 for s in refs),
+    ]
 
 
 def test_interval_with_too_few_windows_is_nan(tae):
@@ -124,7 +140,9 @@ def test_evaluate_load_from_folder(tae, sets):
     assert type(metric).__name__ == "FGD"
     assert type(metric).__module__.startswith("evaluate_modules")  # the copied script
     result = metric.compute(predictions=[torch.as_tensor(p) for p in preds], references=refs)
-    assert result["fgd"] == pytest.approx(FGD(model=tae).compute(predictions=preds, references=refs)["fgd"], rel=1e-12)
+    assert result["fgd"] == pytest.approx(
+        FGD(model=tae).compute(predictions=preds, references=refs)["fgd"], rel=1e-12
+    )
 
 
 def test_bad_input(tae, sets):

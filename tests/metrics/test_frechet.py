@@ -25,7 +25,9 @@ def test_eigenvalue_form_64d():
     # symmetric form sqrt(C1) C2 sqrt(C1) so a symmetric eigensolver applies.
     root = linalg.sqrtm(c1).real
     eig = np.linalg.eigvalsh(root @ c2 @ root)
-    expected = ((mu1 - mu2) ** 2).sum() + np.trace(c1) + np.trace(c2) - 2 * np.sqrt(np.clip(eig, 0, None)).sum()
+    expected = (
+        ((mu1 - mu2) ** 2).sum() + np.trace(c1) + np.trace(c2) - 2 * np.sqrt(np.clip(eig, 0, None)).sum()
+    )
     assert frechet_distance(a, b) == pytest.approx(expected, rel=1e-6)
 
 
@@ -62,4 +64,3 @@ def test_singular_covariances_use_eps():
 def test_bad_input(a, b, message):
     with pytest.raises(ValueError, match=message):
         frechet_distance(a, b)
-

@@ -3,7 +3,7 @@ import itertools
 import numpy as np
 import pytest
 
-from signbridge.metrics import duration_accuracy, dtw_distance
+from signbridge.metrics import dtw_distance, duration_accuracy
 
 
 def test_duration_accuracy_boundaries():

@@ -20,7 +20,7 @@ def _lcs(a, b):
 def _rouge_l(hyps, refs):
     """Independent sentence ROUGE-L F (beta = 1), averaged, x100."""
     total = 0.0
-    for hyp, ref in zip(hyps, refs):
+    for hyp, ref in zip(hyps, refs, strict=True):
         h, r = hyp.split(), ref.split()
         lcs = _lcs(h, r)
         if lcs == 0:
@@ -111,7 +111,7 @@ def test_csl_char_level_full_width_punctuation(csl_dev):
     refs = csl_dev
     assert len(refs) == 1077
     half = [r.translate(HALF_WIDTH) for r in refs]  # what an mBART decoder emits
-    assert sum(h != r for h, r in zip(half, refs)) > 500
+    assert sum(h != r for h, r in zip(half, refs, strict=True)) > 500
     fixed = translation_scores(half, refs, level="char")
     # Documented result: after NFKC, half-width "，？！" in the hypotheses score exactly like the
     # full-width references: 100 everywhere ("。" and "、" have no half-width NFKC form and are

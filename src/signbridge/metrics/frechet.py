@@ -19,9 +19,7 @@ def feature_statistics(features, name: str = "features") -> tuple[np.ndarray, np
     if values.ndim != 2:
         raise ValueError(f"{name} must be a 2-D array (N, D), got shape {values.shape}")
     if values.shape[0] < 2:
-        raise ValueError(
-            f"{name} needs at least 2 samples to estimate a covariance, got {values.shape[0]}"
-        )
+        raise ValueError(f"{name} needs at least 2 samples to estimate a covariance, got {values.shape[0]}")
     if not np.all(np.isfinite(values)):
         raise ValueError(f"{name} contains NaN or infinite values")
     return values.mean(axis=0), np.atleast_2d(np.cov(values, rowvar=False, ddof=1))

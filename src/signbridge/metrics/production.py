@@ -37,8 +37,7 @@ def duration_accuracy(
         )
     if pred.shape != true.shape:
         raise ValueError(
-            f"pred_lengths and true_lengths must have the same length, got {pred.size} and "
-            f"{true.size}"
+            f"pred_lengths and true_lengths must have the same length, got {pred.size} and {true.size}"
         )
     for label, values in (("pred_lengths", pred), ("true_lengths", true)):
         if not np.all(np.isfinite(values)):
@@ -82,8 +81,7 @@ def dtw_distance(hyp, ref) -> float:
     r = _as_frames(ref, "ref")
     if h.shape[1] != r.shape[1]:
         raise ValueError(
-            f"hyp and ref must have the same per-frame shape, got {np.shape(hyp)[1:]} and "
-            f"{np.shape(ref)[1:]}"
+            f"hyp and ref must have the same per-frame shape, got {np.shape(hyp)[1:]} and {np.shape(ref)[1:]}"
         )
     n, m = h.shape[0], r.shape[0]
     cost = np.abs(h[:, None, :] - r[None, :, :]).sum(axis=-1)  # (n, m)

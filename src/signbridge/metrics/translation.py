@@ -105,7 +105,7 @@ def translation_scores(
 
     scorer = rouge_scorer.RougeScorer(["rougeL"], tokenizer=WhitespaceTokenizer())
     total = 0.0
-    for hyp, ref in zip(hyps, refs):
+    for hyp, ref in zip(hyps, refs, strict=True):
         total += scorer.score(ref, hyp)["rougeL"].fmeasure
     scores["rouge_l"] = 100.0 * total / len(hyps)
     return scores

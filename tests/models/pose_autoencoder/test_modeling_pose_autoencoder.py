@@ -134,7 +134,12 @@ def test_loss_falls_on_fixed_batch(tester):
 
 @pytest.mark.parametrize(
     "shape, message",
-    [((2, 33, 5, 3), "window_size"), ((2, 34, 4, 3), "num_joints"), ((2, 34, 5, 2), "joint_dim"), ((34, 5, 3), "shape")],
+    [
+        ((2, 33, 5, 3), "window_size"),
+        ((2, 34, 4, 3), "num_joints"),
+        ((2, 34, 5, 2), "joint_dim"),
+        ((34, 5, 3), "shape"),
+    ],
 )
 def test_wrong_layout(tester, shape, message):
     model = _model(tester.get_config())
@@ -174,7 +179,7 @@ def test_save_load_identical(tester, tmp_path):
     assert config["auto_map"]["AutoModel"] == "modeling_pose_autoencoder.PoseAutoencoderModel"
     assert config["normalization"] == model.config.normalization
     loaded = PoseAutoencoderModel.from_pretrained(tmp_path).eval()
-    for (name, a), (_, b) in zip(model.state_dict().items(), loaded.state_dict().items()):
+    for (name, a), (_, b) in zip(model.state_dict().items(), loaded.state_dict().items(), strict=True):
         torch.testing.assert_close(a, b, rtol=0, atol=0, msg=name)
     poses = tester.poses()
     torch.testing.assert_close(model(poses).features, loaded(poses).features, rtol=0, atol=0)
@@ -218,7 +223,11 @@ def test_remote_code_loads_without_signbridge(tester, tmp_path):
     env.update(HF_HUB_OFFLINE="1", HF_MODULES_CACHE=str(tmp_path / "modules"), HF_HOME=str(tmp_path / "hf"))
     result = subprocess.run(
         [sys.executable, "-c", REMOTE_SCRIPT, str(folder), str(tmp_path / "poses.pt")],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "without signbridge" in result.stdout
@@ -227,9 +236,13 @@ def test_remote_code_loads_without_signbridge(tester, tmp_path):
 
 
 def test_normalization_matches_pose_normalizer(tester):
-    normalization = pytest.importorskip("signbridge.data.normalization", reason="PoseNormalizer not written yet")
+    normalization = pytest.importorskip(
+        "signbridge.data.normalization", reason="PoseNormalizer not written yet"
+    )
     sequences = [tester.poses(n=1, seed=s)[0].numpy() * (s + 1) for s in range(3)]
     normalizer = normalization.PoseNormalizer.fit(sequences)
     model = _model(tester.get_config(normalization=normalizer.to_dict()))
     x = torch.as_tensor(sequences[1], dtype=torch.float64)
-    torch.testing.assert_close(model.normalize_poses(x), torch.as_tensor(normalizer.normalize(sequences[1].astype(np.float64))))
+    torch.testing.assert_close(
+        model.normalize_poses(x), torch.as_tensor(normalizer.normalize(sequences[1].astype(np.float64)))
+    )

@@ -23,10 +23,23 @@ def test_train_script_on_embedded_corpus(tmp_path):
     script = _load_script()
     config = json.loads((SCRIPT.parent / "configs" / "pose_autoencoder_synthetic.json").read_text())
     config.update(
-        train_size=16, dev_size=8, window_stride=17, d_model=32, encoder_layers=1, decoder_layers=1,
-        ffn_dim=64, latent_dim=8, dropout=0.0, num_train_epochs=1, max_steps=12,
-        per_device_train_batch_size=16, learning_rate=3e-3, warmup_steps=0, logging_steps=100,
-        output_dir=str(tmp_path / "tae"), disable_tqdm=True,
+        train_size=16,
+        dev_size=8,
+        window_stride=17,
+        d_model=32,
+        encoder_layers=1,
+        decoder_layers=1,
+        ffn_dim=64,
+        latent_dim=8,
+        dropout=0.0,
+        num_train_epochs=1,
+        max_steps=12,
+        per_device_train_batch_size=16,
+        learning_rate=3e-3,
+        warmup_steps=0,
+        logging_steps=100,
+        output_dir=str(tmp_path / "tae"),
+        disable_tqdm=True,
     )
     config_path = tmp_path / "config.json"
     config_path.write_text(json.dumps(config))

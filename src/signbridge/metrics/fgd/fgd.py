@@ -141,9 +141,7 @@ class FGD(evaluate.Metric):
         if isinstance(model, (str, bytes)) or hasattr(model, "__fspath__"):
             return PoseAutoencoderModel.from_pretrained(model).eval()
         if not hasattr(model, "encode_windows") or not hasattr(model, "config"):
-            raise ValueError(
-                f"FGD needs a PoseAutoencoderModel or a path to one, got {type(model).__name__}"
-            )
+            raise ValueError(f"FGD needs a PoseAutoencoderModel or a path to one, got {type(model).__name__}")
         return model
 
     def _check_sequences(self, sequences, side: str, layout: tuple[int, int]) -> list[np.ndarray]:

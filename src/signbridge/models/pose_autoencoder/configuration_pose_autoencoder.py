@@ -86,8 +86,17 @@ class PoseAutoencoderConfig(PreTrainedConfig):
 
     def _validate(self) -> None:
         """Check sizes, the loss type and the normalisation statistics (raises ValueError)."""
-        for name in ("num_joints", "joint_dim", "window_size", "d_model", "encoder_layers",
-                     "decoder_layers", "num_attention_heads", "ffn_dim", "latent_dim"):
+        for name in (
+            "num_joints",
+            "joint_dim",
+            "window_size",
+            "d_model",
+            "encoder_layers",
+            "decoder_layers",
+            "num_attention_heads",
+            "ffn_dim",
+            "latent_dim",
+        ):
             value = getattr(self, name)
             if value < 1:
                 raise ValueError(f"PoseAutoencoderConfig.{name} must be >= 1, got {value}")
@@ -97,7 +106,9 @@ class PoseAutoencoderConfig(PreTrainedConfig):
                 f"num_attention_heads ({self.num_attention_heads})"
             )
         if self.loss_type not in ("mse", "bce"):
-            raise ValueError(f"PoseAutoencoderConfig.loss_type must be 'mse' or 'bce', got {self.loss_type!r}")
+            raise ValueError(
+                f"PoseAutoencoderConfig.loss_type must be 'mse' or 'bce', got {self.loss_type!r}"
+            )
         if self.joint_names is not None and len(self.joint_names) != self.num_joints:
             raise ValueError(
                 f"PoseAutoencoderConfig.joint_names has {len(self.joint_names)} names, expected "
