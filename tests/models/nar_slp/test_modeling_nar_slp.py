@@ -437,12 +437,65 @@ def test_from_pretrained_parts_loads_real_minilm(tester):
     stored = weights.get(key, weights.get("bert." + key))
     assert torch.equal(model.text_encoder.state_dict()[key], stored.to(torch.float32))
     tokenizer = AutoTokenizer.from_pretrained(folder)
+    model = NARSignProducer.from_pretrained_parts(
+        folder,
+        vae,
+        tokenizer=tokenizer,
+        d_model=32,
+        decoder_layers=1,
+        decoder_attention_heads=2,
+        max_frames=20,
+    ).eval()
+    assert model.config.special_token_ids == sorted(
+        {tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id}
+    )
+    with pytest.raises(TextInputError, match="empty text"):
+        model.generate_poses(**tokenizer([""], return_tensors="pt"))
     batch = tokenizer(["am tag regen im norden", "morgen sonne"], return_tensors="pt", padding=True)
-    produced = model.generate_poses(batch["input_ids"], batch["attention_mask"])
+    produced = model.generate_poses(**batch)
     assert produced.poses.shape == (2, 20, 5, 3)
     # pretrained weights: semantically different sentences get different [CLS] states
     states = model.text_encoder(**batch).last_hidden_state[:, 0]
     assert not torch.allclose(states[0], states[1])
+
+
+def test_trainer_trains_and_evaluates_with_frozen_vae(tester, tmp_path):
+    from transformers import Trainer, TrainingArguments
+
+    model = tester.get_model()
+    inputs = tester.get_inputs()
+    rows = [{key: value[i] for key, value in inputs.items()} for i in range(tester.batch_size)]
+
+    def collate(batch):
+        return {key: torch.stack([row[key] for row in batch]) for key in batch[0]}
+
+    args = TrainingArguments(
+        output_dir=str(tmp_path),
+        per_device_train_batch_size=3,
+        per_device_eval_batch_size=2,
+        max_steps=3,
+        learning_rate=1e-3,
+        use_cpu=True,
+        report_to=[],
+        save_strategy="no",
+        logging_steps=1,
+        disable_tqdm=True,
+    )
+    trainer = Trainer(model=model, args=args, train_dataset=rows, eval_dataset=rows, data_collator=collate)
+    vae_before = {k: v.clone() for k, v in model.pose_vae.state_dict().items()}
+    decoder_before = model.latent_projection.weight.detach().clone()
+    trainer.train()
+    metrics = trainer.evaluate()
+    assert np.isfinite(metrics["eval_loss"])
+    assert not torch.equal(model.latent_projection.weight, decoder_before)
+    for key, value in model.pose_vae.state_dict().items():
+        assert torch.equal(value, vae_before[key]), key
+    model.eval()
+    with torch.no_grad():
+        first = model(**{k: v[:2] for k, v in inputs.items()}).loss
+        second = model(**{k: v[2:] for k, v in inputs.items()}).loss
+    # the Trainer averages per-batch losses weighted by batch size (batches of 2 and 1)
+    assert metrics["eval_loss"] == pytest.approx((2 * first.item() + second.item()) / 3, rel=1e-5)
 
 
 # ---- saving, loading, remote code ----

@@ -226,6 +226,36 @@ def test_reconstruction_loss_falls_on_a_fixed_batch(tester):
     assert mse_after < 0.5 * mse_mean
 
 
+def test_return_loss_switch_and_trainer_eval_loss(tester, tmp_path):
+    from transformers import Trainer, TrainingArguments
+
+    model = tester.get_model()
+    frames = tester.normalized_frames(8)
+    out = model.eval()(frames, return_loss=False)
+    assert out.loss is None and out.reconstruction.shape == frames.shape
+    rows = [{"poses": frame} for frame in frames]
+
+    def collate(batch):
+        return {"poses": torch.stack([row["poses"] for row in batch])}
+
+    args = TrainingArguments(
+        output_dir=str(tmp_path),
+        per_device_train_batch_size=4,
+        per_device_eval_batch_size=8,
+        max_steps=2,
+        use_cpu=True,
+        report_to=[],
+        save_strategy="no",
+        disable_tqdm=True,
+    )
+    trainer = Trainer(model=model, args=args, train_dataset=rows, eval_dataset=rows, data_collator=collate)
+    trainer.train()
+    metrics = trainer.evaluate()
+    with torch.no_grad():
+        expected = model.eval()(frames).loss.item()
+    assert metrics["eval_loss"] == pytest.approx(expected, rel=1e-5)
+
+
 # ---- normalisation ----
 
 

@@ -37,6 +37,9 @@ class NARSignProducerConfig(PreTrainedConfig):
         max_frames (`int`, *optional*, defaults to 300):
             T_max: the decoder emits this many frames in parallel; the length regulator predicts
             `T / T_max` and the output is cut there.
+        fps (`int`, *optional*, defaults to 25):
+            Frame rate of the pose corpus (PHOENIX14T and the embedded corpus: 25), used when
+            writing produced poses to files.
         length_regulator_hidden_size (`int`, *optional*):
             Width of the regulator's hidden FC layers (defaults to `d_model`).
         length_regulator_layers (`int`, *optional*, defaults to 2):
@@ -69,6 +72,7 @@ class NARSignProducerConfig(PreTrainedConfig):
     dropout: float = 0.1
     activation_function: str = "relu"
     max_frames: int = 300
+    fps: int = 25
     # ---- length regulator ----
     length_regulator_hidden_size: int | None = None
     length_regulator_layers: int = 2
@@ -91,6 +95,7 @@ class NARSignProducerConfig(PreTrainedConfig):
             "decoder_attention_heads",
             "decoder_ffn_dim",
             "max_frames",
+            "fps",
             "length_regulator_hidden_size",
             "length_regulator_layers",
         ):

@@ -244,6 +244,7 @@ class NARSignProducer(NARSignProducerPreTrainedModel):
         cls,
         text_encoder: "str | os.PathLike | BertModel",
         pose_vae: "str | os.PathLike | PoseVAEModel",
+        tokenizer=None,
         **config_overrides,
     ) -> "NARSignProducer":
         """Build a producer from a pretrained BERT encoder and a pretrained pose VAE.
@@ -253,7 +254,17 @@ class NARSignProducer(NARSignProducerPreTrainedModel):
                 or a `BertModel` instance.
             pose_vae: a folder saved by `PoseVAEModel.save_pretrained` or a `PoseVAEModel`; it
                 must carry its normalisation statistics.
+            tokenizer: optional, the text encoder's tokenizer; its [CLS]/[SEP]/[PAD] (or BOS/EOS) ids
+                become `special_token_ids`, so that a text made only of them is refused as empty.
             **config_overrides: other [`NARSignProducerConfig`] fields (`d_model`, `max_frames`, ...).
+
+        Example:
+
+        ```python
+        >>> producer = NARSignProducer.from_pretrained_parts(
+        ...     text_encoder="path/to/bert", pose_vae="path/to/pose_vae", tokenizer=tokenizer, max_frames=300
+        ... )
+        ```
 
         The weights of both parts are copied into the new model; the decoder, projections and
         length regulator are freshly initialised.
@@ -275,6 +286,10 @@ class NARSignProducer(NARSignProducerPreTrainedModel):
                 "the pose VAE has no normalisation statistics (config.pose_min/pose_max); the producer could "
                 "not return poses in corpus coordinates. Train it with the statistics set."
             )
+        if tokenizer is not None and "special_token_ids" not in config_overrides:
+            names = ("cls_token_id", "sep_token_id", "pad_token_id", "bos_token_id", "eos_token_id")
+            ids = {getattr(tokenizer, name, None) for name in names} - {None}
+            config_overrides["special_token_ids"] = sorted(int(i) for i in ids)
         config = cls.config_class(
             text_encoder=text_encoder.config.to_dict(),
             pose_vae=PoseVAEConfig(**pose_vae.config.to_dict()),
@@ -370,7 +385,6 @@ class NARSignProducer(NARSignProducerPreTrainedModel):
         pose_labels: torch.FloatTensor | None = None,
         pose_mask: torch.Tensor | None = None,
         return_dict: bool | None = None,
-        **kwargs,
     ) -> NARSignProducerOutput | tuple:
         r"""
         Args:

@@ -240,8 +240,8 @@ class PoseVAEModel(PoseVAEPreTrainedModel):
         self,
         poses: torch.Tensor,
         pose_mask: torch.Tensor | None = None,
+        return_loss: bool = True,
         return_dict: bool | None = None,
-        **kwargs,
     ) -> PoseVAEOutput | tuple:
         r"""
         Args:
@@ -250,6 +250,9 @@ class PoseVAEModel(PoseVAEPreTrainedModel):
                 single frames or (B, T, J, K) padded sequences.
             pose_mask (`torch.Tensor` of shape `poses.shape[:-2]`, *optional*):
                 1 for real frames, 0 for padding; the losses average over real frames only.
+            return_loss (`bool`, *optional*, defaults to `True`):
+                Compute the losses (the input frames are the targets; this flag also tells the
+                `Trainer` that evaluation returns a loss).
 
         The latent is sampled with the reparameterisation trick in training mode and is the
         posterior mean in eval mode. The BCE target is clamped to [0, 1] (frames of held-out data
@@ -263,7 +266,21 @@ class PoseVAEModel(PoseVAEPreTrainedModel):
             latents = mu
         logits = self.decode_logits(latents)
         reconstruction = torch.sigmoid(logits)
+        loss = reconstruction_loss = kl_loss = None
+        if return_loss:
+            loss, reconstruction_loss, kl_loss = self._losses(poses, pose_mask, logits, mu, logvar)
+        output = PoseVAEOutput(
+            loss=loss,
+            reconstruction_loss=reconstruction_loss,
+            kl_loss=kl_loss,
+            reconstruction=reconstruction,
+            mu=mu,
+            logvar=logvar,
+            latents=latents,
+        )
+        return output if return_dict else output.to_tuple()
 
+    def _losses(self, poses, pose_mask, logits, mu, logvar):
         if pose_mask is None:
             frame_mask = torch.ones(poses.shape[:-2], dtype=torch.bool, device=poses.device)
         else:
@@ -280,17 +297,7 @@ class PoseVAEModel(PoseVAEPreTrainedModel):
         reconstruction_loss = (bce * frame_mask).sum() / num_frames
         kl_loss = (gaussian_kl_divergence(mu, logvar) * frame_mask).sum() / num_frames
         loss = reconstruction_loss + self.config.kl_weight * kl_loss
-
-        output = PoseVAEOutput(
-            loss=loss,
-            reconstruction_loss=reconstruction_loss,
-            kl_loss=kl_loss,
-            reconstruction=reconstruction,
-            mu=mu,
-            logvar=logvar,
-            latents=latents,
-        )
-        return output if return_dict else output.to_tuple()
+        return loss, reconstruction_loss, kl_loss
 
 
 PoseVAEModel.register_for_auto_class("AutoModel")
