@@ -17,8 +17,8 @@ def _lcs(a, b):
     return table[-1][-1]
 
 
-def _rouge_l(hyps, refs):
-    """Independent sentence ROUGE-L F (beta = 1), averaged, x100."""
+def _rouge_l(hyps, refs, beta=1.0):
+    """Independent sentence ROUGE-L F_beta, averaged, x100."""
     total = 0.0
     for hyp, ref in zip(hyps, refs, strict=True):
         h, r = hyp.split(), ref.split()
@@ -26,7 +26,7 @@ def _rouge_l(hyps, refs):
         if lcs == 0:
             continue
         p, rec = lcs / len(h), lcs / len(r)
-        total += 2 * p * rec / (p + rec)
+        total += (1 + beta**2) * p * rec / (rec + beta**2 * p)
     return 100 * total / len(hyps)
 
 
@@ -69,6 +69,10 @@ def test_phoenix_dev_matches_sacrebleu_and_reference_rouge(phoenix_dev):
     for order in range(1, 5):
         assert scores[f"bleu{order}"] == pytest.approx(_sacrebleu(hyps, refs, order), abs=1e-9)
     assert scores["rouge_l"] == pytest.approx(_rouge_l(hyps, refs), abs=1e-9)
+    beta12 = translation_scores(hyps, refs, rouge_beta=1.2)
+    assert beta12["rouge_l"] == pytest.approx(_rouge_l(hyps, refs, beta=1.2), abs=1e-9)
+    assert beta12["rouge_l"] != pytest.approx(scores["rouge_l"], abs=1e-3)
+    assert beta12["bleu4"] == scores["bleu4"]
     # cumulative BLEU falls with the order on perturbed text, and nothing is perfect
     assert 0 < scores["bleu4"] < scores["bleu3"] < scores["bleu2"] < scores["bleu1"] < 100
     assert 0 < scores["rouge_l"] < 100
@@ -160,6 +164,8 @@ def test_bad_input(hyps, refs, message):
         translation_scores(hyps, refs)
 
 
-def test_bad_level():
+def test_bad_level_and_beta():
     with pytest.raises(ValueError, match="level"):
         translation_scores(["a"], ["a"], level="bpe")
+    with pytest.raises(ValueError, match="rouge_beta"):
+        translation_scores(["a"], ["a"], rouge_beta=0)

@@ -76,7 +76,7 @@ def _check_inputs(hypotheses: Sequence[str], references: Sequence[str]) -> None:
 
 
 def translation_scores(
-    hypotheses: Sequence[str], references: Sequence[str], level: str = "word"
+    hypotheses: Sequence[str], references: Sequence[str], level: str = "word", rouge_beta: float = 1.0
 ) -> dict[str, float]:
     """Corpus BLEU-1..4 (cumulative) and averaged sentence ROUGE-L F, all on a 0-100 scale.
 
@@ -85,13 +85,20 @@ def translation_scores(
         references: one reference per sample, aligned with ``hypotheses``.
         level: ``"word"`` (tokens are whitespace-separated words; German) or ``"char"``
             (characters after NFKC normalisation; Chinese).
+        rouge_beta: the F-measure's beta. 1.0 (default) is rouge-score's ``fmeasure``; the
+            signjoey/SLRT evaluation code that PHOENIX14T and CSL-Daily papers report with uses
+            the pycocoevalcap ROUGE-L with beta = 1.2 (recall weighted more), which gives
+            slightly different numbers: pass ``rouge_beta=1.2`` to compare with them.
 
     Returns:
         ``{"bleu1", "bleu2", "bleu3", "bleu4", "rouge_l"}``.
 
     Raises:
-        ValueError: empty inputs, different lengths, non-string entries or an unknown level.
+        ValueError: empty inputs, different lengths, non-string entries, an unknown level or a
+            non-positive ``rouge_beta``.
     """
+    if not rouge_beta > 0:
+        raise ValueError(f"rouge_beta must be > 0, got {rouge_beta}")
     if level not in _LEVELS:
         raise ValueError(f"level must be one of {_LEVELS}, got {level!r}")
     _check_inputs(hypotheses, references)
@@ -104,8 +111,13 @@ def translation_scores(
         scores[f"bleu{order}"] = float(bleu.corpus_score(hyps, [refs]).score)
 
     scorer = rouge_scorer.RougeScorer(["rougeL"], tokenizer=WhitespaceTokenizer())
+    beta2 = float(rouge_beta) ** 2
     total = 0.0
     for hyp, ref in zip(hyps, refs, strict=True):
-        total += scorer.score(ref, hyp)["rougeL"].fmeasure
+        score = scorer.score(ref, hyp)["rougeL"]
+        if rouge_beta == 1.0:
+            total += score.fmeasure
+        elif score.precision > 0 and score.recall > 0:
+            total += (1 + beta2) * score.precision * score.recall / (score.recall + beta2 * score.precision)
     scores["rouge_l"] = 100.0 * total / len(hyps)
     return scores
