@@ -118,7 +118,7 @@ def test_cvslt_from_pruned_mbart_decodes_to_text(tmp_path, checkpoint):
     assert torch.equal(generated, from_full.generate(input_features=features, attention_mask=mask, num_beams=2,
                                                      max_new_tokens=6))
     original_ids = from_folder.map_generated_ids_to_original(generated)
-    for row, orig_row in zip(generated, original_ids):
+    for row, orig_row in zip(generated, original_ids, strict=True):
         assert original_tok.decode(orig_row, skip_special_tokens=True) == pruned_tok.decode(
             row, skip_special_tokens=True)
     assert set(original_ids.flatten().tolist()) <= set(id_map)
