@@ -478,7 +478,7 @@ class CVSLTForConditionalGeneration(CVSLTPreTrainedModel, GenerationMixin):
         text_index = torch.where(text_mask, sign_lengths[:, None] + text_mask.long().cumsum(1) - 1, dump)
         packed = sign.new_zeros(batch, total + 1, width)
         packed = packed.scatter(1, sign_index.unsqueeze(-1).expand(-1, -1, width), sign)
-        packed = packed.scatter(1, text_index.unsqueeze(-1).expand(-1, -1, width), text)
+        packed = packed.scatter(1, text_index.unsqueeze(-1).expand(-1, -1, width), text.to(sign.dtype))
         lengths = sign_lengths + text_mask.sum(1)
         mask = torch.arange(total, device=sign.device)[None, :] < lengths[:, None]
         return packed[:, :total], mask, text_index
