@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from scipy.spatial.distance import cdist
 
 __all__ = ["duration_accuracy", "dtw_distance"]
 
@@ -84,7 +85,7 @@ def dtw_distance(hyp, ref) -> float:
             f"hyp and ref must have the same per-frame shape, got {np.shape(hyp)[1:]} and {np.shape(ref)[1:]}"
         )
     n, m = h.shape[0], r.shape[0]
-    cost = np.abs(h[:, None, :] - r[None, :, :]).sum(axis=-1)  # (n, m)
+    cost = cdist(h, r, metric="cityblock")  # (n, m) L1 frame costs
     # Accumulate along anti-diagonals: cell (i, j) needs (i-1, j), (i, j-1) and (i-1, j-1), which
     # lie on the two previous anti-diagonals, so each diagonal is one vectorised step.
     acc = np.full((n + 1, m + 1), np.inf)
