@@ -281,6 +281,16 @@ def test_from_mbart_copies_every_mbart_weight():
     assert model.lm_head.weight.data_ptr() == model.model.shared.weight.data_ptr()
 
 
+def test_resize_token_embeddings_resizes_bias_and_keeps_tying():
+    model = TESTER.get_model()
+    model.resize_token_embeddings(45)
+    assert model.config.vocab_size == 45
+    assert model.final_logits_bias.shape == (1, 45)
+    assert model.lm_head.weight.shape == (45, 16)
+    assert model.lm_head.weight.data_ptr() == model.model.shared.weight.data_ptr()
+    assert model(**TESTER.get_inputs()).logits.shape[-1] == 45
+
+
 # ------------------------------------------------------------------------------------------------ generation
 
 

@@ -335,6 +335,24 @@ class CVSLTForConditionalGeneration(CVSLTPreTrainedModel, GenerationMixin):
     def set_output_embeddings(self, new_embeddings):
         self.lm_head = new_embeddings
 
+    def resize_token_embeddings(self, new_num_tokens=None, pad_to_multiple_of=None, mean_resizing=True):
+        """Resize `shared`/`lm_head` and `final_logits_bias` (as mBART does). A pruned model's `vocab_id_map`
+        cannot follow a resize, so resizing one raises `ValueError`."""
+        if self.config.vocab_id_map is not None and new_num_tokens not in (None, self.config.vocab_size):
+            raise ValueError(
+                f"this model's vocabulary was pruned (config.vocab_id_map has {len(self.config.vocab_id_map)} ids); "
+                f"resizing it to {new_num_tokens} would break the id map"
+            )
+        embeddings = super().resize_token_embeddings(new_num_tokens, pad_to_multiple_of, mean_resizing)
+        size = embeddings.weight.shape[0]
+        old = self.final_logits_bias
+        if size <= old.shape[-1]:
+            bias = old[:, :size]
+        else:
+            bias = torch.cat([old, old.new_zeros((1, size - old.shape[-1]))], dim=1)
+        self.register_buffer("final_logits_bias", bias.contiguous())
+        return embeddings
+
     def get_encoder(self, *args, **kwargs):
         """The prior-path encoder used by `generate()` (visual head + mBART encoder + prior network, z* = mu)."""
         return _CVSLTPriorEncoder(self)
