@@ -216,7 +216,7 @@ def _rebuild_tensor(storage, storage_offset, size, stride, requires_grad=False, 
     numel = int(np.prod(size, dtype=np.int64)) if size else 1
     if numel == 0:
         return np.zeros(size, dtype=storage.dtype)
-    last = storage_offset + sum((s - 1) * st for s, st in zip(size, stride))
+    last = storage_offset + sum((s - 1) * st for s, st in zip(size, stride, strict=True))
     if last >= storage.size:
         raise SLRTFormatError(
             f"{context}: tensor of size {size} and stride {stride} reaches element {last} of a "

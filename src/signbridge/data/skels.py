@@ -1,0 +1,118 @@
+"""Progressive Transformers skeleton files: ``<split>.skels/.text/.gloss/.files``.
+
+The format (BenSaunders27/ProgressiveTransformersSLP, ``Data/tmp``) stores one sequence per line,
+line-aligned across four files:
+
+* ``.skels``: 151 space-separated floats per frame, i.e. 50 joints x (x, y, z) **divided by 3**,
+  followed by a counter ``i / T`` (frame index over the number of frames);
+* ``.text``: the spoken-language sentence; ``.gloss``: the gloss sequence; ``.files``: the
+  sequence name (e.g. ``dev/11August_2010_Wednesday_tagesschau-2``).
+
+Joint order: 0 head, 1 neck (the origin), 2-4 and 5-7 the two arms (shoulder, elbow, wrist),
+8-28 and 29-49 the two 21-point hands. :func:`read_skels` returns poses in real units (the stored
+values times 3) as float32 ``(T, 50, 3)``; :func:`write_skels` does the inverse.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["SkelsFormatError", "read_skels", "write_skels", "SKELS_NUM_JOINTS", "SKELS_VALUES_PER_FRAME", "SKELS_SCALE"]
+
+SKELS_NUM_JOINTS = 50
+SKELS_VALUES_PER_FRAME = SKELS_NUM_JOINTS * 3 + 1  # 151: joints x (x, y, z) + counter
+SKELS_SCALE = 3.0  # values are stored divided by this
+_SUFFIXES = ("skels", "text", "gloss", "files")
+
+
+class SkelsFormatError(ValueError):
+    """A Progressive Transformers file is malformed (the message names the file and line)."""
+
+
+def _read_lines(path: Path) -> list[str]:
+    if not path.is_file():
+        raise FileNotFoundError(f"Progressive Transformers file not found: {path}")
+    text = path.read_text(encoding="utf-8")
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()  # trailing newline
+    return [line.rstrip("\r") for line in lines]
+
+
+def _parse_skels_line(line: str, path: Path, lineno: int) -> np.ndarray:
+    try:
+        values = np.array(line.split(), dtype=np.float64)
+    except ValueError as exc:
+        raise SkelsFormatError(f"{path}, line {lineno}: not a list of numbers ({exc})") from exc
+    if values.size == 0:
+        raise SkelsFormatError(f"{path}, line {lineno}: empty sequence (0 frames)")
+    if values.size % SKELS_VALUES_PER_FRAME:
+        raise SkelsFormatError(
+            f"{path}, line {lineno}: {values.size} values is not a multiple of {SKELS_VALUES_PER_FRAME} "
+            f"(50 joints x 3 + counter per frame); {values.size % SKELS_VALUES_PER_FRAME} values left over"
+        )
+    if not np.isfinite(values).all():
+        raise SkelsFormatError(f"{path}, line {lineno}: {int((~np.isfinite(values)).sum())} non-finite values")
+    frames = values.reshape(-1, SKELS_VALUES_PER_FRAME)
+    poses = frames[:, :-1].reshape(-1, SKELS_NUM_JOINTS, 3) * SKELS_SCALE
+    return poses.astype(np.float32)
+
+
+def read_skels(data_dir: str | os.PathLike, split: str) -> list[dict]:
+    """Read ``<data_dir>/<split>.{skels,text,gloss,files}``.
+
+    Returns one dict per line: ``name``, ``text``, ``gloss``, ``poses`` (float32 ``(T, 50, 3)`` in
+    real units, i.e. the stored values times 3) and ``num_frames`` (T). Raises
+    :class:`SkelsFormatError` when the four files disagree in line count, a ``.skels`` line is
+    not a multiple of 151 values, or a value is not finite.
+    """
+    data_dir = Path(data_dir)
+    paths = {suffix: data_dir / f"{split}.{suffix}" for suffix in _SUFFIXES}
+    lines = {suffix: _read_lines(path) for suffix, path in paths.items()}
+    counts = {paths[s].name: len(v) for s, v in lines.items()}
+    if len(set(counts.values())) != 1:
+        raise SkelsFormatError(f"{data_dir}: the {split} files are not line-aligned: line counts {counts}")
+    out = []
+    for i, (skels, text, gloss, name) in enumerate(
+        zip(lines["skels"], lines["text"], lines["gloss"], lines["files"], strict=True)
+    ):
+        poses = _parse_skels_line(skels, paths["skels"], i + 1)
+        out.append(
+            {"name": name.strip(), "text": text.strip(), "gloss": gloss.strip(), "poses": poses, "num_frames": len(poses)}
+        )
+    return out
+
+
+def write_skels(examples: Iterable[Mapping], data_dir: str | os.PathLike, split: str, decimals: int = 5) -> Path:
+    """Write examples (``name``, ``text``, ``gloss``, ``poses`` (T, 50, 3) in real units) as
+    ``<split>.{skels,text,gloss,files}`` in ``data_dir``; values are stored divided by 3 with
+    ``decimals`` decimals and a ``i / T`` counter, as in the Progressive Transformers release."""
+    data_dir = Path(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    buffers: dict[str, list[str]] = {s: [] for s in _SUFFIXES}
+    for i, ex in enumerate(examples):
+        missing = [k for k in ("name", "text", "gloss", "poses") if k not in ex]
+        if missing:
+            raise ValueError(f"example {i} misses keys {missing} needed for the .skels format")
+        poses = np.asarray(ex["poses"], dtype=np.float64)
+        if poses.ndim != 3 or poses.shape[1:] != (SKELS_NUM_JOINTS, 3) or len(poses) == 0:
+            raise ValueError(f"example {i} ({ex['name']!r}): poses must be (T>0, 50, 3), got {poses.shape}")
+        if not np.isfinite(poses).all():
+            raise ValueError(f"example {i} ({ex['name']!r}): poses contain non-finite values")
+        for key in ("name", "text", "gloss"):
+            if "\n" in str(ex[key]):
+                raise ValueError(f"example {i}: {key} contains a newline, which the line-based format cannot hold")
+        t = len(poses)
+        frames = np.concatenate([poses.reshape(t, -1) / SKELS_SCALE, (np.arange(t) / t)[:, None]], axis=1)
+        fmt = f"{{:.{decimals}f}}"
+        buffers["skels"].append(" ".join(fmt.format(v) for v in frames.ravel()))
+        buffers["text"].append(str(ex["text"]))
+        buffers["gloss"].append(str(ex["gloss"]))
+        buffers["files"].append(str(ex["name"]))
+    for suffix, rows in buffers.items():
+        (data_dir / f"{split}.{suffix}").write_text("".join(r + "\n" for r in rows), encoding="utf-8")
+    return data_dir
