@@ -1,0 +1,46 @@
+"""All optional-dependency checks of signbridge in one place."""
+
+from __future__ import annotations
+
+import importlib.util
+from functools import lru_cache
+
+__all__ = [
+    "is_pose_format_available",
+    "require_pose_format",
+    "is_pil_available",
+    "require_pil",
+    "is_psutil_available",
+]
+
+
+@lru_cache(maxsize=None)
+def _available(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+def is_pose_format_available() -> bool:
+    """True when the ``pose-format`` package (``import pose_format``) is installed."""
+    return _available("pose_format")
+
+
+def is_pil_available() -> bool:
+    """True when Pillow is installed (needed to render pose GIFs)."""
+    return _available("PIL")
+
+
+def is_psutil_available() -> bool:
+    """True when psutil is installed (used by the benchmarks for memory numbers when present)."""
+    return _available("psutil")
+
+
+def require_pose_format(feature: str = "reading and writing .pose files") -> None:
+    """Raise an ``ImportError`` with the install command when pose-format is missing."""
+    if not is_pose_format_available():
+        raise ImportError(f"{feature} needs pose-format: pip install 'signbridge[pose]' (or pip install pose-format)")
+
+
+def require_pil(feature: str = "rendering poses") -> None:
+    """Raise an ``ImportError`` with the install command when Pillow is missing."""
+    if not is_pil_available():
+        raise ImportError(f"{feature} needs Pillow: pip install 'signbridge[pose]' (or pip install pillow)")
