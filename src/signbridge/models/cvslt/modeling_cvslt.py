@@ -630,7 +630,10 @@ class CVSLTForConditionalGeneration(CVSLTPreTrainedModel, GenerationMixin):
         loss = posterior_ce = prior_ce = kl_loss = sd_loss = weight = posterior_logits = None
         if labels is not None:
             prior_ce = self._cross_entropy(logits, labels)
-            weight = torch.tensor(self.annealing_weight, device=logits.device)
+            steps = config.kl_annealing_steps
+            # a tensor op (no host sync): min(1, step / steps)
+            weight = (self.global_step.float() / steps).clamp(max=1.0) if steps > 0 else logits.new_ones(())
+            weight = weight.to(logits.device)
             if self.latent_network is None:
                 loss = prior_ce
             else:
