@@ -143,6 +143,27 @@ def test_loss_falls_on_a_fixed_batch():
     assert losses[-1] < 0.6 * losses[0], losses
 
 
+def test_masked_batch_norm_ignores_padding():
+    from signbridge.models.cvslt.modeling_cvslt import CVSLTMaskedBatchNorm1d
+
+    torch.manual_seed(0)
+    x = torch.randn(3, 6, 4)
+    mask = torch.tensor([[1] * 6, [1] * 4 + [0] * 2, [1] * 2 + [0] * 4], dtype=torch.bool)
+    ours = CVSLTMaskedBatchNorm1d(4)
+    reference = torch.nn.BatchNorm1d(4)
+    padded = x.clone()
+    padded[~mask] = 1e3  # garbage in the padding must not matter
+    out = ours(padded, mask)
+    expected = reference(x[mask])
+    torch.testing.assert_close(out[mask], expected, atol=1e-5, rtol=1e-5)
+    assert out[~mask].abs().sum() == 0
+    torch.testing.assert_close(ours.running_mean, reference.running_mean)
+    torch.testing.assert_close(ours.running_var, reference.running_var)
+    ours.eval()
+    reference.eval()
+    torch.testing.assert_close(ours(padded, mask)[mask], reference(x[mask]), atol=1e-5, rtol=1e-5)
+
+
 # ------------------------------------------------------------------------------------------------ ablations
 
 
@@ -303,6 +324,12 @@ def test_generation_ignores_labels_and_is_deterministic():
     assert torch.equal(first, model.generate(**kwargs))
     assert torch.equal(first, model.generate(**kwargs, labels=inputs["labels"]))
     assert first[:, 0].eq(TESTER.lang_code_id).all()  # decoder starts with the target language code
+    # the encoder generate() uses is the prior path with z* = mu, whatever else it is passed
+    encoded = model.get_encoder()(input_features=inputs["input_features"], attention_mask=inputs["attention_mask"],
+                                  labels=inputs["labels"], return_dict=True)
+    with torch.no_grad():
+        full = model(**inputs)
+    torch.testing.assert_close(encoded.last_hidden_state, full.encoder_last_hidden_state, atol=0, rtol=0)
     # greedy decoding with the cache equals greedy decoding without it
     greedy = model.generate(**{**kwargs, "num_beams": 1})
     assert torch.equal(greedy, model.generate(**{**kwargs, "num_beams": 1}, use_cache=False))
@@ -374,6 +401,7 @@ def test_padding_does_not_change_any_item():
         (lambda d: d.pop("input_features"), "exactly one of .*neither"),
         (lambda d: d.update(attention_mask=torch.ones(3, 6)), "shape \\(3, 6\\), expected \\(3, 7\\)"),
         (lambda d: d["attention_mask"].__setitem__((0, 0), 0), "prefix"),
+        (lambda d: d["labels"].__setitem__(1, -100), "rows \\[1\\] have no target token"),
     ],
 )
 def test_bad_input_raises_clear_errors(mutate, message):
