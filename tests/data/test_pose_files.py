@@ -1,0 +1,188 @@
+"""pose-format .pose reading/writing, the 50-joint header, rendering, bad files."""
+
+import struct
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pose_format")
+
+from pose_format import Pose  # noqa: E402
+from pose_format.numpy.pose_body import NumPyPoseBody  # noqa: E402
+
+from signbridge.data.pose_files import (  # noqa: E402
+    PoseArray,
+    PoseFileError,
+    read_pose_file,
+    render_pose_gif,
+    skeleton50_header,
+    write_pose_file,
+)
+
+
+@pytest.mark.parametrize(
+    "name,frames,points,dims",
+    [
+        ("openpose.pose", 93, 137, 2),
+        ("mediapipe.pose", 170, 178, 3),
+        ("lexicon-sgg/essen.pose", 73, 178, 3),
+        ("lexicon-sgg/kinder.pose", 45, 178, 3),
+    ],
+)
+def test_real_samples(pose_samples_dir, name, frames, points, dims):
+    pose = read_pose_file(pose_samples_dir / name)
+    assert isinstance(pose, PoseArray)
+    assert pose.data.shape == (frames, points, dims) and pose.data.dtype == np.float32
+    assert pose.mask.shape == (frames, points) and pose.mask.dtype == bool
+    assert 0.5 < pose.mask.mean() < 1.0  # some points are missing in real captures
+    assert pose.fps == 24
+    # agrees with pose-format's own reader: valid points equal, invalid ones zeroed
+    ref = Pose.read((pose_samples_dir / name).read_bytes())
+    ref_data = np.ma.getdata(ref.body.data)[:, 0]
+    np.testing.assert_array_equal(pose.data[pose.mask], ref_data[pose.mask])
+    np.testing.assert_array_equal(pose.mask, ref.body.confidence[:, 0] > 0)
+    assert np.all(pose.data[~pose.mask] == 0)
+
+
+def test_skeleton50_header():
+    header = skeleton50_header(dims=3)
+    assert [c.name for c in header.components] == ["BODY", "LEFT_HAND", "RIGHT_HAND"]
+    assert [len(c.points) for c in header.components] == [8, 21, 21]
+    assert header.num_dims() == 3 and skeleton50_header(dims=2).num_dims() == 2
+    body, hand = header.components[0], header.components[1]
+    assert (0, 1) in body.limbs and len(hand.limbs) == 20  # a tree over 21 points
+    assert body.points[:2] == ["HEAD", "NECK"]
+    with pytest.raises(ValueError):
+        skeleton50_header(dims=4)
+
+
+@pytest.mark.parametrize("dims", [2, 3])
+def test_write_read_round_trip(tmp_path, dims):
+    rng = np.random.default_rng(0)
+    data = rng.standard_normal((31, 50, dims)).astype(np.float32)
+    mask = rng.random((31, 50)) > 0.1
+    path = write_pose_file(tmp_path / "x.pose", data, mask=mask, fps=25)
+    back = read_pose_file(path)
+    assert back.fps == 25
+    np.testing.assert_array_equal(back.mask, mask)
+    np.testing.assert_array_equal(back.data[mask], data[mask])
+    assert np.all(back.data[~mask] == 0)
+    # pose-format itself reads what we wrote
+    ref = Pose.read(path.read_bytes())
+    assert ref.body.data.shape == (31, 1, 50, dims)
+
+
+def test_real_file_round_trip_with_its_header(pose_samples_dir, tmp_path):
+    pose = read_pose_file(pose_samples_dir / "mediapipe.pose")
+    path = write_pose_file(tmp_path / "copy.pose", pose.data, mask=pose.mask, fps=pose.fps, header=pose.header)
+    back = read_pose_file(path)
+    np.testing.assert_array_equal(back.mask, pose.mask)
+    np.testing.assert_array_equal(back.data, pose.data)
+
+
+def test_write_rejects_bad_input(tmp_path):
+    with pytest.raises(ValueError, match="51 joints"):
+        write_pose_file(tmp_path / "x.pose", np.zeros((2, 51, 3)))
+    with pytest.raises(ValueError, match="non-finite"):
+        write_pose_file(tmp_path / "x.pose", np.full((2, 50, 3), np.inf))
+
+
+def _two_person_file(tmp_path):
+    header = skeleton50_header(dims=3)
+    data = np.ma.masked_array(np.ones((4, 2, 50, 3), np.float32))
+    data[:, 1] = 2.0
+    body = NumPyPoseBody(fps=25, data=data, confidence=np.ones((4, 2, 50), np.float32))
+    path = tmp_path / "two.pose"
+    with open(path, "wb") as f:
+        Pose(header, body).write(f)
+    return path
+
+
+def test_multi_person_requires_choice(tmp_path):
+    path = _two_person_file(tmp_path)
+    with pytest.raises(PoseFileError, match="holds 2 people; pass person="):
+        read_pose_file(path)
+    assert np.all(read_pose_file(path, person=1).data == 2.0)
+    assert np.all(read_pose_file(path, person=0).data == 1.0)
+    with pytest.raises(PoseFileError, match="person=2"):
+        read_pose_file(path, person=2)
+
+
+def _frames_offset(raw: bytes) -> int:
+    from pose_format.pose_header import PoseHeader
+    from pose_format.utils.reader import BufferReader
+
+    reader = BufferReader(raw)
+    PoseHeader.read(reader)
+    return reader.read_offset + 4  # v0.2 body: float fps, then uint frames
+
+
+def test_header_claims_more_frames_than_file_holds(tmp_path):
+    path = write_pose_file(tmp_path / "x.pose", np.zeros((5, 50, 3), np.float32))
+    raw = bytearray(path.read_bytes())
+    struct.pack_into("<I", raw, _frames_offset(bytes(raw)), 4_000_000_000)  # ~2.4 TB claimed
+    bad = tmp_path / "liar.pose"
+    bad.write_bytes(bytes(raw))
+    with pytest.raises(PoseFileError, match=r"liar.pose: header claims 4000000000 frames .*about 5 frames"):
+        read_pose_file(bad)
+
+
+def test_truncated_and_oversized_body(tmp_path):
+    path = write_pose_file(tmp_path / "x.pose", np.zeros((5, 50, 3), np.float32))
+    raw = path.read_bytes()
+    (tmp_path / "cut.pose").write_bytes(raw[:-100])
+    with pytest.raises(PoseFileError, match="cut.pose: header claims 5 frames"):
+        read_pose_file(tmp_path / "cut.pose")
+    (tmp_path / "long.pose").write_bytes(raw + b"\0" * 12)
+    with pytest.raises(PoseFileError, match="long.pose: body does not match the header: 12 bytes"):
+        read_pose_file(tmp_path / "long.pose")
+    (tmp_path / "tiny.pose").write_bytes(raw[:7])
+    with pytest.raises(PoseFileError, match="tiny.pose"):
+        read_pose_file(tmp_path / "tiny.pose")
+
+
+def test_truncated_v0_0_file(pose_samples_dir, tmp_path):
+    raw = (pose_samples_dir / "openpose.pose").read_bytes()
+    (tmp_path / "cut.pose").write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(PoseFileError, match="cut.pose: header claims 93 frames"):
+        read_pose_file(tmp_path / "cut.pose")
+
+
+def test_non_finite_values(tmp_path):
+    header = skeleton50_header(dims=3)
+    data = np.ma.masked_array(np.ones((3, 1, 50, 3), np.float32))
+    data[1, 0, 7, 2] = np.nan
+    body = NumPyPoseBody(fps=25, data=data, confidence=np.ones((3, 1, 50), np.float32))
+    path = tmp_path / "nan.pose"
+    with open(path, "wb") as f:
+        Pose(header, body).write(f)
+    with pytest.raises(PoseFileError, match="nan.pose: 1 non-finite"):
+        read_pose_file(path)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="none.pose"):
+        read_pose_file(tmp_path / "none.pose")
+
+
+def test_render_gif(tmp_path, skels_dir):
+    from PIL import Image
+
+    from signbridge.data.skels import read_skels
+
+    poses = read_skels(skels_dir, "dev")[0]["poses"][:12]
+    path = render_pose_gif(tmp_path / "x.gif", poses, fps=25)
+    img = Image.open(path)
+    assert img.n_frames == 12 and img.size == (256, 256)
+    img.seek(5)
+    pixels = np.asarray(img.convert("RGB"))
+    assert (pixels < 250).any(axis=-1).mean() > 0.005  # something was drawn
+    assert img.info["duration"] == 40
+
+
+def test_render_real_pose_array(tmp_path, pose_samples_dir):
+    from PIL import Image
+
+    pose = read_pose_file(pose_samples_dir / "openpose.pose")
+    path = render_pose_gif(tmp_path / "o.gif", PoseArray(pose.data[:5], pose.mask[:5], pose.fps, pose.header))
+    assert Image.open(path).n_frames == 5
