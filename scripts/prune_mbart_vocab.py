@@ -6,7 +6,8 @@ token (and every added token such as the language codes), then every id of the t
 `shared` (= `lm_head`) and `final_logits_bias`; save the id map. The output folder holds
 
 - a pruned `MBartForConditionalGeneration` (config.vocab_id_map[i] = original id of new token i),
-- a pruned tokenizer that emits the new ids directly (WordLevel and Unigram/sentencepiece fast tokenizers; other
+- a pruned tokenizer of the same class that emits the new ids directly (WordLevel and Unigram/sentencepiece fast
+  tokenizers such as mBART's: language switching keeps working because every added token is kept; other
   kinds are copied unchanged with a warning, then map ids with `model.map_original_ids_to_pruned`),
 - `vocab_id_map.json` ({"kept_ids": [...], "original_vocab_size": N}).
 
@@ -141,7 +142,6 @@ def prune_mbart_checkpoint(mbart_name_or_path, output_dir, texts, tokenizer_name
             config["added_tokens_decoder"] = {
                 str(position[int(k)]): v for k, v in config["added_tokens_decoder"].items() if int(k) in position
             }
-        config["tokenizer_class"] = "PreTrainedTokenizerFast"
         config_file.write_text(json.dumps(config, indent=2, ensure_ascii=False), encoding="utf-8")
     (output_dir / "vocab_id_map.json").write_text(
         json.dumps({"kept_ids": keep, "original_vocab_size": original_vocab}), encoding="utf-8"

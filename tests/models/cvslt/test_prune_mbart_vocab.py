@@ -163,3 +163,37 @@ def test_unigram_tokenizer_pruning_keeps_corpus_segmentation():
         old_ids = tokenizer(text)["input_ids"]
         assert pruned(text)["input_ids"] == [position[i] for i in old_ids]
         assert pruned.decode(pruned(text)["input_ids"]) == tokenizer.decode(old_ids)
+
+
+def test_prune_with_an_mbart_tokenizer_keeps_language_codes_and_segmentation(tmp_path):
+    """The mbart-large-cc25 situation in miniature: a sentencepiece (Unigram) MBartTokenizer whose language codes
+    are added tokens after the pieces; the pruned folder still loads as MBartTokenizer and switches languages."""
+    from transformers import MBartTokenizer
+
+    backend = Tokenizer(models.Unigram())
+    backend.pre_tokenizer = pre_tokenizers.Metaspace()
+    backend.train_from_iterator(ALL_TEXTS * 5, trainers.UnigramTrainer(
+        vocab_size=80, special_tokens=["<s>", "<pad>", "</s>", "<unk>"], unk_token="<unk>", show_progress=False))
+    pieces = [tuple(piece) for piece in json.loads(backend.to_str())["model"]["vocab"]]
+    tokenizer = MBartTokenizer(vocab=pieces, src_lang="en_XX", tgt_lang="de_DE")
+    folder = tmp_path / "mbart"
+    tokenizer.save_pretrained(folder)
+    _tiny_mbart(len(tokenizer), tokenizer.convert_tokens_to_ids("de_DE")).save_pretrained(folder)
+    corpus_file = tmp_path / "train.txt"
+    corpus_file.write_text("\n".join(CORPUS), encoding="utf-8")
+    out = tmp_path / "pruned"
+    summary = _script().main(["--mbart_name_or_path", str(folder), "--text_file", str(corpus_file),
+                              "--output_dir", str(out)])
+    assert summary["tokenizer_pruned"] and summary["pruned_vocab_size"] < summary["original_vocab_size"]
+    pruned = AutoTokenizer.from_pretrained(out, src_lang="en_XX", tgt_lang="de_DE")
+    assert isinstance(pruned, MBartTokenizer)
+    id_map = json.loads((out / "vocab_id_map.json").read_text())["kept_ids"]
+    position = {old: new for new, old in enumerate(id_map)}
+    for text in CORPUS:
+        old_ids = tokenizer(text_target=text)["input_ids"]
+        new_ids = pruned(text_target=text)["input_ids"]
+        assert old_ids[-1] == tokenizer.convert_tokens_to_ids("de_DE")
+        assert new_ids == [position[i] for i in old_ids]
+        assert pruned.decode(new_ids, skip_special_tokens=True) == text
+    # every language code survives, so the tokenizer can still switch target languages
+    assert pruned.convert_tokens_to_ids("fr_XX") == position[tokenizer.convert_tokens_to_ids("fr_XX")]
