@@ -304,7 +304,9 @@ def test_write_pose_round_trip(small_corpus, tmp_path):
     out = write_corpus({"dev": small_corpus["dev"]}, tmp_path, format="pose")
     with open(out / "index.csv", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    assert [r["text"] for r in rows] == [e["text"] for e in small_corpus["dev"]]
+    assert [r["words"] for r in rows] == [e["text"] for e in small_corpus["dev"]]
+    assert [r["glosses"] for r in rows] == [e["gloss"] for e in small_corpus["dev"]]
+    assert {r["split"] for r in rows} == {"dev"}
     for row, e in zip(rows, small_corpus["dev"], strict=True):
         pose = read_pose_file(out / row["path"])
         assert pose.fps == 25

@@ -616,14 +616,30 @@ def _as_corpus(corpus_or_config: Any) -> dict[str, list[dict[str, Any]]]:
     )
 
 
+# the columns of a pose-format lexicon index (as in sign-language-processing's dummy lexicon), plus split and signer
+_POSE_INDEX_COLUMNS = [
+    "path",
+    "spoken_language",
+    "signed_language",
+    "start",
+    "end",
+    "words",
+    "glosses",
+    "priority",
+    "split",
+    "signer",
+]
+
+
 def write_corpus(corpus_or_config: Any, out_dir: str | Path, format: str = "slrt") -> Path:
     """Write the corpus in a real format and return the folder.
 
     * ``"slrt"``: ``synthetic.{train,dev,test}`` gzip-pickled annotation files (as PHOENIX14T's
       SLRT release) and ``synthetic.{split}.features`` feature files (name -> (T', F) tensors).
     * ``"skels"``: Progressive Transformers ``{split}.skels/.text/.gloss/.files``.
-    * ``"pose"``: one pose-format file per sequence under ``{split}/`` and an ``index.csv``
-      (columns ``path,split,signer,gloss,text``).
+    * ``"pose"``: one pose-format file per sequence under ``{split}/`` and an ``index.csv`` in the
+      layout of a pose-format lexicon (``path,spoken_language,signed_language,start,end,words,
+      glosses,priority``; words = text, glosses = gloss) plus ``split`` and ``signer`` columns.
     """
     corpus = _as_corpus(corpus_or_config)
     out = Path(out_dir)
@@ -653,14 +669,19 @@ def write_corpus(corpus_or_config: Any, out_dir: str | Path, format: str = "slrt
                 rows.append(
                     {
                         "path": relative,
+                        "spoken_language": "de",
+                        "signed_language": "gsg",
+                        "start": 0,
+                        "end": 0,
+                        "words": example["text"],
+                        "glosses": example["gloss"],
+                        "priority": 0,
                         "split": split,
                         "signer": example["signer"],
-                        "gloss": example["gloss"],
-                        "text": example["text"],
                     }
                 )
         with open(out / "index.csv", "w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=["path", "split", "signer", "gloss", "text"])
+            writer = csv.DictWriter(handle, fieldnames=_POSE_INDEX_COLUMNS)
             writer.writeheader()
             writer.writerows(rows)
     else:
