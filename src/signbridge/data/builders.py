@@ -474,5 +474,12 @@ def load_sign_dataset(
         832
     """
     builder = get_sign_dataset_builder(name, data_dir, cache_dir, writer_batch_size, **options)
-    builder.download_and_prepare()
+    try:
+        builder.download_and_prepare()
+    except datasets.exceptions.DatasetGenerationError as exc:
+        # datasets wraps the reader's error; surface the clear one (it names the file)
+        cause = exc.__cause__
+        if isinstance(cause, (ValueError, OSError)):
+            raise cause.with_traceback(cause.__traceback__) from None
+        raise
     return builder.as_dataset()
