@@ -214,7 +214,7 @@ def train_pose_vae(
                 optimizer.step()
                 running += float(out.loss.detach()) * len(batch)
                 bar.update(1)
-                bar.set_postfix(loss=f"{float(out.loss):.4f}", bce=f"{float(out.reconstruction_loss):.4f}")
+                bar.set_postfix(loss=f"{float(out.loss.detach()):.4f}", bce=f"{float(out.reconstruction_loss.detach()):.4f}")
             say(
                 f"pose VAE epoch {epoch + 1}/{args.num_epochs}: loss {running / len(order):.5f} "
                 f"({len(order)} frames, {time.time() - start:.0f} s)"

@@ -1,0 +1,232 @@
+"""signbridge.production: pose VAE / NAR-SLP / TAE training functions, baselines, back-translation and Table 1."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from transformers import TrainingArguments
+
+from signbridge import production
+from signbridge.data.normalization import PoseNormalizer
+from signbridge.data.synthetic import generate_corpus
+from signbridge.metrics import dtw_distance
+
+torch.set_num_threads(1)
+
+TINY_BERT = dict(hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32,
+                 max_position_embeddings=64)
+TINY_PRODUCER = dict(d_model=16, decoder_layers=1, decoder_attention_heads=2, decoder_ffn_dim=32, dropout=0.0,
+                     max_frames=200)
+TINY_TAE = dict(d_model=16, encoder_layers=1, decoder_layers=1, num_attention_heads=2, ffn_dim=32, latent_dim=8,
+                dropout=0.0)
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    return generate_corpus(train_size=40, dev_size=8, test_size=8, seed=3)
+
+
+@pytest.fixture(scope="module")
+def vae(corpus):
+    return production.train_pose_vae(
+        [e["poses"] for e in corpus["train"]],
+        args=production.PoseVAETrainingArguments(num_epochs=3, batch_size=256, learning_rate=3e-3),
+        dev_sequences=[e["poses"] for e in corpus["dev"]],
+        progress=False, latent_dim=8, hidden_sizes=[64, 32],
+    )
+
+
+@pytest.fixture(scope="module")
+def tokenizer(corpus):
+    return production.build_nar_tokenizer([e["text"] for e in corpus["train"]], vocab_size=300)
+
+
+@pytest.fixture(scope="module")
+def tae(corpus, tmp_path_factory):
+    args = TrainingArguments(output_dir=str(tmp_path_factory.mktemp("tae")), num_train_epochs=1,
+                             per_device_train_batch_size=64, report_to="none", save_strategy="no",
+                             disable_tqdm=True, use_cpu=True, dataloader_pin_memory=False)
+    model, metrics = production.train_pose_autoencoder([e["poses"] for e in corpus["train"]], args,
+                                                       window_stride=34, **TINY_TAE)
+    assert math.isfinite(metrics["train_loss"])
+    return model
+
+
+def _train_args(tmp_path, epochs=2, lr=3e-3):
+    return TrainingArguments(output_dir=str(tmp_path), num_train_epochs=epochs, per_device_train_batch_size=8,
+                             learning_rate=lr, report_to="none", save_strategy="no", disable_tqdm=True,
+                             logging_steps=1, use_cpu=True, dataloader_pin_memory=False, seed=0)
+
+
+def test_pose_vae_statistics_are_training_min_max_and_it_beats_the_mean_pose(corpus, vae):
+    frames = np.concatenate([e["poses"] for e in corpus["train"]])
+    np.testing.assert_allclose(np.asarray(vae.config.pose_min), frames.min(0), atol=1e-6)
+    np.testing.assert_allclose(np.asarray(vae.config.pose_max), frames.max(0), atol=1e-6)
+    dev = np.concatenate([e["poses"] for e in corpus["dev"]])
+    mean_error = np.abs(dev - production.mean_pose([e["poses"] for e in corpus["train"]])).mean()
+    assert vae.dev_reconstruction_error < mean_error
+    assert not vae.training
+
+
+def test_pose_vae_refuses_bad_poses():
+    with pytest.raises(ValueError, match="NaN"):
+        production.train_pose_vae([np.full((5, 50, 3), np.nan, dtype=np.float32)], progress=False)
+    with pytest.raises(ValueError, match="expected 50 joints"):
+        production.train_pose_vae([np.zeros((5, 50, 3)), np.zeros((5, 49, 3))], progress=False)
+    with pytest.raises(ValueError, match="at least one pose sequence"):
+        production.train_pose_vae([], progress=False)
+
+
+def test_baselines(corpus):
+    train = [e["poses"] for e in corpus["train"]]
+    mean = production.mean_pose(train)
+    np.testing.assert_allclose(mean, np.concatenate(train).mean(0), rtol=1e-5, atol=1e-6)
+    seqs = production.baseline_mean(train, [3, 7])
+    assert [len(s) for s in seqs] == [3, 7]
+    assert np.all(seqs[1] == mean[None])
+    drawn = production.baseline_random(train, 5, seed=1)
+    assert all(any(d is t or np.array_equal(d, t) for t in train) for d in drawn)
+    assert [len(d) for d in drawn] == [len(d) for d in production.baseline_random(train, 5, seed=1)]
+
+
+def test_cut_windows():
+    seqs = [np.zeros((70, 2, 3), np.float32), np.zeros((33, 2, 3), np.float32)]
+    assert production.cut_windows(seqs, 34, 34).shape == (2, 34, 2, 3)
+    assert production.cut_windows(seqs, 34, 12).shape == (4, 34, 2, 3)  # starts 0, 12, 24, 36
+    with pytest.raises(ValueError, match="no sequence has 34 frames"):
+        production.cut_windows([np.zeros((10, 2, 3))], 34, 34)
+
+
+def test_train_nar_slp_with_and_without_kd(corpus, vae, tokenizer, tmp_path):
+    models = {}
+    for kd in (False, True):
+        args = production.NARSignProducerArguments(text_encoder_config=TINY_BERT, producer_config=TINY_PRODUCER,
+                                                   use_distillation=kd)
+        model, metrics = production.train_nar_slp(corpus["train"], vae, tokenizer, _train_args(tmp_path / str(kd)),
+                                                  args)
+        assert model.config.use_distillation is kd
+        assert not model.training
+        # the frozen VAE is untouched by training
+        for name, value in vae.state_dict().items():
+            assert torch.equal(model.pose_vae.state_dict()[name], value), name
+        models[kd] = model
+    from signbridge.data.collators import PoseProductionCollator
+
+    inputs = PoseProductionCollator(tokenizer, normalizer=production.vae_normalizer(vae))(corpus["dev"][:4])
+    with torch.no_grad():
+        plain = models[False](**inputs)
+        distil = models[True](**inputs)
+    assert plain.distillation_loss is None and distil.distillation_loss is not None
+    assert torch.isclose(distil.loss, distil.pose_loss + distil.length_loss + distil.distillation_loss)
+
+
+def test_train_nar_slp_loss_falls(corpus, vae, tokenizer, tmp_path):
+    args = production.NARSignProducerArguments(text_encoder_config=TINY_BERT, producer_config=TINY_PRODUCER)
+    model, _ = production.train_nar_slp(corpus["train"][:8], vae, tokenizer, _train_args(tmp_path, epochs=15),
+                                        args)
+    from signbridge.data.collators import PoseProductionCollator
+
+    inputs = PoseProductionCollator(tokenizer, normalizer=production.vae_normalizer(vae))(corpus["train"][:8])
+    fresh = production.build_nar_producer(vae, tokenizer, args)
+    fresh.eval()
+    with torch.no_grad():
+        assert model(**inputs).loss < fresh(**inputs).loss
+
+
+def test_train_nar_slp_refuses_sequences_longer_than_max_frames(corpus, vae, tokenizer, tmp_path):
+    args = production.NARSignProducerArguments(text_encoder_config=TINY_BERT,
+                                               producer_config={**TINY_PRODUCER, "max_frames": 20})
+    with pytest.raises(ValueError, match="max_frames=20"):
+        production.train_nar_slp(corpus["train"], vae, tokenizer, _train_args(tmp_path), args)
+
+
+def test_produce_poses_lengths_and_errors(corpus, vae, tokenizer):
+    model = production.build_nar_producer(
+        vae, tokenizer,
+        production.NARSignProducerArguments(text_encoder_config=TINY_BERT, producer_config=TINY_PRODUCER),
+    )
+    texts = [e["text"] for e in corpus["dev"][:3]]
+    poses, lengths = production.produce_poses(model, tokenizer, texts, batch_size=2)
+    batch = tokenizer(texts, padding=True, return_tensors="pt", return_token_type_ids=False)
+    expected = model.generate_poses(batch["input_ids"], batch["attention_mask"])
+    assert lengths.tolist() == expected.lengths.tolist()
+    for i, p in enumerate(poses):
+        assert p.shape == (int(expected.lengths[i]), 50, 3)
+        np.testing.assert_allclose(p, expected.poses[i, : len(p)].numpy(), atol=1e-5)
+    with pytest.raises(ValueError, match="empty"):
+        production.produce_poses(model, tokenizer, ["  "])
+
+
+def _tiny_backtranslator(corpus):
+    from signbridge.models.cvslt import CVSLTConfig, CVSLTForConditionalGeneration
+    from signbridge.tokenization import train_corpus_tokenizer
+
+    tok = train_corpus_tokenizer([e["text"] for e in corpus["train"]])
+    config = CVSLTConfig(
+        vocab_size=len(tok), pad_token_id=tok.pad_token_id, bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id, tgt_lang_code_id=tok.convert_tokens_to_ids("de_DE"), feature_dim=150,
+        d_model=16, encoder_layers=1, decoder_layers=1, encoder_attention_heads=2, decoder_attention_heads=2,
+        encoder_ffn_dim=32, decoder_ffn_dim=32, max_position_embeddings=300, max_sign_positions=250,
+        visual_hidden_size=16, visual_ffn_dim=32, latent_dim=8,
+    )
+    torch.manual_seed(0)
+    model = CVSLTForConditionalGeneration(config).eval()
+    normalizer = PoseNormalizer.fit([e["poses"] for e in corpus["train"]])
+    return production.BackTranslator(model=model, tokenizer=tok, normalizer=normalizer, num_beams=1,
+                                     max_new_tokens=5, batch_size=3)
+
+
+def test_back_translator_normalises_like_training(corpus):
+    bt = _tiny_backtranslator(corpus)
+    seq = corpus["dev"][0]["poses"]
+    hyp = bt.translate([seq])
+    x = torch.from_numpy(np.asarray(bt.normalizer.normalize(seq), dtype=np.float32).reshape(1, len(seq), 150))
+    ids = bt.model.generate(input_features=x, attention_mask=torch.ones(1, len(seq), dtype=torch.long),
+                            num_beams=1, max_new_tokens=5)
+    from signbridge.training.trainer import decode_sequences
+
+    assert hyp == decode_sequences(bt.tokenizer, ids.numpy())
+    assert len(bt.translate([e["poses"] for e in corpus["dev"][:4]])) == 4  # two batches
+
+
+def test_evaluate_production_table(corpus, vae, tokenizer, tae):
+    model = production.build_nar_producer(
+        vae, tokenizer,
+        production.NARSignProducerArguments(text_encoder_config=TINY_BERT, producer_config=TINY_PRODUCER),
+    )
+    lines = []
+    results = production.evaluate_production(
+        {production.NAR_WITH_KD: (model, tokenizer)}, {"dev": corpus["dev"], "test": corpus["test"]},
+        corpus["train"], tae=tae, back_translator=_tiny_backtranslator(corpus), progress=False, report=lines.append,
+    )
+    assert set(results) == {"dev", "test"}
+    assert list(results["test"]) == [production.GROUND_TRUTH, production.MEAN, production.RANDOM,
+                                     production.NAR_WITH_KD]
+    gt, mean = results["test"][production.GROUND_TRUTH], results["test"][production.MEAN]
+    assert gt["fgd"] == pytest.approx(0.0, abs=1e-6) and gt["dtw"] == 0.0 and gt["dur_acc"] == 1.0
+    assert mean["dur_acc"] == 1.0 and mean["fgd"] > 0
+    assert mean["fgd_x10"] == pytest.approx(10 * mean["fgd"])
+    refs = corpus["test"]
+    mean_seqs = production.baseline_mean([e["poses"] for e in corpus["train"]], [len(e["poses"]) for e in refs])
+    assert mean["dtw"] == pytest.approx(np.mean([dtw_distance(m, e["poses"]) for m, e in zip(mean_seqs, refs)]))
+    for row in results["dev"].values():
+        assert {k for k, _ in production.TABLE_COLUMNS} <= set(row)
+        assert all(0.0 <= row[k] <= 100.0 for k in ("bleu1", "bleu4", "rouge_l"))
+    table = lines[0]
+    for header in ("FGD x10", "BLEU-1", "BLEU-4", "ROUGE-L", "DurACC", "DTW", "[DEV]", "[TEST]", "Random"):
+        assert header in table
+    md = production.format_markdown_table(results)
+    assert md.count("\n") == 2 + 2 * 4
+
+
+def test_score_production_refuses_mismatched_or_bad_input(corpus, tae):
+    refs = corpus["dev"][:2]
+    with pytest.raises(ValueError, match="2 references"):
+        production.score_production([refs[0]["poses"]], refs, tae=tae)
+    bad = [np.full_like(r["poses"], np.nan) for r in refs]
+    with pytest.raises(ValueError, match="NaN"):
+        production.score_production(bad, refs, tae=tae)
+    wrong = [r["poses"][:, :49] for r in refs]
+    with pytest.raises(ValueError, match="expected 50 joints"):
+        production.score_production(wrong, refs, tae=tae)
