@@ -1,0 +1,65 @@
+"""The end-to-end demo (signbridge.demo.run_demo) at tiny sizes: every stage runs and leaves its outputs."""
+
+import json
+
+import pytest
+import torch
+
+from signbridge.demo import DemoSettings, _cvslt_model_config, run_demo
+from signbridge.production import GROUND_TRUTH, MEAN, NAR_WITH_KD, NAR_WITHOUT_KD, RANDOM, TABLE_COLUMNS
+
+
+def tiny_settings() -> DemoSettings:
+    return DemoSettings(
+        train_size=40, dev_size=6, test_size=6, cvslt_epochs=1, backtranslator_epochs=1, num_beams=1,
+        cvslt_model_config=_cvslt_model_config(64, d_model=16, layers=1),
+        backtranslator_model_config=_cvslt_model_config(200, d_model=16, layers=1),
+        vae_epochs=1, vae_hidden_sizes=(32, 16), vae_latent_dim=8,
+        tae_epochs=1, tae_window_stride=34,
+        tae_config=dict(d_model=16, encoder_layers=1, decoder_layers=1, num_attention_heads=2, ffn_dim=32,
+                        latent_dim=4, dropout=0.0),
+        nar_epochs=1, nar_tokenizer_vocab_size=300,
+        nar_text_encoder_config=dict(hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                                     intermediate_size=32, max_position_embeddings=64),
+        nar_producer_config=dict(d_model=16, decoder_layers=1, decoder_attention_heads=2, decoder_ffn_dim=32,
+                                 dropout=0.0, max_frames=200),
+        num_translations_shown=2, sentences=("am dienstag regnet es im norden .",),
+    )
+
+
+def test_run_demo_tiny(tmp_path):
+    threads = torch.get_num_threads()
+    lines: list[str] = []
+    try:
+        results = run_demo(tmp_path / "demo", settings=tiny_settings(), report=lines.append, progress=False)
+    finally:
+        torch.set_num_threads(threads)
+    text = "\n".join(lines)
+    # both tables were shown: translation scores and the production table on dev and test
+    assert "CV-SLT dev: BLEU1" in text and "CV-SLT test: BLEU1" in text
+    assert "[DEV]" in text and "[TEST]" in text
+    for _, header in TABLE_COLUMNS:
+        assert header in text
+    assert len(results["examples"]) == 2 and all("REF: " + e["reference"] in text for e in results["examples"])
+    for split in ("dev", "test"):
+        rows = results["production"][split]
+        assert list(rows) == [GROUND_TRUTH, MEAN, RANDOM, NAR_WITHOUT_KD, NAR_WITH_KD]
+        assert rows[GROUND_TRUTH]["fgd"] == pytest.approx(0.0, abs=1e-6)
+        assert rows[GROUND_TRUTH]["dur_acc"] == 1.0 and rows[MEAN]["dur_acc"] == 1.0
+        assert 0.0 <= rows[NAR_WITH_KD]["dur_acc"] <= 1.0
+    assert set(results["acceptance"]) == {"kd_fgd_below_mean", "kd_fgd_below_random", "kd_fgd_below_no_kd",
+                                          "kd_duracc_at_least_0.76"}
+    # files: tables, .pose, GIF, every saved model with its config, the reload line
+    out = tmp_path / "demo"
+    assert json.loads((out / "production_table.json").read_text())["test"][NAR_WITH_KD]["dur_acc"] >= 0
+    assert "FGD x10" in (out / "production_table.txt").read_text()
+    assert [p.endswith(".pose") for p in results["files"]["pose"]] == [True]
+    from signbridge.data.pose_files import read_pose_file
+
+    pose = read_pose_file(results["files"]["pose"][0])
+    assert pose.data.shape[1:] == (50, 3) and pose.data.shape[0] >= 1
+    assert all((out / "poses" / p).exists() for p in ["sentence_1.gif"]) or results["files"]["gif"] == []
+    models = {p.split("/")[-1] if not p.endswith("model") else p.split("/")[-2] for p in results["models"]}
+    assert {"cvslt", "backtranslator", "pose_vae", "pose_autoencoder", "nar_slp", "nar_slp_no_kd"} <= models
+    assert "reloaded NARSignProducer with AutoModel (same length: True)" in text
+    assert set(results["timings"]) >= {"corpus", "cvslt", "backtranslator", "pose_vae", "tae", "evaluation"}
