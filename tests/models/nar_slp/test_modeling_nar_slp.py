@@ -342,6 +342,24 @@ def test_bad_poses_raise(tester):
         model(**dict(inputs, pose_labels=labels[0]))
 
 
+def test_unnormalised_labels_are_warned_about(tester):
+    from transformers.testing_utils import CaptureLogger
+
+    from signbridge.models.nar_slp import modeling_nar_slp
+
+    model = tester.get_model()
+    inputs = tester.get_inputs()
+    corpus = model.pose_vae.denormalize(inputs["pose_labels"]) * 10.0
+    modeling_nar_slp.logger.warning_once.cache_clear()
+    with CaptureLogger(modeling_nar_slp.logger) as captured:
+        model(**dict(inputs, pose_labels=corpus))
+    assert "should be normalised" in captured.out
+    modeling_nar_slp.logger.warning_once.cache_clear()
+    with CaptureLogger(modeling_nar_slp.logger) as captured:
+        model(**inputs)
+    assert captured.out == ""
+
+
 def test_missing_normalisation_statistics_raise(tester, tmp_path):
     model = NARSignProducer(tester.get_config(with_stats=False))
     inputs = tester.get_inputs()

@@ -364,6 +364,12 @@ class NARSignProducer(NARSignProducerPreTrainedModel):
             raise ValueError(
                 f"pose_mask has shape {tuple(pose_mask.shape)}, expected {tuple(pose_labels.shape[:2])}"
             )
+        low, high = float(pose_labels.min()), float(pose_labels.max())
+        if low < -0.5 or high > 1.5:
+            logger.warning_once(
+                f"pose_labels range over [{low:.3g}, {high:.3g}]; they should be normalised to about [0, 1] "
+                "with the pose VAE's statistics (model.pose_vae.normalize or a PoseNormalizer)"
+            )
         lengths = pose_mask.sum(dim=1)
         if int(lengths.min()) == 0:
             raise ValueError("pose_mask has a sequence with no real frame")
