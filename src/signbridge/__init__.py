@@ -1,7 +1,54 @@
-"""signbridge: sign language translation (CV-SLT) and production (NAR-SLP) for Hugging Face transformers."""
+"""signbridge: sign language translation (CV-SLT) and production (NAR-SLP) for Hugging Face transformers.
+
+Importing the package registers its models with the transformers Auto classes (once, here):
+
+- ``CVSLTConfig`` / ``CVSLTForConditionalGeneration`` with ``AutoConfig``, ``AutoModelForSeq2SeqLM``
+  and ``AutoModel``;
+- ``PoseVAEConfig`` / ``PoseVAEModel``, ``NARSignProducerConfig`` / ``NARSignProducer`` and
+  ``PoseAutoencoderConfig`` / ``PoseAutoencoderModel`` with ``AutoConfig`` and ``AutoModel``.
+"""
 
 __version__ = "0.1.0"
 
-# Public names are filled in as the subpackages land (integration step). During development
-# the submodules are imported directly, e.g. ``from signbridge.data.synthetic import ...``.
-__all__ = ["__version__"]
+from transformers import AutoConfig, AutoModel, AutoModelForSeq2SeqLM
+
+from .data import load_sign_dataset
+from .metrics import dtw_distance, duration_accuracy, frechet_distance, translation_scores
+from .models.cvslt import CVSLTConfig, CVSLTForConditionalGeneration, CVSLTPreTrainedModel
+from .models.nar_slp import NARSignProducer, NARSignProducerConfig
+from .models.pose_autoencoder import PoseAutoencoderConfig, PoseAutoencoderModel
+from .models.pose_vae import PoseVAEConfig, PoseVAEModel
+
+
+def _register_auto_classes() -> None:
+    pairs = [
+        (CVSLTConfig, CVSLTForConditionalGeneration, (AutoModelForSeq2SeqLM, AutoModel)),
+        (PoseVAEConfig, PoseVAEModel, (AutoModel,)),
+        (NARSignProducerConfig, NARSignProducer, (AutoModel,)),
+        (PoseAutoencoderConfig, PoseAutoencoderModel, (AutoModel,)),
+    ]
+    for config_class, model_class, auto_classes in pairs:
+        AutoConfig.register(config_class.model_type, config_class, exist_ok=True)
+        for auto_class in auto_classes:
+            auto_class.register(config_class, model_class, exist_ok=True)
+
+
+_register_auto_classes()
+
+__all__ = [
+    "__version__",
+    "load_sign_dataset",
+    "translation_scores",
+    "duration_accuracy",
+    "dtw_distance",
+    "frechet_distance",
+    "CVSLTConfig",
+    "CVSLTPreTrainedModel",
+    "CVSLTForConditionalGeneration",
+    "PoseVAEConfig",
+    "PoseVAEModel",
+    "NARSignProducerConfig",
+    "NARSignProducer",
+    "PoseAutoencoderConfig",
+    "PoseAutoencoderModel",
+]

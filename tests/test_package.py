@@ -1,0 +1,70 @@
+"""The package surface: version, Auto-class registration on import, the `signbridge` command."""
+
+import configparser
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from transformers import AutoConfig, AutoModel, AutoModelForSeq2SeqLM
+
+import signbridge
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_version_is_single_sourced():
+    cfg = configparser.ConfigParser()
+    cfg.read(REPO / "setup.cfg")
+    assert cfg["metadata"]["version"] == "attr: signbridge.__version__"
+    assert signbridge.__version__.count(".") == 2
+
+
+@pytest.mark.parametrize(
+    "model_type, model_class, auto_classes",
+    [
+        ("cvslt", signbridge.CVSLTForConditionalGeneration, (AutoModelForSeq2SeqLM, AutoModel)),
+        ("pose_vae", signbridge.PoseVAEModel, (AutoModel,)),
+        ("nar_slp", signbridge.NARSignProducer, (AutoModel,)),
+        ("pose_autoencoder", signbridge.PoseAutoencoderModel, (AutoModel,)),
+    ],
+)
+def test_import_registers_auto_classes(model_type, model_class, auto_classes):
+    config = AutoConfig.for_model(model_type)
+    assert type(config) is model_class.config_class
+    for auto_class in auto_classes:
+        assert auto_class._model_mapping[type(config)] is model_class
+
+
+def _run_cli(*args, cwd=None):
+    return subprocess.run(
+        [sys.executable, "-m", "signbridge", *args], capture_output=True, text=True, cwd=cwd, timeout=600
+    )
+
+
+def test_cli_help_lists_subcommands():
+    result = _run_cli("--help")
+    assert result.returncode == 0, result.stderr
+    for sub in ("corpus", "produce", "demo"):
+        assert sub in result.stdout
+
+
+@pytest.mark.parametrize("fmt, expected", [("slrt", "*.train"), ("skels", "train.skels"), ("pose", "*.pose")])
+def test_cli_corpus_writes_a_real_format_and_prints_statistics(tmp_path, fmt, expected):
+    out = tmp_path / fmt
+    result = _run_cli(
+        "corpus", str(out), "--format", fmt, "--train-size", "6", "--dev-size", "2", "--test-size", "2",
+        "--feature-dim", "16",
+    )
+    assert result.returncode == 0, result.stderr
+    assert list(out.rglob(expected)), sorted(p.name for p in out.rglob("*"))
+    stats = json.loads(result.stdout[result.stdout.index("{"):])
+    assert [stats["splits"][s]["sequences"] for s in ("train", "dev", "test")] == [6, 2, 2]
+    assert stats["frames"]["total"] > 0 and stats["word_types"] > 0
+
+
+def test_cli_produce_refuses_empty_text(tmp_path):
+    result = _run_cli("produce", "   ", "--model", str(tmp_path), "--out", str(tmp_path / "x.pose"))
+    assert result.returncode != 0
+    assert "empty" in result.stderr
