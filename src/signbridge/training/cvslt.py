@@ -214,24 +214,28 @@ class PoseFeatureCollator:
 def _load_dataset(data_args: CVSLTDataArguments):
     from signbridge.data.builders import load_sign_dataset
 
-    options = dict(data_args.dataset_options)
-    dataset = load_sign_dataset(data_args.dataset_name, data_args.data_dir, **options)
-    splits = [data_args.train_split, data_args.dev_split] + [
-        s.strip() for s in data_args.eval_splits.split(",") if s.strip()
-    ]
-    for split in splits:
+    return load_sign_dataset(data_args.dataset_name, data_args.data_dir, **dict(data_args.dataset_options))
+
+
+def _check_dataset(dataset, data_args: CVSLTDataArguments, split_names: Sequence[str]) -> None:
+    for split in split_names:
         if split not in dataset:
             raise ValueError(
                 f"dataset {data_args.dataset_name!r} has no split {split!r}; it has {sorted(dataset)}"
             )
-    columns = dataset[data_args.train_split].column_names
-    for key in (data_args.input_key, data_args.text_key):
-        if key not in columns:
-            raise ValueError(
-                f"dataset {data_args.dataset_name!r} has no column {key!r} (columns: {columns}); "
-                "input_key=poses needs a corpus with poses"
-            )
-    return dataset
+        columns = dataset[split].column_names
+        for key in (data_args.input_key, data_args.text_key):
+            if key not in columns:
+                raise ValueError(
+                    f"dataset {data_args.dataset_name!r} split {split!r} has no column {key!r} (columns: {columns}); "
+                    "input_key=poses needs a corpus with poses"
+                )
+
+
+def _prepare_split(split, input_key: str, text_key: str):
+    """Keep only the columns the collator reads; serve the array column as numpy (40x faster than lists)."""
+    keep = [c for c in ("name", text_key, input_key) if c in split.column_names]
+    return split.select_columns(keep).with_format("numpy", columns=[input_key], output_all_columns=True)
 
 
 def _fit_pose_normalizer(train_split, pose_key: str, max_sequences: int = 2000):
@@ -325,13 +329,21 @@ def train_cvslt(
         training_args.use_cpu = True
     # The collator needs the raw columns (features / poses / text): keep them.
     training_args.remove_unused_columns = False
-    if training_args.predict_with_generate is False and training_args.eval_strategy != "no":
-        training_args.predict_with_generate = True
+    # Dev/test scores come from generated translations (beam search), also while training.
+    training_args.predict_with_generate = True
     output_dir = Path(training_args.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
 
     if dataset is None:
         dataset = _load_dataset(data_args)
+    if training_args.torch_num_threads is not None:
+        torch.set_num_threads(training_args.torch_num_threads)
+    eval_split_names = [s.strip() for s in data_args.eval_splits.split(",") if s.strip()]
+    _check_dataset(dataset, data_args, [data_args.train_split, data_args.dev_split, *eval_split_names])
+    dataset = {
+        name: _prepare_split(dataset[name], data_args.input_key, data_args.text_key)
+        for name in dict.fromkeys([data_args.train_split, data_args.dev_split, *eval_split_names])
+    }
     train_split = dataset[data_args.train_split]
     if data_args.max_train_samples is not None:
         train_split = train_split.select(range(min(data_args.max_train_samples, len(train_split))))
@@ -355,7 +367,7 @@ def train_cvslt(
     logger.info("CVSLT model: %.2fM parameters, use_latent=%s", n_params / 1e6, model_args.use_latent)
 
     collator = SignTranslationCollator(
-        tokenizer, feature_key=feature_key, text_key=data_args.text_key, max_target_length=data_args.max_target_length
+        tokenizer, feature_key=feature_key, text_key=data_args.text_key, max_label_length=data_args.max_target_length
     )
     if data_args.input_key == "poses":
         collator = PoseFeatureCollator(collator, pose_key="poses", normalizer=normalizer)
@@ -400,7 +412,7 @@ def train_cvslt(
                 json.dump(normalizer.to_dict(), handle, indent=2, default=_json_default)
         results["model_dir"] = str(model_dir)
 
-    for split in [s.strip() for s in data_args.eval_splits.split(",") if s.strip()]:
+    for split in eval_split_names:
         split_start = time.time()
         prediction = trainer.predict(
             dataset[split],

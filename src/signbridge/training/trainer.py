@@ -59,6 +59,11 @@ class CVSLTTrainingArguments(Seq2SeqTrainingArguments):
         default=None,
         metadata={"help": "Learning rate of the `latent_network` submodule (Gaussian network). None: `learning_rate`."},
     )
+    torch_num_threads: int | None = field(
+        default=None,
+        metadata={"help": "torch.set_num_threads for CPU training (1 is much faster than 2 on a CPU shared with "
+                          "other jobs). None: leave torch's default."},
+    )
     log_loss_parts: bool = field(
         default=True, metadata={"help": "Log each loss part and the annealing weight next to `loss`."}
     )
@@ -69,6 +74,8 @@ class CVSLTTrainingArguments(Seq2SeqTrainingArguments):
             value = getattr(self, name)
             if value is not None and not value > 0:
                 raise ValueError(f"{name} must be a positive float or None, got {value!r}")
+        if self.torch_num_threads is not None and self.torch_num_threads < 1:
+            raise ValueError(f"torch_num_threads must be >= 1 or None, got {self.torch_num_threads!r}")
 
     def module_learning_rates(self) -> dict[str, float]:
         """The ``{submodule prefix: learning rate}`` overrides these arguments ask for."""
