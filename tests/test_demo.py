@@ -22,7 +22,7 @@ def tiny_settings() -> DemoSettings:
         nar_text_encoder_config=dict(hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
                                      intermediate_size=32, max_position_embeddings=64),
         nar_producer_config=dict(d_model=16, decoder_layers=1, decoder_attention_heads=2, decoder_ffn_dim=32,
-                                 dropout=0.0, max_frames=200),
+                                 dropout=0.0, max_frames=256),
         num_translations_shown=2, sentences=("am dienstag regnet es im norden .",),
     )
 

@@ -17,7 +17,7 @@ torch.set_num_threads(1)
 TINY_BERT = dict(hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32,
                  max_position_embeddings=64)
 TINY_PRODUCER = dict(d_model=16, decoder_layers=1, decoder_attention_heads=2, decoder_ffn_dim=32, dropout=0.0,
-                     max_frames=200)
+                     max_frames=256)
 TINY_TAE = dict(d_model=16, encoder_layers=1, decoder_layers=1, num_attention_heads=2, ffn_dim=32, latent_dim=8,
                 dropout=0.0)
 
@@ -188,6 +188,11 @@ def test_back_translator_normalises_like_training(corpus):
 
     assert hyp == decode_sequences(bt.tokenizer, ids.numpy())
     assert len(bt.translate([e["poses"] for e in corpus["dev"][:4]])) == 4  # two batches
+    strided = production.BackTranslator(model=bt.model, tokenizer=bt.tokenizer, normalizer=bt.normalizer,
+                                        num_beams=1, max_new_tokens=5, frame_stride=2)
+    assert strided.translate([seq]) == bt.translate([seq[::2]])
+    with pytest.raises(ValueError, match="frame_stride"):
+        production.BackTranslator(model=bt.model, tokenizer=bt.tokenizer, frame_stride=0)
 
 
 def test_evaluate_production_table(corpus, vae, tokenizer, tae):

@@ -53,6 +53,9 @@ TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
 
 Report = Callable[[str], None]
 
+#: File beside a back-translator's weights recording how its input poses were prepared.
+BACKTRANSLATION_FILE = "backtranslation.json"
+
 
 # ----------------------------------------------------------------------------------------------
 # Input checks and small helpers
@@ -546,8 +549,10 @@ def train_pose_autoencoder(
 class BackTranslator:
     """A pose-input CV-SLT model with the tokenizer and pose normaliser it was trained with.
 
-    ``translate(poses)`` normalises each ``(T, J, K)`` sequence like the training input, flattens it
-    to ``(T, J*K)`` and decodes with beam search (prior path, ``z* = mu``).
+    ``translate(poses)`` keeps every ``frame_stride``-th frame (as the training input did), normalises
+    each ``(T, J, K)`` sequence like the training input, flattens it to ``(T, J*K)`` and decodes with
+    beam search (prior path, ``z* = mu``). ``from_pretrained`` reads the stride from
+    ``backtranslation.json`` beside the model when there is one.
     """
 
     model: Any
@@ -556,6 +561,11 @@ class BackTranslator:
     num_beams: int = 5
     max_new_tokens: int = 40
     batch_size: int = 32
+    frame_stride: int = 1
+
+    def __post_init__(self):
+        if int(self.frame_stride) < 1:
+            raise ValueError(f"BackTranslator.frame_stride must be >= 1, got {self.frame_stride}")
 
     @classmethod
     def from_pretrained(cls, path: str | os.PathLike, **kwargs) -> "BackTranslator":
@@ -569,6 +579,9 @@ class BackTranslator:
         model = CVSLTForConditionalGeneration.from_pretrained(path)
         tokenizer = AutoTokenizer.from_pretrained(path)
         normalizer = None
+        settings_file = path / BACKTRANSLATION_FILE
+        if settings_file.is_file() and "frame_stride" not in kwargs:
+            kwargs["frame_stride"] = int(json.loads(settings_file.read_text(encoding="utf-8"))["frame_stride"])
         if (path / POSE_NORMALIZER_FILE).is_file():
             from signbridge.data.normalization import PoseNormalizer
 
@@ -586,7 +599,10 @@ class BackTranslator:
         hyps: list[str] = []
         device = next(self.model.parameters()).device
         for begin in tqdm(range(0, len(sequences), self.batch_size), desc=desc, disable=not progress, leave=False):
-            feats = [poses_to_features(s, self.normalizer) for s in sequences[begin : begin + self.batch_size]]
+            feats = [
+                poses_to_features(np.asarray(s)[:: self.frame_stride], self.normalizer)
+                for s in sequences[begin : begin + self.batch_size]
+            ]
             if expected is not None and feats[0].shape[-1] != expected:
                 raise ValueError(
                     f"the back-translator expects {expected} values per frame, the poses give {feats[0].shape[-1]}"
@@ -777,6 +793,7 @@ def format_markdown_table(results: Mapping[str, Mapping[str, Mapping[str, float]
 
 
 __all__ = [
+    "BACKTRANSLATION_FILE",
     "GROUND_TRUTH",
     "MEAN",
     "NAR_WITHOUT_KD",
