@@ -280,7 +280,7 @@ def _play_cached(gloss: str, frames: int, signer: Signer, lexicon_seed: int) -> 
     key = (lexicon_seed, gloss, frames, signer)
     out = _PLAY_CACHE.get(key)
     if out is None:
-        if len(_PLAY_CACHE) > 50_000:
+        if len(_PLAY_CACHE) > 20_000:  # bound the memory (a few KB per entry)
             _PLAY_CACHE.clear()
         out = _play(_primitive(gloss, lexicon_seed), frames, signer)
         out.setflags(write=False)
