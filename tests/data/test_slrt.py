@@ -329,3 +329,17 @@ def test_duplicate_feature_names(tmp_path):
     path = _write(tmp_path, [{"name": "x", "sign": torch.ones(2, 3)}, {"name": "x", "sign": torch.ones(2, 3)}])
     with pytest.raises(SLRTFormatError, match="duplicate name 'x'"):
         read_slrt_features(path)
+
+
+def test_streaming_hands_out_records_before_the_batch_closes():
+    # pickle batches list items 1000 per APPENDS; the streaming reader must not wait for it
+    records = [{"name": f"n{i}", "sign": torch.full((3, 2), float(i)), "meta": {"k": [i]}} for i in range(300)]
+    raw = pickle.dumps(records, protocol=3)
+    f = io.BytesIO(raw)
+    items = slrt._StreamingUnpickler(f, "<test>").iter_items()
+    first = next(items)
+    assert first["name"] == "n0" and first["meta"] == {"k": [0]}
+    assert f.tell() < len(raw) // 10  # read only a little beyond the first record
+    rest = list(items)
+    assert [r["name"] for r in rest] == [f"n{i}" for i in range(1, 300)]
+    np.testing.assert_array_equal(rest[-1]["sign"], np.full((3, 2), 299.0, np.float32))

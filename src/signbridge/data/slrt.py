@@ -390,7 +390,23 @@ class _StreamingUnpickler(pickle._Unpickler):  # pure-Python unpickler: its disp
         else:
             target.extend(items)
 
+    def _load_empty_dict(self):
+        # Inside the root list's MARK, a new dict starting means every dict below it on the stack
+        # is complete (picklers finish one element before starting the next), so they can be
+        # handed out now instead of after the APPENDS that closes a batch of up to 1000 records.
+        if (
+            len(self.metastack) == 1
+            and self.metastack[0]
+            and self.metastack[0][-1] is self._root
+            and self.stack
+            and all(type(x) is dict for x in self.stack)
+        ):
+            self._out.extend(self.stack)
+            self.stack.clear()
+        self.append({})
+
     dispatch[pickle.EMPTY_LIST[0]] = _load_empty_list
+    dispatch[pickle.EMPTY_DICT[0]] = _load_empty_dict
     dispatch[pickle.APPEND[0]] = _load_append
     dispatch[pickle.APPENDS[0]] = _load_appends
 
