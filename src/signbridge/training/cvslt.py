@@ -252,7 +252,13 @@ def _build_tokenizer(model_args: CVSLTModelArguments, train_texts: list[str]):
     source = model_args.tokenizer_name_or_path or model_args.model_name_or_path or model_args.mbart_name_or_path
     if source is not None:
         try:
-            return AutoTokenizer.from_pretrained(source)
+            tokenizer = AutoTokenizer.from_pretrained(source)
+            # mBART tokenizers append "</s> <src_lang>": the collator tokenizes the target text, so make the
+            # target language the one appended (labels "tokens </s> de_DE" as in the reference).
+            for attribute in ("src_lang", "tgt_lang"):
+                if hasattr(tokenizer, attribute):
+                    setattr(tokenizer, attribute, model_args.lang_code)
+            return tokenizer
         except (OSError, ValueError) as err:
             if model_args.tokenizer_name_or_path:
                 raise ValueError(f"could not load the tokenizer from {source}: {err}") from err
@@ -267,9 +273,16 @@ def _build_model(model_args: CVSLTModelArguments, tokenizer, feature_dim: int):
 
     overrides = dict(model_args.model_config)
     overrides["use_latent"] = model_args.use_latent
+    lang_id = tokenizer.convert_tokens_to_ids(model_args.lang_code)
+    if lang_id is None or lang_id == tokenizer.unk_token_id:
+        raise ValueError(
+            f"the tokenizer has no language code token {model_args.lang_code!r}; set lang_code to one it has"
+        )
     if model_args.model_name_or_path:
         model = CVSLTForConditionalGeneration.from_pretrained(model_args.model_name_or_path, **overrides)
     elif model_args.mbart_name_or_path:
+        # The language code is appended to the sign sequence and starts decoding (mBART convention).
+        overrides.setdefault("tgt_lang_code_id", lang_id)
         model = CVSLTForConditionalGeneration.from_mbart(model_args.mbart_name_or_path, **overrides)
     else:
         defaults = dict(
@@ -279,12 +292,6 @@ def _build_model(model_args: CVSLTModelArguments, tokenizer, feature_dim: int):
             eos_token_id=tokenizer.eos_token_id,
             feature_dim=feature_dim,
         )
-        lang_id = tokenizer.convert_tokens_to_ids(model_args.lang_code)
-        if lang_id is None or lang_id == tokenizer.unk_token_id:
-            raise ValueError(
-                f"the tokenizer has no language code token {model_args.lang_code!r}; set lang_code to one it has"
-            )
-        # The language code is appended to the sign sequence and starts decoding (mBART convention).
         defaults["tgt_lang_code_id"] = lang_id
         defaults.update(overrides)
         config = CVSLTConfig(**defaults)
@@ -292,7 +299,7 @@ def _build_model(model_args: CVSLTModelArguments, tokenizer, feature_dim: int):
     config_dim = getattr(model.config, "feature_dim", feature_dim)
     if config_dim != feature_dim:
         raise ValueError(
-            f"the model expects feature_dim={config_dim}, but the corpus input {feature_dim!r}-dimensional; "
+            f"the model expects feature_dim={config_dim}, but the corpus input is {feature_dim}-dimensional; "
             "set model_config.feature_dim or input_key"
         )
     if model.config.vocab_size < len(tokenizer):
