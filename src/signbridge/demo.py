@@ -76,17 +76,17 @@ class DemoSettings:
     dev_size: int = 100
     test_size: int = 100
     # ---- CV-SLT (features -> text) ----
-    cvslt_epochs: float = 6.0
+    cvslt_epochs: float = 14.0
     cvslt_batch_size: int = 32
     cvslt_learning_rate: float = 1e-3
     cvslt_model_config: dict = field(default_factory=lambda: _cvslt_model_config(64))
     # ---- back-translator (poses -> text) ----
-    backtranslator_epochs: float = 6.0
+    backtranslator_epochs: float = 10.0
     backtranslator_model_config: dict = field(default_factory=lambda: _cvslt_model_config(128))
     backtranslator_frame_stride: int = 2
     num_beams: int = 5
     # ---- pose VAE ----
-    vae_epochs: int = 4
+    vae_epochs: int = 2
     vae_batch_size: int = 256
     vae_learning_rate: float = 2e-3
     vae_latent_dim: int = 32
@@ -101,7 +101,7 @@ class DemoSettings:
     )
     tae_window_stride: int = 12
     # ---- NARSignProducer ----
-    nar_epochs: float = 8.0
+    nar_epochs: float = 6.0
     nar_batch_size: int = 16
     nar_learning_rate: float = 1e-3
     nar_tokenizer_vocab_size: int = 1000
