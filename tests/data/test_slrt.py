@@ -231,6 +231,7 @@ def _wrap_payload(payload: bytes) -> bytes:
     return pickle.dumps([{"name": "x", "sign": tensor}], protocol=3)
 
 
+@pytest.mark.filterwarnings("ignore:TypedStorage is deprecated")
 def test_crafted_payload_parses_like_torch():
     data = np.array([1.5, -2.0], dtype="<f4").tobytes()
     payload = _legacy_payload(2, 2, data)

@@ -27,6 +27,10 @@ or changing an option therefore prepares fresh data instead of serving a stale c
 Memory: feature files are streamed record by record (:func:`~signbridge.data.slrt.iter_slrt_features`)
 and Arrow batches are small (``DEFAULT_WRITER_BATCH_SIZE``), so preparing a PHOENIX-size feature
 corpus (7096 x ~60 x 832 floats) stays well under 1 GiB of peak memory.
+
+Reading back: ``Array2D``/``Array3D`` columns with a variable first dimension come out of
+``with_format("numpy")`` as one array per sequence; wrapping them with ``torch.from_numpy`` is
+about 40x faster than ``with_format("torch")`` (see ``benchmarks/bench_data.py``).
 """
 
 from __future__ import annotations
