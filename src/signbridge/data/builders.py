@@ -73,6 +73,9 @@ class SignCorpusConfig(datasets.BuilderConfig):
     Args:
         features_dir: SLRT builders only: folder with the SLRT feature files of the splits.
         feature_dim: SLRT builders: values per feature step (832 for S3D block-4 features).
+        annotation_prefix: SLRT builders: annotation files are ``<prefix>.<split>``; default the
+            release's name (``phoenix-2014t_cleaned``, ``csl-daily``); ``"synthetic"`` reads what
+            ``write_corpus(..., format="slrt")`` wrote.
         index_file: ``pose_files`` only: the index CSV inside ``data_dir``.
         corpus_options: ``synthetic`` only: :class:`~signbridge.data.synthetic.SyntheticCorpusConfig`
             fields (sizes, seed, feature_dim, ...).
@@ -80,6 +83,7 @@ class SignCorpusConfig(datasets.BuilderConfig):
 
     features_dir: str | None = None
     feature_dim: int = 832
+    annotation_prefix: str | None = None
     index_file: str = "index.csv"
     corpus_options: dict = field(default_factory=dict)
 
@@ -147,15 +151,19 @@ class _SLRTBuilder(_SignBuilder):
             description=f"{self.CORPUS_NAME} (SLRT annotation files)", features=datasets.Features(feats)
         )
 
+    def _prefix(self) -> str:
+        return self.config.annotation_prefix or self.ANNOTATION_PREFIX
+
     def annotation_file(self, split: str) -> Path:
-        path = self._data_dir() / f"{self.ANNOTATION_PREFIX}.{split}"
+        path = self._data_dir() / f"{self._prefix()}.{split}"
         if not path.is_file():
             raise FileNotFoundError(f"{self.CORPUS_NAME}: annotation file {path} not found")
         return path
 
     def feature_file(self, split: str) -> Path:
         folder = Path(self.config.features_dir)
-        names = [f"{self.ANNOTATION_PREFIX}.{split}", split, f"{split}.pkl", f"{split}.pkl.gz", f"{split}.gz"]
+        prefix = self._prefix()
+        names = [f"{prefix}.{split}.features", f"{prefix}.{split}", split, f"{split}.pkl", f"{split}.pkl.gz", f"{split}.gz"]
         for name in names:
             if (folder / name).is_file():
                 return folder / name
@@ -432,7 +440,7 @@ def get_sign_dataset_builder(
     else:
         if data_dir is None:
             raise ValueError(f"{name}: data_dir is required (see the README for where to get the data)")
-        known = {"features_dir", "feature_dim", "index_file"}
+        known = {"features_dir", "feature_dim", "annotation_prefix", "index_file"}
         unknown = sorted(set(options) - known)
         if unknown:
             raise ValueError(f"{name}: unknown options {unknown}; known: {sorted(known)}")
