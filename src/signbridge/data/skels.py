@@ -87,10 +87,13 @@ def read_skels(data_dir: str | os.PathLike, split: str) -> list[dict]:
     return out
 
 
-def write_skels(examples: Iterable[Mapping], data_dir: str | os.PathLike, split: str, decimals: int = 5) -> Path:
+def write_skels(
+    examples: Iterable[Mapping], data_dir: str | os.PathLike, split: str, decimals: int = 5, counter_decimals: int = 4
+) -> Path:
     """Write examples (``name``, ``text``, ``gloss``, ``poses`` (T, 50, 3) in real units) as
     ``<split>.{skels,text,gloss,files}`` in ``data_dir``; values are stored divided by 3 with
-    ``decimals`` decimals and a ``i / T`` counter, as in the Progressive Transformers release."""
+    ``decimals`` decimals and an ``i / T`` counter with ``counter_decimals`` decimals, as in the
+    Progressive Transformers release (re-writing the real sample reproduces it byte for byte)."""
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     buffers: dict[str, list[str]] = {s: [] for s in _SUFFIXES}
@@ -108,8 +111,10 @@ def write_skels(examples: Iterable[Mapping], data_dir: str | os.PathLike, split:
                 raise ValueError(f"example {i}: {key} contains a newline, which the line-based format cannot hold")
         t = len(poses)
         frames = np.concatenate([poses.reshape(t, -1) / SKELS_SCALE, (np.arange(t) / t)[:, None]], axis=1)
-        fmt = f"{{:.{decimals}f}}"
-        buffers["skels"].append(" ".join(fmt.format(v) for v in frames.ravel()))
+        fmt, cfmt = f"{{:.{decimals}f}}", f"{{:.{counter_decimals}f}}"
+        buffers["skels"].append(
+            " ".join(" ".join([*(fmt.format(v) for v in row[:-1]), cfmt.format(row[-1])]) for row in frames)
+        )
         buffers["text"].append(str(ex["text"]))
         buffers["gloss"].append(str(ex["gloss"]))
         buffers["files"].append(str(ex["name"]))
