@@ -7,7 +7,17 @@
 - the embedded corpus (:mod:`.synthetic`), :class:`PoseNormalizer`, and the collators.
 """
 
-from .builders import SIGN_DATASET_BUILDERS, get_sign_dataset_builder, load_sign_dataset
+from .builders import (
+    SIGN_DATASET_BUILDERS,
+    CSLDailyBuilder,
+    Phoenix14TBuilder,
+    Phoenix14TSkelsBuilder,
+    PoseFilesBuilder,
+    SignCorpusConfig,
+    SyntheticBuilder,
+    get_sign_dataset_builder,
+    load_sign_dataset,
+)
 from .collators import PoseProductionCollator, SignTranslationCollator
 from .normalization import PoseNormalizer
 from .pose_files import PoseArray, PoseFileError, read_pose_file, render_pose_gif, skeleton50_header, write_pose_file
@@ -15,6 +25,8 @@ from .skels import SkelsFormatError, read_skels, write_skels
 from .slrt import (
     SLRTFormatError,
     UnsafePickleError,
+    iter_slrt_features,
+    iter_slrt_records,
     read_slrt_annotations,
     read_slrt_features,
     safe_load_pickle,
@@ -27,6 +39,14 @@ __all__ = [
     "SIGN_DATASET_BUILDERS",
     "get_sign_dataset_builder",
     "load_sign_dataset",
+    "SignCorpusConfig",
+    "Phoenix14TBuilder",
+    "CSLDailyBuilder",
+    "Phoenix14TSkelsBuilder",
+    "PoseFilesBuilder",
+    "SyntheticBuilder",
+    "iter_slrt_features",
+    "iter_slrt_records",
     "SignTranslationCollator",
     "PoseProductionCollator",
     "PoseNormalizer",
