@@ -12,12 +12,20 @@ __version__ = "0.1.0"
 
 from transformers import AutoConfig, AutoModel, AutoModelForSeq2SeqLM
 
-from .data import load_sign_dataset
+from .data import (
+    PoseNormalizer,
+    PoseProductionCollator,
+    SignTranslationCollator,
+    SyntheticCorpusConfig,
+    generate_corpus,
+    load_sign_dataset,
+)
 from .metrics import dtw_distance, duration_accuracy, frechet_distance, translation_scores
 from .models.cvslt import CVSLTConfig, CVSLTForConditionalGeneration, CVSLTPreTrainedModel
 from .models.nar_slp import NARSignProducer, NARSignProducerConfig
 from .models.pose_autoencoder import PoseAutoencoderConfig, PoseAutoencoderModel
 from .models.pose_vae import PoseVAEConfig, PoseVAEModel
+from .tokenization import train_bert_tokenizer, train_corpus_tokenizer
 
 
 def _register_auto_classes() -> None:
@@ -38,6 +46,13 @@ _register_auto_classes()
 __all__ = [
     "__version__",
     "load_sign_dataset",
+    "generate_corpus",
+    "SyntheticCorpusConfig",
+    "PoseNormalizer",
+    "SignTranslationCollator",
+    "PoseProductionCollator",
+    "train_corpus_tokenizer",
+    "train_bert_tokenizer",
     "translation_scores",
     "duration_accuracy",
     "dtw_distance",
