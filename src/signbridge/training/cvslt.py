@@ -382,10 +382,13 @@ def train_cvslt(
     gen_config = model.generation_config
     gen_config.num_beams = data_args.num_beams
     gen_config.length_penalty = data_args.length_penalty
-    gen_config.max_new_tokens = data_args.max_new_tokens
-    gen_config.max_length = None
+    # One length limit only (max_length counts the decoder start token), so generate() never sees two.
+    gen_config.max_new_tokens = None
+    gen_config.max_length = data_args.max_new_tokens + 1
     if training_args.generation_num_beams is None:
         training_args.generation_num_beams = data_args.num_beams
+    if training_args.generation_max_length is None:
+        training_args.generation_max_length = gen_config.max_length
 
     eval_dataset = None
     if training_args.eval_strategy != "no":
@@ -426,7 +429,7 @@ def train_cvslt(
             metric_key_prefix=split,
             num_beams=data_args.num_beams,
             length_penalty=data_args.length_penalty,
-            max_new_tokens=data_args.max_new_tokens,
+            max_length=gen_config.max_length,
         )
         if trainer.is_world_process_zero():
             hyps = decode_sequences(tokenizer, prediction.predictions)
