@@ -1,6 +1,7 @@
 """signbridge.production: pose VAE / NAR-SLP / TAE training functions, baselines, back-translation and Table 1."""
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -235,3 +236,38 @@ def test_score_production_refuses_mismatched_or_bad_input(corpus, tae):
     wrong = [r["poses"][:, :49] for r in refs]
     with pytest.raises(ValueError, match="expected 50 joints"):
         production.score_production(wrong, refs, tae=tae)
+
+
+SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
+CONFIGS = SCRIPTS / "configs"
+
+
+def _load_script(name):
+    import importlib.util
+
+    path = SCRIPTS / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_training_scripts_end_to_end(tmp_path):
+    """scripts/train_pose_vae.py then scripts/train_nar_slp.py (JSON config + overrides) on a tiny corpus."""
+    from signbridge.models.nar_slp import NARSignProducer
+
+    vae_dir, nar_dir = tmp_path / "vae", tmp_path / "nar"
+    vae_results = _load_script("train_pose_vae").main(
+        [str(CONFIGS / "pose_vae_synthetic.json"), "--train_size", "30", "--dev_size", "5", "--num_epochs", "2",
+         "--output_dir", str(vae_dir)]
+    )
+    assert vae_results["dev_reconstruction_mae"] < vae_results["dev_mean_pose_mae"]
+    nar_results = _load_script("train_nar_slp").main(
+        [str(CONFIGS / "nar_slp_synthetic.json"), "--train_size", "30", "--dev_size", "5",
+         "--num_train_epochs", "1", "--pose_vae_name_or_path", str(vae_dir), "--output_dir", str(nar_dir),
+         "--use_distillation", "false", "--disable_tqdm", "true"]
+    )
+    assert 0.0 <= nar_results["dev_dur_acc"] <= 1.0 and nar_results["use_distillation"] is False
+    reloaded = NARSignProducer.from_pretrained(nar_dir)
+    assert reloaded.config.use_distillation is False
+    assert (nar_dir / "tokenizer.json").exists() and (nar_dir / "results.json").exists()
