@@ -20,7 +20,14 @@ from .builders import (
 )
 from .collators import PoseProductionCollator, SignTranslationCollator
 from .normalization import PoseNormalizer
-from .pose_files import PoseArray, PoseFileError, read_pose_file, render_pose_gif, skeleton50_header, write_pose_file
+from .pose_files import (
+    PoseArray,
+    PoseFileError,
+    read_pose_file,
+    render_pose_gif,
+    skeleton50_header,
+    write_pose_file,
+)
 from .skels import SkelsFormatError, read_skels, write_skels
 from .slrt import (
     SLRTFormatError,
