@@ -31,8 +31,10 @@ import torch
 from transformers import HfArgumentParser, Trainer, TrainingArguments
 from transformers.utils import logging
 
+from signbridge.data.normalization import PoseNormalizer
 from signbridge.metrics.fgd import FGD
 from signbridge.models.pose_autoencoder import PoseAutoencoderConfig, PoseAutoencoderModel
+from signbridge.production import WindowDataset, cut_windows
 
 logger = logging.get_logger("train_pose_autoencoder")
 
@@ -83,43 +85,6 @@ def load_sequences(data: TAEDataArguments) -> dict[str, list[np.ndarray]]:
     raise ValueError(f"--dataset must be 'synthetic' or 'phoenix14t_skels', got {data.dataset!r}")
 
 
-def cut_windows(sequences: list[np.ndarray], window: int, stride: int) -> np.ndarray:
-    """All windows of ``window`` frames starting every ``stride`` frames: ``(N, window, J, K)``."""
-    if stride < 1:
-        raise ValueError(f"window_stride must be >= 1, got {stride}")
-    windows = [
-        seq[start : start + window]
-        for seq in sequences
-        for start in range(0, seq.shape[0] - window + 1, stride)
-    ]
-    if not windows:
-        raise ValueError(f"no sequence has {window} frames: nothing to train on")
-    return np.stack(windows).astype(np.float32)
-
-
-class WindowDataset(torch.utils.data.Dataset):
-    """Windows as ``{"poses": (window, J, K)}`` examples for the Trainer."""
-
-    def __init__(self, windows: np.ndarray):
-        self.windows = torch.from_numpy(windows)
-
-    def __len__(self) -> int:
-        return self.windows.shape[0]
-
-    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        return {"poses": self.windows[index]}
-
-
-def fit_minmax(sequences: list[np.ndarray]) -> dict[str, list[list[float]]]:
-    """Per-(joint, coordinate) min-max statistics, in PoseNormalizer.to_dict() format."""
-    try:
-        from signbridge.data.normalization import PoseNormalizer
-    except ImportError:  # the normaliser is optional here; the statistics are the same
-        stacked = np.concatenate(sequences, axis=0).astype(np.float64)
-        return {"minimum": stacked.min(0).tolist(), "maximum": stacked.max(0).tolist()}
-    return PoseNormalizer.fit(sequences).to_dict()
-
-
 def main(argv: list[str]) -> dict:
     """Train, save and sanity-check a TAE; returns the results written to results.json."""
     parser = HfArgumentParser((TAEModelArguments, TAEDataArguments, TrainingArguments))
@@ -139,7 +104,7 @@ def main(argv: list[str]) -> dict:
     config = PoseAutoencoderConfig(
         num_joints=int(num_joints),
         joint_dim=int(joint_dim),
-        normalization=fit_minmax(sequences["train"]),
+        normalization=PoseNormalizer.fit(sequences["train"]).to_dict(),
         **asdict(model_args),
     )
     torch.manual_seed(training_args.seed)

@@ -471,7 +471,9 @@ def produce_poses(
 # ----------------------------------------------------------------------------------------------
 
 
-class _WindowDataset(torch.utils.data.Dataset):
+class WindowDataset(torch.utils.data.Dataset):
+    """Pose windows as ``{"poses": (window, J, K)}`` examples for the Trainer."""
+
     def __init__(self, windows: np.ndarray):
         self.windows = torch.from_numpy(windows)
 
@@ -533,7 +535,7 @@ def train_pose_autoencoder(
     if not torch.cuda.is_available():
         training_args.use_cpu = True
     training_args.label_names = ["poses"]
-    trainer = Trainer(model=model, args=training_args, train_dataset=_WindowDataset(windows))
+    trainer = Trainer(model=model, args=training_args, train_dataset=WindowDataset(windows))
     _say(report)(f"pose autoencoder (TAE): {len(windows)} training windows of {config.window_size} frames")
     result = trainer.train()
     model.eval()
@@ -623,38 +625,19 @@ class BackTranslator:
         return hyps
 
 
-def _windows(sequences: Sequence[np.ndarray], size: int) -> np.ndarray:
-    chunks = [s[i : i + size] for s in sequences for i in range(0, len(s) - size + 1, size)]
-    if not chunks:
-        return np.zeros((0, size) + tuple(sequences[0].shape[1:]), dtype=np.float32)
-    return np.stack(chunks).astype(np.float32)
-
-
 def fgd_score(tae, generated: Sequence[np.ndarray], references: Sequence[np.ndarray]) -> dict[str, float]:
     """Fréchet Gesture Distance of two sets of pose sequences on the TAE's window features.
 
-    Uses the FGD ``evaluate`` metric of :mod:`signbridge.metrics.fgd` when it is importable, else
-    the same recipe directly (non-overlapping windows stacked, never padded, Fréchet distance of
-    the feature statistics).
+    Uses the FGD ``evaluate`` metric of :mod:`signbridge.metrics.fgd` (the ``metrics`` extra):
+    non-overlapping windows stacked, never padded, Fréchet distance of the feature statistics.
     """
-    try:
-        from signbridge.metrics.fgd import FGD  # type: ignore[attr-defined]
-    except ImportError:
-        FGD = None
-    if FGD is not None:
-        result = FGD().compute(predictions=list(generated), references=list(references), model=tae)
-        return {"fgd": float(result["fgd"]), "fgd_x10": float(result["fgd_x10"])}
-    from signbridge.metrics import frechet_distance
+    from signbridge.utils.import_utils import require_evaluate
 
-    size = tae.config.window_size
-    gen = _windows(generated, size)
-    ref = _windows(references, size)
-    if len(gen) < 2 or len(ref) < 2:
-        raise ValueError(
-            f"FGD needs at least 2 windows of {size} frames on each side, got {len(gen)} generated and {len(ref)} reference"
-        )
-    value = frechet_distance(tae.encode_windows(gen).numpy(), tae.encode_windows(ref).numpy())
-    return {"fgd": float(value), "fgd_x10": 10.0 * float(value)}
+    require_evaluate("FGD in the production table")
+    from signbridge.metrics.fgd import FGD
+
+    result = FGD().compute(predictions=list(generated), references=list(references), model=tae)
+    return {"fgd": float(result["fgd"]), "fgd_x10": float(result["fgd_x10"])}
 
 
 def mean_pose(train_sequences: Sequence[np.ndarray]) -> np.ndarray:
@@ -816,6 +799,7 @@ __all__ = [
     "BackTranslator",
     "NARSignProducerArguments",
     "PoseVAETrainingArguments",
+    "WindowDataset",
     "baseline_mean",
     "baseline_random",
     "build_nar_producer",

@@ -11,6 +11,8 @@ __all__ = [
     "is_pil_available",
     "require_pil",
     "is_psutil_available",
+    "is_evaluate_available",
+    "require_evaluate",
 ]
 
 
@@ -44,3 +46,14 @@ def require_pil(feature: str = "rendering poses") -> None:
     """Raise an ``ImportError`` with the install command when Pillow is missing."""
     if not is_pil_available():
         raise ImportError(f"{feature} needs Pillow: pip install 'signbridge[pose]' (or pip install pillow)")
+
+
+def is_evaluate_available() -> bool:
+    """True when the ``evaluate`` package is installed (the FGD metric is an ``evaluate.Metric``)."""
+    return _available("evaluate")
+
+
+def require_evaluate(feature: str = "the FGD metric") -> None:
+    """Raise an ``ImportError`` with the install command when evaluate is missing."""
+    if not is_evaluate_available():
+        raise ImportError(f"{feature} needs evaluate: pip install 'signbridge[metrics]' (or pip install evaluate)")
