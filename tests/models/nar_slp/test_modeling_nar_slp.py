@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from signbridge_blocker import BLOCK_SIGNBRIDGE
 from torch.nn import functional as F
 from transformers import AutoModel, BertConfig, BertModel
 
@@ -552,23 +553,8 @@ def test_save_load_identical(tester, tmp_path):
     torch.testing.assert_close(produced.poses, expected.poses, rtol=0, atol=0)
 
 
-BLOCKED_IMPORT_SCRIPT = textwrap.dedent(
+BLOCKED_IMPORT_SCRIPT = BLOCK_SIGNBRIDGE + textwrap.dedent(
     """
-    import importlib.abc, sys
-
-    class RefuseSignbridge(importlib.abc.MetaPathFinder):
-        def find_spec(self, name, path=None, target=None):
-            if name == "signbridge" or name.startswith("signbridge."):
-                raise ImportError("signbridge is blocked in this test")
-            return None
-
-    sys.meta_path.insert(0, RefuseSignbridge())
-    try:
-        import signbridge  # noqa: F401
-    except ImportError:
-        pass
-    else:
-        raise SystemExit("signbridge was importable")
 
     import torch
     from transformers import AutoModel

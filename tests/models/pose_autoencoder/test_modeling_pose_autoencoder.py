@@ -7,6 +7,7 @@ import textwrap
 import numpy as np
 import pytest
 import torch
+from signbridge_blocker import BLOCK_SIGNBRIDGE
 
 from signbridge.models.pose_autoencoder import (
     PoseAutoencoderConfig,
@@ -186,21 +187,8 @@ def test_save_load_identical(tester, tmp_path):
     assert loaded.config.joint_names == model.config.joint_names
 
 
-REMOTE_SCRIPT = textwrap.dedent(
+REMOTE_SCRIPT = BLOCK_SIGNBRIDGE + textwrap.dedent(
     """
-    import importlib.abc, sys
-    class RefuseSignbridge(importlib.abc.MetaPathFinder):
-        def find_spec(self, name, path=None, target=None):
-            if name == "signbridge" or name.startswith("signbridge."):
-                raise ImportError("signbridge is blocked in this process")
-            return None
-    sys.meta_path.insert(0, RefuseSignbridge())
-    try:
-        import signbridge  # noqa: F401
-    except ImportError:
-        pass
-    else:
-        raise SystemExit("signbridge must not be importable here")
     import torch
     from transformers import AutoModel
     folder, poses_path = sys.argv[1], sys.argv[2]
