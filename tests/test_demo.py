@@ -23,7 +23,7 @@ def tiny_settings() -> DemoSettings:
                                      intermediate_size=32, max_position_embeddings=64),
         nar_producer_config=dict(d_model=16, decoder_layers=1, decoder_attention_heads=2, decoder_ffn_dim=32,
                                  dropout=0.0, max_frames=256),
-        num_translations_shown=2, sentences=("am dienstag regnet es im norden .",),
+        num_translations_shown=2, sentences=("am dienstag regnet es im norden .",), workers=1,
     )
 
 
@@ -62,4 +62,46 @@ def test_run_demo_tiny(tmp_path):
     models = {p.split("/")[-1] if not p.endswith("model") else p.split("/")[-2] for p in results["models"]}
     assert {"cvslt", "backtranslator", "pose_vae", "pose_autoencoder", "nar_slp", "nar_slp_no_kd"} <= models
     assert "reloaded NARSignProducer with AutoModel (same length: True)" in text
-    assert set(results["timings"]) >= {"corpus", "cvslt", "backtranslator", "pose_vae", "tae", "evaluation"}
+    assert set(results["timings"]) >= {"corpus", "pose_vae", "training", "evaluation", "cvslt", "backtranslator",
+                                       "pose_autoencoder", "nar_slp", "nar_slp_no_kd"}
+    # every job's own time is inside the training stage's wall time (one after another here)
+    jobs = ("cvslt", "backtranslator", "pose_autoencoder", "nar_slp", "nar_slp_no_kd")
+    assert sum(results["timings"][j]["wall_s"] for j in jobs) <= results["timings"]["training"]["wall_s"] + 1
+
+
+def test_run_demo_parallel_workers_match_one_process(tmp_path):
+    """Two worker processes train the same models as one process: same seeds, same production table."""
+    threads = torch.get_num_threads()
+    lines: list[str] = []
+    try:
+        serial = run_demo(tmp_path / "serial", settings=tiny_settings(), report=None, progress=False)
+        settings = tiny_settings()
+        settings.workers = 2
+        parallel = run_demo(tmp_path / "parallel", settings=settings, report=lines.append, progress=False)
+    finally:
+        torch.set_num_threads(threads)
+    assert parallel["workers"] == 2
+    assert "2 at a time" in "\n".join(lines)
+    # the job lines came back from the workers
+    assert sum("trained in" in line for line in lines) == 5
+    for split in ("dev", "test"):
+        for row in (NAR_WITHOUT_KD, NAR_WITH_KD):
+            for key in ("fgd", "dur_acc", "bleu4"):
+                assert parallel["production"][split][row][key] == pytest.approx(
+                    serial["production"][split][row][key], rel=1e-4, abs=1e-9
+                ), (split, row, key)
+    for split, scores in serial["translation"].items():
+        assert parallel["translation"][split] == pytest.approx(scores, rel=1e-4, abs=1e-9)
+
+
+def test_run_demo_worker_error_is_raised_here(tmp_path):
+    """A job failing in a worker process stops the demo with that job's error."""
+    settings = tiny_settings()
+    settings.workers = 2
+    settings.tae_config = dict(settings.tae_config, d_model=15)  # not a multiple of the 2 heads
+    threads = torch.get_num_threads()
+    try:
+        with pytest.raises(ValueError, match="d_model"):
+            run_demo(tmp_path / "bad", settings=settings, report=None, progress=False)
+    finally:
+        torch.set_num_threads(threads)

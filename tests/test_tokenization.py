@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import unicodedata
 
 import pytest
@@ -149,3 +152,42 @@ def test_errors():
         train_corpus_tokenizer(["a"], max_vocab_size=6)
     with pytest.raises(ValueError, match="vocab_size"):
         train_bert_tokenizer(["a"], vocab_size=5)
+
+
+def test_bert_tokenizer_is_the_same_in_every_process(corpus_texts):
+    """tokenizers' WordPieceTrainer changes its vocabulary from process to process
+    (huggingface/tokenizers#1794); ours must not, or every from-scratch encoder changes run to run."""
+    script = (
+        "import json, sys\n"
+        "from signbridge.tokenization import train_bert_tokenizer\n"
+        "texts = json.load(sys.stdin)\n"
+        "print(json.dumps(sorted(train_bert_tokenizer(texts, vocab_size=120).get_vocab().items())))\n"
+    )
+    vocabs = [
+        subprocess.run([sys.executable, "-c", script], input=json.dumps(corpus_texts["train"]), text=True,
+                       capture_output=True, check=True).stdout
+        for _ in range(2)
+    ]
+    here = json.dumps(sorted(train_bert_tokenizer(corpus_texts["train"], vocab_size=120).get_vocab().items()))
+    assert vocabs[0].strip() == vocabs[1].strip() == here
+
+
+def test_bert_tokenizer_vocabulary_and_fallback(corpus_texts):
+    texts = corpus_texts["train"]
+    small = train_bert_tokenizer(texts, vocab_size=120)
+    vocab = small.get_vocab()
+    assert len(vocab) == 120
+    # every character of the corpus is a piece, so no seen word is ever [UNK]
+    for text in texts[:50]:
+        assert small.unk_token_id not in small(text)["input_ids"]
+        decoded = small.decode(small(text)["input_ids"], skip_special_tokens=True)
+        assert decoded.replace(" ", "") == text.lower().replace(" ", "")  # BERT splits off "-" and the like
+    # the most frequent words are whole pieces; a word that did not fit is split into known pieces
+    words = [w for t in texts for w in t.lower().split() if w.isalpha()]
+    most_common = max(set(words), key=lambda w: (words.count(w), w))
+    assert most_common in vocab
+    rare = next(w for w in sorted(set(words), key=words.count) if w not in vocab and len(w) > 2)
+    pieces = small.tokenize(rare)
+    assert len(pieces) > 1 and all(p.startswith("##") for p in pieces[1:]) and "".join(pieces).replace("##", "") == rare
+    with pytest.raises(ValueError, match="cannot hold the corpus"):
+        train_bert_tokenizer(texts, vocab_size=20)

@@ -68,9 +68,14 @@ def _cmd_produce(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
+    from .demo import DemoSettings, run_demo
 
-    run_demo(output_dir=args.output_dir, quick=args.quick)
+    settings = DemoSettings.quick() if args.quick else DemoSettings.full()
+    if args.workers is not None:
+        if args.workers < 1:
+            raise SystemExit(f"signbridge demo: --workers must be at least 1, got {args.workers}")
+        settings.workers = args.workers
+    run_demo(output_dir=args.output_dir, quick=args.quick, settings=settings)
     return 0
 
 
@@ -104,6 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="end-to-end demo on the embedded corpus (trains small models on the CPU)")
     demo.add_argument("--quick", action="store_true", help="a first look in under 3 minutes (tiny sizes)")
     demo.add_argument("--output-dir", default="demo_output", help="where models, .pose files and GIFs go")
+    demo.add_argument("--workers", type=int, default=None,
+                      help="models trained side by side, one single-threaded process each "
+                           "(default: one per CPU core, at most 5; 1: one after another in this process)")
     demo.set_defaults(func=_cmd_demo)
     return parser
 

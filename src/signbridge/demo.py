@@ -1,12 +1,13 @@
 """The end-to-end demo on the embedded corpus (the README's main job, ``signbridge demo``).
 
-It generates the embedded corpus, trains on the CPU (with progress bars) a small CV-SLT
-(visual features -> text), a pose-input CV-SLT back-translator (poses -> text), the per-frame pose
-VAE, the pose autoencoder (TAE) of FGD and two NARSignProducers (without and with knowledge
-distillation); translates a few dev samples and shows them beside their references; produces poses
-for a few sentences and writes ``.pose`` files and GIFs; reports the translation scores and the
-production table (the NAR-SLP paper's Table 1 format) on dev and test; saves every model with
-``save_pretrained`` and reloads two through the Auto classes.
+It generates the embedded corpus, trains on the CPU the per-frame pose VAE and then, side by side
+in worker processes (one per core, a progress bar each), a small CV-SLT (visual features -> text),
+a pose-input CV-SLT back-translator (poses -> text), the pose autoencoder (TAE) of FGD and two
+NARSignProducers (without and with knowledge distillation); translates a few dev samples and
+shows them beside their references; reports the translation scores and the production table (the
+NAR-SLP paper's Table 1 format) on dev and test; produces poses for a few sentences and writes
+``.pose`` files and GIFs; every model is saved with ``save_pretrained``, and two are reloaded
+through the Auto classes.
 
 The demo is a command-line program: its lines go to ``report`` (``print`` by default). Everything
 it measures is also returned as a dict.
@@ -74,7 +75,7 @@ class DemoSettings:
     # ---- corpus ----
     train_size: int = 1500
     dev_size: int = 100
-    test_size: int = 100
+    test_size: int = 300  # the acceptance comparison is on test: 300 sentences, about 1200 FGD windows
     # ---- CV-SLT (features -> text) ----
     cvslt_epochs: float = 14.0
     cvslt_batch_size: int = 32
@@ -101,7 +102,7 @@ class DemoSettings:
     )
     tae_window_stride: int = 12
     # ---- NARSignProducer ----
-    nar_epochs: float = 6.0
+    nar_epochs: float = 16.0
     nar_batch_size: int = 16
     nar_learning_rate: float = 1e-3
     nar_tokenizer_vocab_size: int = 1000
@@ -114,7 +115,9 @@ class DemoSettings:
     nar_producer_config: dict = field(
         default_factory=lambda: {
             "d_model": 64, "decoder_layers": 2, "decoder_attention_heads": 4, "decoder_ffn_dim": 128,
-            "dropout": 0.1, "max_frames": 256,
+            # no dropout on the attention weights: its mask over the (T_max x T_max) self-attention
+            # was half of a CPU training step (0.52 s -> 0.24 s per batch of 16)
+            "dropout": 0.1, "attention_dropout": 0.0, "max_frames": 256,
         }
     )
     # ---- output ----
@@ -122,6 +125,9 @@ class DemoSettings:
     sentences: tuple = DEMO_SENTENCES
     write_gifs: bool = True
     torch_threads: int | None = 1
+    #: models trained side by side after the pose VAE (one single-threaded process each); None: one
+    #: per CPU core, at most 5; 1: all in this process, one after another
+    workers: int | None = None
 
     @classmethod
     def full(cls) -> "DemoSettings":
@@ -187,25 +193,254 @@ def _register_auto_classes() -> None:
             pass
 
 
-def _train_translator(dataset, input_key: str, output_dir: Path, epochs: float, batch_size: int,
-                      learning_rate: float, model_config: dict, num_beams: int, eval_splits: str,
-                      seed: int, progress: bool) -> dict[str, Any]:
+# ================================================================================ the training jobs
+# Every model after the pose VAE trains independently of the others, so the demo runs them as jobs:
+# one after another in this process (``workers=1``) or side by side in worker processes, one
+# single-threaded job per CPU core (small models gain little from intra-op threads, and two
+# processes use two cores fully). Jobs read the corpus from the seed (it is deterministic), save
+# their model under ``models/`` and return what they measured; their progress comes back as events.
+
+_CORPUS_CACHE: dict[tuple, dict[str, list[dict]]] = {}
+
+
+def _demo_corpus(settings: DemoSettings) -> dict[str, list[dict]]:
+    """The demo's corpus, generated once per process (a worker regenerates it from the seed)."""
+    from .data.synthetic import SyntheticCorpusConfig, generate_corpus
+
+    key = (settings.seed, settings.train_size, settings.dev_size, settings.test_size)
+    if key not in _CORPUS_CACHE:
+        _CORPUS_CACHE.clear()
+        _CORPUS_CACHE[key] = generate_corpus(SyntheticCorpusConfig(
+            seed=settings.seed, train_size=settings.train_size, dev_size=settings.dev_size,
+            test_size=settings.test_size,
+        ))
+    return _CORPUS_CACHE[key]
+
+
+def _progress_callback(events, job: str):
+    """A ``TrainerCallback`` sending ``(kind, job, value)`` progress events to ``events.put``."""
+    from transformers import TrainerCallback
+
+    class _ProgressEvents(TrainerCallback):
+        def on_train_begin(self, args, state, control, **kwargs):
+            events.put(("total", job, int(state.max_steps)))
+
+        def on_step_end(self, args, state, control, **kwargs):
+            if state.global_step % 5 == 0 or state.global_step == state.max_steps:
+                events.put(("step", job, int(state.global_step)))
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if logs and "loss" in logs:
+                events.put(("loss", job, float(logs["loss"])))
+
+        def on_train_end(self, args, state, control, **kwargs):
+            events.put(("trained", job, int(state.global_step)))
+
+    return _ProgressEvents()
+
+
+def _job_translator(job: str, settings: DemoSettings, models_dir: str, model_config: dict, events) -> dict:
+    """CV-SLT on visual features (``job="cvslt"``) or the pose-input back-translator (``"backtranslator"``)."""
     from .training import CVSLTDataArguments, CVSLTModelArguments, CVSLTTrainingArguments, train_cvslt
 
+    corpus = _demo_corpus(settings)
+    if job == "cvslt":
+        dataset = _dataset_dict(corpus, ("features",))
+        input_key, epochs, eval_splits = "features", settings.cvslt_epochs, "dev,test"
+    else:
+        dataset = _dataset_dict(corpus, ("poses",), frame_stride=settings.backtranslator_frame_stride)
+        input_key, epochs, eval_splits = "poses", settings.backtranslator_epochs, ""
     model_args = CVSLTModelArguments(model_config=dict(model_config), tokenizer_level="word", lang_code="de_DE")
     data_args = CVSLTDataArguments(
-        input_key=input_key, max_target_length=40, num_beams=num_beams, max_new_tokens=32,
+        input_key=input_key, max_target_length=40, num_beams=settings.num_beams, max_new_tokens=32,
         eval_splits=eval_splits,
     )
+    lr = settings.cvslt_learning_rate
     training_args = CVSLTTrainingArguments(
-        output_dir=str(output_dir), num_train_epochs=epochs, per_device_train_batch_size=batch_size,
-        per_device_eval_batch_size=64, learning_rate=learning_rate, visual_head_learning_rate=learning_rate,
-        latent_network_learning_rate=learning_rate, adam_beta2=0.998, lr_scheduler_type="cosine",
-        warmup_steps=50, max_grad_norm=1.0, eval_strategy="no", save_strategy="no", logging_steps=50,
-        predict_with_generate=True, generation_num_beams=num_beams,
-        report_to="none", use_cpu=True, seed=seed, disable_tqdm=not progress, dataloader_pin_memory=False,
+        output_dir=str(Path(models_dir) / job), num_train_epochs=epochs,
+        per_device_train_batch_size=settings.cvslt_batch_size, per_device_eval_batch_size=64, learning_rate=lr,
+        visual_head_learning_rate=lr, latent_network_learning_rate=lr, adam_beta2=0.998,
+        lr_scheduler_type="cosine", warmup_steps=50, max_grad_norm=1.0, eval_strategy="no", save_strategy="no",
+        logging_steps=50, predict_with_generate=True, generation_num_beams=settings.num_beams,
+        report_to="none", use_cpu=True, seed=settings.seed, disable_tqdm=True, dataloader_pin_memory=False,
     )
-    return train_cvslt(model_args, data_args, training_args, dataset=dataset)
+    results = train_cvslt(model_args, data_args, training_args, dataset=dataset,
+                          callbacks=[_progress_callback(events, job)])
+    if job == "backtranslator":
+        (Path(results["model_dir"]) / production.BACKTRANSLATION_FILE).write_text(
+            json.dumps({"frame_stride": settings.backtranslator_frame_stride}), encoding="utf-8"
+        )
+    return results
+
+
+def _job_tae(job: str, settings: DemoSettings, models_dir: str, _config: dict, events) -> dict:
+    """The pose autoencoder whose window features FGD compares."""
+    from transformers import TrainingArguments
+
+    corpus = _demo_corpus(settings)
+    folder = Path(models_dir) / job
+    tae, metrics = production.train_pose_autoencoder(
+        [e["poses"] for e in corpus["train"]],
+        TrainingArguments(
+            output_dir=str(folder), num_train_epochs=settings.tae_epochs, per_device_train_batch_size=64,
+            learning_rate=1e-3, warmup_steps=10, logging_steps=50, save_strategy="no", report_to="none",
+            use_cpu=True, seed=settings.seed, disable_tqdm=True, dataloader_pin_memory=False,
+        ),
+        window_stride=settings.tae_window_stride,
+        report=lambda line: events.put(("say", job, "   " + line)),
+        callbacks=[_progress_callback(events, job)],
+        **settings.tae_config,
+    )
+    tae.save_pretrained(folder)
+    return {"model_dir": str(folder), "train": metrics}
+
+
+def _job_nar(job: str, settings: DemoSettings, models_dir: str, producer_config: dict, events) -> dict:
+    """A NARSignProducer on the saved pose VAE, with (``job="nar_slp"``) or without KD (``"nar_slp_no_kd"``)."""
+    from transformers import TrainingArguments
+
+    from .models.pose_vae import PoseVAEModel
+
+    corpus = _demo_corpus(settings)
+    folder = Path(models_dir) / job
+    vae = PoseVAEModel.from_pretrained(Path(models_dir) / "pose_vae")
+    tokenizer = production.build_nar_tokenizer([e["text"] for e in corpus["train"]],
+                                                vocab_size=settings.nar_tokenizer_vocab_size)
+    model_args = production.NARSignProducerArguments(
+        text_encoder_config=dict(settings.nar_text_encoder_config),
+        producer_config=dict(producer_config),
+        use_distillation=job == "nar_slp",
+    )
+    training_args = TrainingArguments(
+        output_dir=str(folder), num_train_epochs=settings.nar_epochs,
+        per_device_train_batch_size=settings.nar_batch_size, learning_rate=settings.nar_learning_rate,
+        weight_decay=0.01, warmup_steps=20, lr_scheduler_type="cosine", logging_steps=50, save_strategy="no",
+        report_to="none", use_cpu=True, seed=settings.seed, disable_tqdm=True, dataloader_pin_memory=False,
+    )
+    model, metrics = production.train_nar_slp(
+        corpus["train"], vae, tokenizer, training_args, model_args,
+        report=lambda line: events.put(("say", job, "   " + line)),
+        callbacks=[_progress_callback(events, job)],
+    )
+    production.save_producer(model, tokenizer, folder)
+    return {"model_dir": str(folder), "train": metrics}
+
+
+_JOBS: dict[str, tuple[Callable[..., dict], str]] = {
+    # the longest first: with two workers the two NAR-SLP trainings run side by side, then the rest
+    NAR_WITH_KD: (_job_nar, "nar_slp"),
+    NAR_WITHOUT_KD: (_job_nar, "nar_slp_no_kd"),
+    "back-translator (poses -> text)": (_job_translator, "backtranslator"),
+    "CV-SLT (features -> text)": (_job_translator, "cvslt"),
+    "TAE (FGD features)": (_job_tae, "pose_autoencoder"),
+}
+
+
+def _run_job(fn: Callable[..., dict], job: str, settings: DemoSettings, models_dir: str, config: dict,
+             events) -> dict:
+    """Run one job (in this process or a worker) and add its own wall and CPU seconds."""
+    if settings.torch_threads:
+        torch.set_num_threads(settings.torch_threads)
+    from transformers import set_seed
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_warning()
+    set_seed(settings.seed)
+    wall, cpu = time.time(), time.process_time()
+    events.put(("start", job, None))
+    result = fn(job, settings, models_dir, config, events)
+    result["timing"] = {"wall_s": round(time.time() - wall, 1), "cpu_s": round(time.process_time() - cpu, 1)}
+    events.put(("done", job, result["timing"]))
+    return result
+
+
+class _EventSink:
+    """Receives the jobs' events: one tqdm bar per job (steps, last loss) and their report lines."""
+
+    def __init__(self, titles: dict[str, str], say: Callable[[str], None], progress: bool):
+        self.titles = titles
+        self.say = say
+        self.progress = progress
+        self.bars: dict[str, Any] = {}
+        self.positions = {job: i for i, job in enumerate(titles)}
+
+    def put(self, event: tuple) -> None:
+        from tqdm.auto import tqdm
+
+        kind, job, value = event
+        bar = self.bars.get(job)
+        if kind == "say":
+            (tqdm.write if self.bars and self.say is print else self.say)(value)
+        elif kind == "total" and self.progress:
+            self.bars[job] = tqdm(total=value, desc=f"{self.titles[job]:<32}", unit="step",
+                                  position=self.positions[job], leave=True, dynamic_ncols=True)
+        elif kind == "step" and bar is not None:
+            bar.update(value - bar.n)
+        elif kind == "loss" and bar is not None:
+            bar.set_postfix_str(f"loss {value:.3f}")
+        elif kind == "trained" and bar is not None and job in ("cvslt",):
+            bar.set_postfix_str("translating dev and test")
+        elif kind == "done":
+            if bar is not None:
+                bar.close()
+            line = f"   {self.titles[job]}: trained in {value['wall_s']:.0f} s ({value['cpu_s']:.0f} s CPU)"
+            (tqdm.write if self.bars and self.say is print else self.say)(line)
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            bar.close()
+
+
+def _run_jobs(jobs: dict[str, tuple[Callable[..., dict], str, dict]], settings: DemoSettings, models_dir: Path,
+              workers: int, say: Callable[[str], None], progress: bool) -> dict[str, dict]:
+    """Run the training jobs, ``workers`` at a time (1: here, in order), and return their results by folder."""
+    titles = {folder: title for title, (_, folder, _) in jobs.items()}
+    sink = _EventSink(titles, say, progress)
+    results: dict[str, dict] = {}
+    try:
+        if workers <= 1:
+            for fn, folder, config in jobs.values():
+                results[folder] = _run_job(fn, folder, settings, str(models_dir), config, sink)
+            return results
+        import multiprocessing
+        import queue as queue_module
+
+        context = multiprocessing.get_context("spawn")  # fork is unsafe once torch has started threads
+        with context.Manager() as manager:
+            events = manager.Queue()
+            pool = context.Pool(processes=workers)
+            try:
+                pending = {
+                    folder: pool.apply_async(_run_job, (fn, folder, settings, str(models_dir), config, events))
+                    for fn, folder, config in jobs.values()
+                }
+                while pending:
+                    try:
+                        sink.put(events.get(timeout=0.5))
+                    except queue_module.Empty:
+                        pass
+                    for folder in [f for f, r in pending.items() if r.ready()]:
+                        results[folder] = pending.pop(folder).get()  # re-raises a job's error here
+                while True:  # the last events
+                    try:
+                        sink.put(events.get_nowait())
+                    except queue_module.Empty:
+                        break
+                pool.close()
+            finally:
+                pool.terminate()  # a failed or interrupted job stops the others at once
+                pool.join()
+        return results
+    finally:
+        sink.close()
+
+
+def _load_producer(folder: str | os.PathLike):
+    from transformers import AutoTokenizer
+
+    from .models.nar_slp import NARSignProducer
+
+    return NARSignProducer.from_pretrained(folder).eval(), AutoTokenizer.from_pretrained(folder)
 
 
 def run_demo(
@@ -223,15 +458,16 @@ def run_demo(
             (``poses/``), the tables (``production_table.txt``/``.json``) and ``demo_results.json``.
         quick: use :meth:`DemoSettings.quick` (under 3 minutes, low scores) instead of
             :meth:`DemoSettings.full`.
-        settings: explicit sizes (overrides ``quick``); tests pass tiny ones.
+        settings: explicit sizes (overrides ``quick``); tests pass tiny ones. ``settings.workers``
+            sets how many models train side by side (default: one per CPU core, at most 5).
         report: receives every line the demo shows (``print`` for the command line; ``None``
             sends them to the logger).
-        progress: show tqdm bars while training and evaluating.
+        progress: show a tqdm bar per training job.
 
     Returns:
         ``{"settings", "translation" (scores per split), "examples" (hypothesis/reference pairs),
         "production" ({split: {row: metrics}}), "production_table" (text), "acceptance",
-        "files", "timings" (wall and CPU seconds per stage)}``.
+        "files", "timings" (wall and CPU seconds per stage; the jobs' own in ``training_jobs``)}``.
     """
     settings = settings or (DemoSettings.quick() if quick else DemoSettings.full())
     say = report if report is not None else logger.info
@@ -239,12 +475,10 @@ def run_demo(
         # Small models gain nothing from intra-op threads, and on a busy CPU the spinning threads
         # slow every step down many times over.
         torch.set_num_threads(settings.torch_threads)
-    if progress:
-        logging.enable_progress_bar()
     _register_auto_classes()
     out = Path(output_dir)
     models_dir = out / "models"
-    out.mkdir(parents=True, exist_ok=True)
+    models_dir.mkdir(parents=True, exist_ok=True)
     timings: dict[str, dict[str, float]] = {}
     clock = {"wall": time.time(), "cpu": production._cpu_seconds()}
 
@@ -257,23 +491,17 @@ def run_demo(
     from transformers import set_seed
 
     set_seed(settings.seed)
-    say(f"signbridge demo ({'quick' if quick else 'full'} settings) -> {out}")
+    workers = settings.workers if settings.workers is not None else min(len(_JOBS), os.cpu_count() or 1)
+    say(f"signbridge demo ({'quick' if quick else 'full'} settings, {workers} worker(s)) -> {out}")
 
     # ---- 1. the embedded corpus ----
-    from .data.synthetic import SyntheticCorpusConfig, generate_corpus
-
-    corpus = generate_corpus(SyntheticCorpusConfig(
-        seed=settings.seed, train_size=settings.train_size, dev_size=settings.dev_size, test_size=settings.test_size,
-    ))
+    corpus = _demo_corpus(settings)
     lengths = [e["num_frames"] for e in corpus["train"]]
     say(
         f"1. embedded corpus: {len(corpus['train'])}/{len(corpus['dev'])}/{len(corpus['test'])} sequences "
         f"(train/dev/test), {np.mean(lengths):.0f} frames on average (min {min(lengths)}, max {max(lengths)}), "
         f"features {corpus['train'][0]['features'].shape[1]}-d, poses {corpus['train'][0]['poses'].shape[1:]}"
     )
-    lap("corpus")
-
-    # ---- 2. CV-SLT: features -> text ----
     # size the position tables to the corpus: the longest sequence with a margin
     longest = max(len(e["poses"]) for split in corpus.values() for e in split)
     longest_features = max(len(e["features"]) for split in corpus.values() for e in split)
@@ -287,49 +515,12 @@ def run_demo(
             config["max_position_embeddings"] = max(config["max_position_embeddings"], needed + 8 + 2 + 42)
     if producer_config.get("max_frames", 300) < longest:
         producer_config["max_frames"] = int(np.ceil(longest * 1.2 / 8) * 8)
+    lap("corpus")
 
-    say("2. training CV-SLT (visual features -> German text) ...")
-    features_ds = _dataset_dict(corpus, ("features",))
-    cvslt_results = _train_translator(
-        features_ds, "features", models_dir / "cvslt", settings.cvslt_epochs, settings.cvslt_batch_size,
-        settings.cvslt_learning_rate, cvslt_config, settings.num_beams, "dev,test",
-        settings.seed, progress,
-    )
-    translation = {s: {k: cvslt_results[s][k] for k in ("bleu1", "bleu2", "bleu3", "bleu4", "rouge_l")}
-                   for s in ("dev", "test")}
-    pairs = []
-    with open(models_dir / "cvslt" / "predictions_dev.tsv", encoding="utf-8") as handle:
-        next(handle)
-        for line, _ in zip(handle, range(settings.num_translations_shown), strict=False):
-            hyp, ref = line.rstrip("\n").split("\t")
-            pairs.append({"hypothesis": hyp, "reference": ref})
-    say(f"   dev translations (beam {settings.num_beams}):")
-    for pair in pairs:
-        say(f"     REF: {pair['reference']}\n     HYP: {pair['hypothesis']}")
-    for split, scores in translation.items():
-        say(f"   CV-SLT {split}: " + "  ".join(f"{k.upper().replace('_', '-')} {v:.2f}" for k, v in scores.items()))
-    lap("cvslt")
-
-    # ---- 3. back-translator: poses -> text ----
-    say("3. training the back-translator (pose-input CV-SLT, ground-truth poses -> text) ...")
-    pose_ds = _dataset_dict(corpus, ("poses",), frame_stride=settings.backtranslator_frame_stride)
-    bt_results = _train_translator(
-        pose_ds, "poses", models_dir / "backtranslator", settings.backtranslator_epochs, settings.cvslt_batch_size,
-        settings.cvslt_learning_rate, bt_config, settings.num_beams, "",
-        settings.seed, progress,
-    )
-    bt_dir = Path(bt_results["model_dir"])
-    (bt_dir / production.BACKTRANSLATION_FILE).write_text(
-        json.dumps({"frame_stride": settings.backtranslator_frame_stride}), encoding="utf-8"
-    )
-    back_translator = production.BackTranslator.from_pretrained(bt_dir, num_beams=settings.num_beams)
-    lap("backtranslator")
-
-    # ---- 4. pose VAE ----
-    say("4. training the per-frame pose VAE (LGM + PGM) ...")
-    train_poses = [e["poses"] for e in corpus["train"]]
-    vae = production.train_pose_vae(
-        train_poses,
+    # ---- 2. pose VAE (the NAR-SLP trainings need it) ----
+    say("2. training the per-frame pose VAE (LGM + PGM) ...")
+    production.train_pose_vae(
+        [e["poses"] for e in corpus["train"]],
         args=production.PoseVAETrainingArguments(
             num_epochs=settings.vae_epochs, batch_size=settings.vae_batch_size,
             learning_rate=settings.vae_learning_rate, seed=settings.seed,
@@ -341,50 +532,42 @@ def run_demo(
     )
     lap("pose_vae")
 
-    # ---- 5. TAE for FGD ----
-    say("5. training the pose autoencoder (TAE) for FGD ...")
-    from transformers import TrainingArguments
+    # ---- 3. the other five models ----
+    configs = {"nar_slp": producer_config, "nar_slp_no_kd": producer_config, "cvslt": cvslt_config,
+               "backtranslator": bt_config, "pose_autoencoder": {}}
+    jobs = {title: (fn, folder, configs[folder]) for title, (fn, folder) in _JOBS.items()}
+    say(f"3. training {', '.join(jobs)} ({workers} at a time) ...")
+    job_results = _run_jobs(jobs, settings, models_dir, workers, say, progress)
+    lap("training")
+    for folder in configs:
+        timings[folder] = job_results[folder]["timing"]
 
-    tae, _ = production.train_pose_autoencoder(
-        train_poses,
-        TrainingArguments(
-            output_dir=str(models_dir / "pose_autoencoder"), num_train_epochs=settings.tae_epochs,
-            per_device_train_batch_size=64, learning_rate=1e-3, warmup_steps=10, logging_steps=50,
-            save_strategy="no", report_to="none", use_cpu=True, seed=settings.seed, disable_tqdm=not progress,
-            dataloader_pin_memory=False,
-        ),
-        window_stride=settings.tae_window_stride, report=lambda line: say("   " + line),
-        **settings.tae_config,
+    # ---- 4. CV-SLT translations ----
+    cvslt_results = job_results["cvslt"]
+    translation = {s: {k: cvslt_results[s][k] for k in ("bleu1", "bleu2", "bleu3", "bleu4", "rouge_l")}
+                   for s in ("dev", "test")}
+    pairs = []
+    with open(models_dir / "cvslt" / "predictions_dev.tsv", encoding="utf-8") as handle:
+        next(handle)
+        for line, _ in zip(handle, range(settings.num_translations_shown), strict=False):
+            hyp, ref = line.rstrip("\n").split("\t")
+            pairs.append({"hypothesis": hyp, "reference": ref})
+    say(f"4. CV-SLT dev translations (beam {settings.num_beams}):")
+    for pair in pairs:
+        say(f"     REF: {pair['reference']}\n     HYP: {pair['hypothesis']}")
+    for split, scores in translation.items():
+        say(f"   CV-SLT {split}: " + "  ".join(f"{k.upper().replace('_', '-')} {v:.2f}" for k, v in scores.items()))
+
+    # ---- 5. the production table ----
+    say("5. evaluating production (FGD with the TAE, back-translation BLEU/ROUGE, DurACC, DTW) ...")
+    from .models.pose_autoencoder import PoseAutoencoderModel
+
+    tae = PoseAutoencoderModel.from_pretrained(models_dir / "pose_autoencoder").eval()
+    back_translator = production.BackTranslator.from_pretrained(
+        job_results["backtranslator"]["model_dir"], num_beams=settings.num_beams
     )
-    tae.save_pretrained(models_dir / "pose_autoencoder")
-    lap("tae")
-
-    # ---- 6. NARSignProducers without and with KD ----
-    tokenizer = production.build_nar_tokenizer([e["text"] for e in corpus["train"]],
-                                                vocab_size=settings.nar_tokenizer_vocab_size)
-    producers = {}
-    for name, use_kd, folder in ((NAR_WITHOUT_KD, False, "nar_slp_no_kd"), (NAR_WITH_KD, True, "nar_slp")):
-        say(f"6. training {name} ...")
-        model_args = production.NARSignProducerArguments(
-            text_encoder_config=dict(settings.nar_text_encoder_config),
-            producer_config=dict(producer_config),
-            use_distillation=use_kd,
-        )
-        training_args = TrainingArguments(
-            output_dir=str(models_dir / folder), num_train_epochs=settings.nar_epochs,
-            per_device_train_batch_size=settings.nar_batch_size, learning_rate=settings.nar_learning_rate,
-            weight_decay=0.01, warmup_steps=20, lr_scheduler_type="cosine", logging_steps=50, save_strategy="no",
-            report_to="none", use_cpu=True, seed=settings.seed, disable_tqdm=not progress,
-            dataloader_pin_memory=False,
-        )
-        model, _ = production.train_nar_slp(corpus["train"], vae, tokenizer, training_args, model_args,
-                                            report=lambda line: say("   " + line))
-        production.save_producer(model, tokenizer, models_dir / folder)
-        producers[name] = (model, tokenizer)
-        lap(folder)
-
-    # ---- 7. the production table ----
-    say("7. evaluating production (FGD with the TAE, back-translation BLEU/ROUGE, DurACC, DTW) ...")
+    producers = {NAR_WITHOUT_KD: _load_producer(models_dir / "nar_slp_no_kd"),
+                 NAR_WITH_KD: _load_producer(models_dir / "nar_slp")}
     table = production.evaluate_production(
         producers, {"dev": corpus["dev"], "test": corpus["test"]}, corpus["train"],
         tae=tae, back_translator=back_translator, seed=settings.seed, progress=progress,
@@ -404,10 +587,10 @@ def run_demo(
     say("   acceptance (test): " + ", ".join(f"{k}={v}" for k, v in acceptance.items()))
     lap("evaluation")
 
-    # ---- 8. produce poses for a few sentences ----
-    say("8. producing poses for new sentences ...")
-    kd_model, _ = producers[NAR_WITH_KD]
-    poses, produced_lengths = production.produce_poses(kd_model, tokenizer, list(settings.sentences))
+    # ---- 6. produce poses for a few sentences ----
+    say("6. producing poses for new sentences ...")
+    kd_model, kd_tokenizer = producers[NAR_WITH_KD]
+    poses, produced_lengths = production.produce_poses(kd_model, kd_tokenizer, list(settings.sentences))
     files = {"pose": [], "gif": []}
     poses_dir = out / "poses"
     poses_dir.mkdir(exist_ok=True)
@@ -429,7 +612,7 @@ def run_demo(
         say(line)
     lap("produce")
 
-    # ---- 9. reload through the Auto classes ----
+    # ---- 7. reload through the Auto classes ----
     from transformers import AutoModel, AutoModelForSeq2SeqLM, AutoTokenizer
 
     reloaded = AutoModel.from_pretrained(models_dir / "nar_slp")
@@ -439,15 +622,17 @@ def run_demo(
     same = bool(torch.equal(again.lengths.cpu(), torch.as_tensor(produced_lengths[:1])))
     cvslt = AutoModelForSeq2SeqLM.from_pretrained(models_dir / "cvslt" / "model")
     say(
-        f"9. reloaded {type(reloaded).__name__} with AutoModel (same length: {same}) and "
+        f"7. reloaded {type(reloaded).__name__} with AutoModel (same length: {same}) and "
         f"{type(cvslt).__name__} with AutoModelForSeq2SeqLM from {models_dir}"
     )
     lap("reload")
-    total_wall = sum(t["wall_s"] for t in timings.values())
-    total_cpu = sum(t["cpu_s"] for t in timings.values())
-    say(f"done in {total_wall:.0f} s wall ({total_cpu:.0f} s CPU); models in {models_dir}")
+    stages = ("corpus", "pose_vae", "training", "evaluation", "produce", "reload")
+    total_wall = sum(timings[s]["wall_s"] for s in stages)
+    total_cpu = sum(timings[s]["cpu_s"] for s in stages)  # the workers' CPU time is counted once they exit
+    say(f"done in {total_wall:.0f} s wall ({total_cpu:.0f} s CPU over all processes); models in {models_dir}")
     results = {
         "settings": asdict(settings),
+        "workers": workers,
         "translation": translation,
         "examples": pairs,
         "production": table,
@@ -456,6 +641,7 @@ def run_demo(
         "files": files,
         "models": sorted(str(p.parent) for p in models_dir.rglob("config.json")),
         "timings": timings,
+        "total_wall_s": round(total_wall, 1),
     }
     (out / "demo_results.json").write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
     return results

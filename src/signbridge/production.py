@@ -374,6 +374,7 @@ def train_nar_slp(
     model=None,
     eval_examples: Sequence[Mapping[str, Any]] | None = None,
     report: Report | None = None,
+    callbacks: list | None = None,
 ):
     """Train a :class:`NARSignProducer` (text -> poses) with the transformers ``Trainer``.
 
@@ -389,6 +390,7 @@ def train_nar_slp(
         model: an already built producer to train instead of a new one.
         eval_examples: optional dev examples (evaluation loss during training when the strategy asks).
         report: callable receiving one-line summaries (default: the module logger).
+        callbacks: extra ``TrainerCallback`` objects for the ``Trainer``.
 
     Returns:
         ``(model, metrics)``: the trained producer in eval mode and the Trainer's train metrics
@@ -422,6 +424,7 @@ def train_nar_slp(
         train_dataset=_ListDataset(train_examples),
         eval_dataset=_ListDataset(eval_examples) if eval_examples is not None else None,
         processing_class=tokenizer,
+        callbacks=callbacks,
     )
     n_params = sum(p.numel() for p in model.parameters() if p.requires_grad)
     say(
@@ -504,6 +507,7 @@ def train_pose_autoencoder(
     *,
     window_stride: int = 8,
     report: Report | None = None,
+    callbacks: list | None = None,
     **config_kwargs: Any,
 ):
     """Train the TAE (:class:`~signbridge.models.pose_autoencoder.PoseAutoencoderModel`) with the ``Trainer``.
@@ -511,7 +515,8 @@ def train_pose_autoencoder(
     Windows of ``window_size`` (34) frames are cut every ``window_stride`` frames from the training
     sequences; the poses are min-max normalised with statistics stored in the config
     (``normalization``, the ``PoseNormalizer.to_dict()`` format). The same recipe as
-    ``scripts/train_pose_autoencoder.py``, as a function the demo can call.
+    ``scripts/train_pose_autoencoder.py``, as a function the demo can call. ``callbacks`` go to the
+    ``Trainer``.
 
     Returns:
         ``(model, metrics)`` with the model in eval mode.
@@ -535,7 +540,7 @@ def train_pose_autoencoder(
     if not torch.cuda.is_available():
         training_args.use_cpu = True
     training_args.label_names = ["poses"]
-    trainer = Trainer(model=model, args=training_args, train_dataset=WindowDataset(windows))
+    trainer = Trainer(model=model, args=training_args, train_dataset=WindowDataset(windows), callbacks=callbacks)
     _say(report)(f"pose autoencoder (TAE): {len(windows)} training windows of {config.window_size} frames")
     result = trainer.train()
     model.eval()

@@ -6,7 +6,7 @@
   for Chinese (CSL-Daily). It uses mBART's special tokens ``<s>=0 <pad>=1 </s>=2 <unk>=3``, then
   ``<mask>`` and the target-language code (e.g. ``de_DE``), and encodes a sentence as mBART's
   target format ``tokens </s> lang_code``.
-* :func:`train_bert_tokenizer` trains a WordPiece tokenizer with BERT's special tokens
+* :func:`train_bert_tokenizer` builds a WordPiece tokenizer with BERT's special tokens
   (``[PAD]=0 [UNK] [CLS] [SEP] [MASK]``, ``[CLS] x [SEP]``) for the text encoder of the NAR-SLP
   producer when a BERT is trained from scratch.
 
@@ -16,6 +16,7 @@ Both return a :class:`transformers.PreTrainedTokenizerFast` that round-trips thr
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 
 from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
@@ -123,6 +124,34 @@ def train_corpus_tokenizer(
     )
 
 
+def _wordpiece_vocab(tokenizer: Tokenizer, texts: list[str], vocab_size: int, min_frequency: int) -> dict[str, int]:
+    """A WordPiece vocabulary built deterministically from the corpus' words.
+
+    tokenizers' ``WordPieceTrainer`` gives a different vocabulary in each process (its merge ties
+    are broken in hash-map order, huggingface/tokenizers#1794), which made every from-scratch text
+    encoder, and every score built on it, change from run to run. Here: BERT's special tokens,
+    every character (word-initial and ``##`` continuation, so no seen character is ever unknown),
+    then the corpus' words by frequency (ties alphabetical) up to ``vocab_size``. Words that did not
+    fit, or new ones, are split by WordPiece's longest match into known pieces.
+    """
+    counts: Counter[str] = Counter()
+    for text in texts:
+        normalized = tokenizer.normalizer.normalize_str(text)
+        counts.update(word for word, _ in tokenizer.pre_tokenizer.pre_tokenize_str(normalized))
+    pieces = list(BERT_SPECIAL_TOKENS)
+    pieces += sorted({word[0] for word in counts} - set(pieces))
+    pieces += sorted({"##" + char for word in counts for char in word[1:]})
+    if len(pieces) > vocab_size:
+        raise ValueError(
+            f"train_bert_tokenizer: vocab_size={vocab_size} cannot hold the corpus' {len(pieces) - len(BERT_SPECIAL_TOKENS)} "
+            f"characters and continuation characters plus {len(BERT_SPECIAL_TOKENS)} special tokens; raise it"
+        )
+    known = set(pieces)
+    words = sorted((w for w, n in counts.items() if n >= min_frequency and w not in known), key=lambda w: (-counts[w], w))
+    pieces += words[: vocab_size - len(pieces)]
+    return {piece: i for i, piece in enumerate(pieces)}
+
+
 def train_bert_tokenizer(
     texts: Iterable[str],
     vocab_size: int = 8000,
@@ -130,7 +159,11 @@ def train_bert_tokenizer(
     min_frequency: int = 1,
     model_max_length: int = 512,
 ) -> PreTrainedTokenizerFast:
-    """Train a BERT-style WordPiece tokenizer on ``texts`` (for a ``BertModel`` trained from scratch).
+    """Build a BERT-style WordPiece tokenizer from ``texts`` (for a ``BertModel`` trained from scratch).
+
+    The vocabulary is deterministic (the same texts give the same ids in every process): the
+    special tokens, the corpus' characters (word-initial and ``##`` continuation) and its most
+    frequent words; see :func:`_wordpiece_vocab` for why not tokenizers' ``WordPieceTrainer``.
 
     Special tokens ``[PAD]=0 [UNK]=1 [CLS]=2 [SEP]=3 [MASK]=4``; encodes ``[CLS] x [SEP]`` (pairs
     ``[CLS] a [SEP] b [SEP]`` with token types 0/1); BERT normalisation (accents kept, so German
@@ -147,14 +180,10 @@ def train_bert_tokenizer(
     )
     tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     tokenizer.decoder = decoders.WordPiece(prefix="##", cleanup=False)  # keep " ." as in the corpus
-    trainer = trainers.WordPieceTrainer(
-        vocab_size=vocab_size,
-        min_frequency=min_frequency,
-        special_tokens=list(BERT_SPECIAL_TOKENS),
+    tokenizer.model = models.WordPiece(
+        _wordpiece_vocab(tokenizer, texts, vocab_size, min_frequency), unk_token="[UNK]",
         continuing_subword_prefix="##",
-        show_progress=False,
     )
-    tokenizer.train_from_iterator(texts, trainer=trainer)
     cls_id, sep_id = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
     tokenizer.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]",

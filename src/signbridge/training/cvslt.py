@@ -317,12 +317,14 @@ def train_cvslt(
     data_args: CVSLTDataArguments,
     training_args: CVSLTTrainingArguments,
     dataset=None,
+    callbacks: list | None = None,
 ) -> dict[str, Any]:
     """Train a CV-SLT model and score it on the evaluation splits with beam search.
 
     Args:
         model_args, data_args, training_args: as parsed by :func:`parse_cvslt_args`.
         dataset: an already loaded ``DatasetDict`` (skips ``load_sign_dataset``).
+        callbacks: extra ``TrainerCallback`` objects for the ``Trainer`` (e.g. progress reporting).
 
     Returns:
         ``{"train": {...runtime, loss...}, "<split>": {bleu1..bleu4, rouge_l, ...}, "output_dir": ...}``,
@@ -404,6 +406,7 @@ def train_cvslt(
         eval_dataset=eval_dataset,
         processing_class=tokenizer,
         compute_metrics=make_translation_compute_metrics(tokenizer, level=data_args.score_level),
+        callbacks=callbacks,
     )
     train_result = trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
     results: dict[str, Any] = {

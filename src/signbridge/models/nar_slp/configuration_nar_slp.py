@@ -32,6 +32,10 @@ class NARSignProducerConfig(PreTrainedConfig):
             Width of the decoder's feed-forward layers.
         dropout (`float`, *optional*, defaults to 0.1):
             Dropout in the decoder and the length regulator.
+        attention_dropout (`float`, *optional*):
+            Dropout on the decoder's attention probabilities; `None` (the default) uses `dropout`, as
+            the paper does. On a CPU the mask over the (T_max x T_max) self-attention weights is a
+            large share of a small model's step time, so the CPU demo sets it to 0.
         activation_function (`str`, *optional*, defaults to `"relu"`):
             `"relu"` or `"gelu"`, the decoder's feed-forward activation.
         max_frames (`int`, *optional*, defaults to 300):
@@ -70,6 +74,7 @@ class NARSignProducerConfig(PreTrainedConfig):
     decoder_attention_heads: int = 8
     decoder_ffn_dim: int = 2048
     dropout: float = 0.1
+    attention_dropout: float | None = None
     activation_function: str = "relu"
     max_frames: int = 300
     fps: int = 25
@@ -109,6 +114,10 @@ class NARSignProducerConfig(PreTrainedConfig):
             )
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"NARSignProducerConfig.dropout must be in [0, 1), got {self.dropout}")
+        if self.attention_dropout is not None and not 0.0 <= self.attention_dropout < 1.0:
+            raise ValueError(
+                f"NARSignProducerConfig.attention_dropout must be in [0, 1) or None, got {self.attention_dropout}"
+            )
         if self.activation_function not in ("relu", "gelu"):
             raise ValueError(
                 f"NARSignProducerConfig.activation_function must be 'relu' or 'gelu', got {self.activation_function!r}"

@@ -213,6 +213,10 @@ class NARSignProducer(NARSignProducerPreTrainedModel):
             batch_first=True,
             norm_first=True,
         )
+        if config.attention_dropout is not None:
+            # nn.TransformerDecoderLayer has one dropout; the attention modules read their own
+            layer.self_attn.dropout = config.attention_dropout
+            layer.multihead_attn.dropout = config.attention_dropout
         self.decoder = nn.TransformerDecoder(
             layer, num_layers=config.decoder_layers, norm=nn.LayerNorm(config.d_model)
         )
