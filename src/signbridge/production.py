@@ -30,6 +30,8 @@ import torch
 from tqdm.auto import tqdm
 from transformers.utils import logging
 
+from signbridge.training.callbacks import use_callbacks
+
 logger = logging.get_logger(__name__)
 
 #: Row names of the production table, in the paper's order.
@@ -424,8 +426,8 @@ def train_nar_slp(
         train_dataset=_ListDataset(train_examples),
         eval_dataset=_ListDataset(eval_examples) if eval_examples is not None else None,
         processing_class=tokenizer,
-        callbacks=callbacks,
     )
+    use_callbacks(trainer, callbacks)
     n_params = sum(p.numel() for p in model.parameters() if p.requires_grad)
     say(
         f"NARSignProducer ({'w/' if model.config.use_distillation else 'w/o'} KD): {n_params / 1e6:.2f}M trainable "
@@ -540,7 +542,8 @@ def train_pose_autoencoder(
     if not torch.cuda.is_available():
         training_args.use_cpu = True
     training_args.label_names = ["poses"]
-    trainer = Trainer(model=model, args=training_args, train_dataset=WindowDataset(windows), callbacks=callbacks)
+    trainer = Trainer(model=model, args=training_args, train_dataset=WindowDataset(windows))
+    use_callbacks(trainer, callbacks)
     _say(report)(f"pose autoencoder (TAE): {len(windows)} training windows of {config.window_size} frames")
     result = trainer.train()
     model.eval()

@@ -73,3 +73,51 @@ class KLAnnealingCallback(TrainerCallback):
 
 
 __all__ = ["KLAnnealingCallback", "set_model_global_step", "unwrap_model"]
+
+
+class ProgressEventsCallback(TrainerCallback):
+    """Report training progress as ``(kind, name, value)`` events to ``events.put`` instead of the
+    Trainer's own progress bar and log printer.
+
+    ``events`` is anything with ``put``: a ``multiprocessing`` queue when the training runs in a
+    worker process and the parent draws the bars (the demo does this), or an object that draws them
+    itself. Events: ``("total", name, max_steps)``, ``("step", name, global_step)`` every 5 steps,
+    ``("loss", name, loss)`` at each log, ``("trained", name, global_step)`` at the end.
+    The training functions of signbridge (``train_cvslt``, ``train_nar_slp``,
+    ``train_pose_autoencoder``) remove the Trainer's own bar and printer when given one of these
+    (see :func:`use_callbacks`), so a worker prints nothing of its own.
+    """
+
+    replaces_trainer_progress = True
+
+    def __init__(self, events, name: str, every: int = 5):
+        self.events = events
+        self.name = name
+        self.every = max(1, int(every))
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.events.put(("total", self.name, int(state.max_steps)))
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step % self.every == 0 or state.global_step == state.max_steps:
+            self.events.put(("step", self.name, int(state.global_step)))
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if logs and "loss" in logs:
+            self.events.put(("loss", self.name, float(logs["loss"])))
+
+    def on_train_end(self, args, state, control, **kwargs):
+        self.events.put(("trained", self.name, int(state.global_step)))
+
+
+def use_callbacks(trainer, callbacks) -> None:
+    """Add ``callbacks`` to ``trainer``; when one of them reports progress itself
+    (``replaces_trainer_progress``), drop the Trainer's progress bar and log printer."""
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    callbacks = list(callbacks or [])
+    for callback in callbacks:
+        trainer.add_callback(callback)
+    if any(getattr(callback, "replaces_trainer_progress", False) for callback in callbacks):
+        trainer.remove_callback(PrinterCallback)
+        trainer.remove_callback(ProgressCallback)

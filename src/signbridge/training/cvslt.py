@@ -30,6 +30,7 @@ import torch
 from transformers import HfArgumentParser
 from transformers.utils import logging
 
+from .callbacks import use_callbacks
 from .trainer import CVSLTTrainer, CVSLTTrainingArguments, decode_sequences, make_translation_compute_metrics
 
 logger = logging.get_logger(__name__)
@@ -406,8 +407,8 @@ def train_cvslt(
         eval_dataset=eval_dataset,
         processing_class=tokenizer,
         compute_metrics=make_translation_compute_metrics(tokenizer, level=data_args.score_level),
-        callbacks=callbacks,
     )
+    use_callbacks(trainer, callbacks)
     train_result = trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
     results: dict[str, Any] = {
         "train": dict(train_result.metrics),
