@@ -31,6 +31,7 @@ from tqdm.auto import tqdm
 from transformers.utils import logging
 
 from signbridge.training.callbacks import use_callbacks
+from signbridge.training.cvslt import json_object_argument
 
 logger = logging.get_logger(__name__)
 
@@ -301,24 +302,11 @@ class NARSignProducerArguments:
     )
 
     def __post_init__(self):
-        self.text_encoder_config = _json_object(self.text_encoder_config, "text_encoder_config")
-        self.producer_config = _json_object(self.producer_config, "producer_config")
+        self.text_encoder_config = json_object_argument(self.text_encoder_config, "text_encoder_config")
+        self.producer_config = json_object_argument(self.producer_config, "producer_config")
         for key in ("text_encoder", "pose_vae", "use_distillation"):
             if key in self.producer_config:
                 raise ValueError(f"producer_config must not set {key!r}; use the dedicated argument")
-
-
-def _json_object(value: Any, name: str) -> dict:
-    if value is None:
-        return {}
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{name} must be a JSON object, got {value!r}: {err}") from err
-    if not isinstance(value, Mapping):
-        raise ValueError(f"{name} must be a JSON object / dict, got {type(value).__name__}")
-    return dict(value)
 
 
 def build_nar_tokenizer(texts: Sequence[str], vocab_size: int = 2000):

@@ -39,7 +39,8 @@ POSE_NORMALIZER_FILE = "pose_normalizer.json"
 POSE_FEATURE_KEY = "pose_features"
 
 
-def _json_field(value: Any, name: str) -> dict:
+def json_object_argument(value: Any, name: str) -> dict:
+    """A dict-valued command-line/JSON-config argument: a dict, a JSON object string, or None (-> {})."""
     if value is None:
         return {}
     if isinstance(value, str):
@@ -85,7 +86,7 @@ class CVSLTModelArguments:
     )
 
     def __post_init__(self):
-        self.model_config = _json_field(self.model_config, "model_config")
+        self.model_config = json_object_argument(self.model_config, "model_config")
         if self.tokenizer_level not in ("word", "char"):
             raise ValueError(f"tokenizer_level must be 'word' or 'char', got {self.tokenizer_level!r}")
         if self.model_name_or_path and self.mbart_name_or_path:
@@ -130,7 +131,7 @@ class CVSLTDataArguments:
     save_model: bool = field(default=True, metadata={"help": "Save the final model + tokenizer to output_dir/model."})
 
     def __post_init__(self):
-        self.dataset_options = _json_field(self.dataset_options, "dataset_options")
+        self.dataset_options = json_object_argument(self.dataset_options, "dataset_options")
         if self.input_key not in ("features", "poses"):
             raise ValueError(f"input_key must be 'features' or 'poses', got {self.input_key!r}")
         if self.score_level not in ("word", "char"):
