@@ -396,6 +396,7 @@ def _run_jobs(jobs: dict[str, tuple[Callable[..., dict], str, dict]], settings: 
         with context.Manager() as manager:
             events = manager.Queue()
             pool = context.Pool(processes=workers)
+            finished = False
             try:
                 pending = {
                     folder: pool.apply_async(_run_job, (fn, folder, settings, str(models_dir), config, events))
@@ -413,9 +414,12 @@ def _run_jobs(jobs: dict[str, tuple[Callable[..., dict], str, dict]], settings: 
                         sink.put(events.get_nowait())
                     except queue_module.Empty:
                         break
-                pool.close()
+                finished = True
             finally:
-                pool.terminate()  # a failed or interrupted job stops the others at once
+                if finished:
+                    pool.close()
+                else:
+                    pool.terminate()  # a failed or interrupted job stops the others at once
                 pool.join()
         return results
     finally:
@@ -446,7 +450,9 @@ def run_demo(
         quick: use :meth:`DemoSettings.quick` (under 3 minutes, low scores) instead of
             :meth:`DemoSettings.full`.
         settings: explicit sizes (overrides ``quick``); tests pass tiny ones. ``settings.workers``
-            sets how many models train side by side (default: one per CPU core, at most 5).
+            sets how many models train side by side (default: one per CPU core, at most 5). The
+            workers are spawned processes: from a script, call ``run_demo`` under
+            ``if __name__ == "__main__":`` (multiprocessing's rule), or use ``workers=1``.
         report: receives every line the demo shows (``print`` for the command line; ``None``
             sends them to the logger).
         progress: show a tqdm bar per training job.
