@@ -126,6 +126,27 @@ def test_config_defaults_are_the_papers_sizes():
     assert config.use_distillation and config.freeze_pose_vae
 
 
+def test_attention_dropout_reaches_the_attention_and_only_it(tester):
+    """`attention_dropout=None` keeps `dropout` on the attention weights (the paper); a value sets only them."""
+    default = tester.get_model(dropout=0.3)
+    layers = default.decoder.layers
+    assert all(layer.self_attn.dropout == 0.3 and layer.multihead_attn.dropout == 0.3 for layer in layers)
+    model = tester.get_model(dropout=0.3, attention_dropout=0.0)
+    for layer in model.decoder.layers:
+        assert layer.self_attn.dropout == 0.0 and layer.multihead_attn.dropout == 0.0
+        assert layer.dropout1.p == layer.dropout.p == 0.3  # residual and feed-forward dropout unchanged
+    # no attention dropout: in training mode, with the other dropouts off, the output is deterministic
+    no_bert_dropout = {"hidden_dropout_prob": 0.0, "attention_probs_dropout_prob": 0.0}
+    quiet = tester.get_model(dropout=0.0, attention_dropout=0.0, text_overrides=no_bert_dropout).train()
+    noisy = tester.get_model(dropout=0.0, attention_dropout=0.5, text_overrides=no_bert_dropout).train()
+    inputs = tester.get_inputs()
+    del inputs["pose_labels"], inputs["pose_mask"]
+    assert torch.equal(quiet(**inputs).poses, quiet(**inputs).poses)
+    assert not torch.equal(noisy(**inputs).poses, noisy(**inputs).poses)
+    with pytest.raises(ValueError, match="attention_dropout"):
+        tester.get_config(attention_dropout=1.0)
+
+
 def test_config_from_sub_models_and_round_trip(tester, tmp_path):
     config = NARSignProducerConfig.from_sub_models_config(
         tester.text_config(), tester.vae_config(), d_model=16, decoder_attention_heads=4, max_frames=20
