@@ -27,14 +27,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
-from transformers import HfArgumentParser, Trainer, TrainingArguments
+from transformers import HfArgumentParser, TrainingArguments
 from transformers.utils import logging
 
-from signbridge.data.normalization import PoseNormalizer
 from signbridge.metrics.fgd import FGD
-from signbridge.models.pose_autoencoder import PoseAutoencoderConfig, PoseAutoencoderModel
-from signbridge.production import WindowDataset, cut_windows
+from signbridge.production import train_pose_autoencoder
 
 logger = logging.get_logger("train_pose_autoencoder")
 
@@ -96,34 +93,15 @@ def main(argv: list[str]) -> dict:
         ]
         argv = flags + list(argv[1:])
     model_args, data_args, training_args = parser.parse_args_into_dataclasses(args=argv)
-    training_args.label_names = ["poses"]  # the autoencoder's target is its input
     started = time.time()
 
     sequences = load_sequences(data_args)
-    num_joints, joint_dim = sequences["train"][0].shape[1:]
-    config = PoseAutoencoderConfig(
-        num_joints=int(num_joints),
-        joint_dim=int(joint_dim),
-        normalization=PoseNormalizer.fit(sequences["train"]).to_dict(),
-        **asdict(model_args),
+    model, metrics = train_pose_autoencoder(
+        sequences["train"], training_args, window_stride=data_args.window_stride,
+        eval_sequences=sequences["dev"], report=logger.info, **asdict(model_args),
     )
-    torch.manual_seed(training_args.seed)
-    model = PoseAutoencoderModel(config)
-    train_windows = cut_windows(sequences["train"], config.window_size, data_args.window_stride)
-    dev_windows = cut_windows(sequences["dev"], config.window_size, config.window_size)
-    logger.info("training windows: %d, dev windows: %d", len(train_windows), len(dev_windows))
-
-    trainer = Trainer(
-        model=model,
-        args=training_args,
-        train_dataset=WindowDataset(train_windows),
-        eval_dataset=WindowDataset(dev_windows),
-    )
-    initial = trainer.evaluate()["eval_loss"]
-    train_output = trainer.train()
-    final = trainer.evaluate()["eval_loss"]
     output_dir = Path(training_args.output_dir)
-    trainer.save_model(str(output_dir))
+    model.save_pretrained(output_dir)
 
     model.eval()
     fgd = FGD(model=model)
@@ -136,11 +114,11 @@ def main(argv: list[str]) -> dict:
     real = fgd.compute(predictions=train_subset, references=sequences["dev"])
     mean = fgd.compute(predictions=mean_baseline, references=sequences["dev"])
     results = {
-        "train_windows": len(train_windows),
-        "dev_windows": len(dev_windows),
-        "dev_loss_before": initial,
-        "dev_loss_after": final,
-        "train_loss": train_output.training_loss,
+        "train_windows": metrics["train_windows"],
+        "dev_windows": metrics["dev_windows"],
+        "dev_loss_before": metrics["dev_loss_before"],
+        "dev_loss_after": metrics["dev_loss_after"],
+        "train_loss": metrics["train_loss"],
         "fgd_x10_train_vs_dev": real["fgd_x10"],
         "fgd_x10_mean_pose_vs_dev": mean["fgd_x10"],
         "wall_seconds": time.time() - started,

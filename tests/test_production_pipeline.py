@@ -100,6 +100,9 @@ def test_cut_windows():
     seqs = [np.zeros((70, 2, 3), np.float32), np.zeros((33, 2, 3), np.float32)]
     assert production.cut_windows(seqs, 34, 34).shape == (2, 34, 2, 3)
     assert production.cut_windows(seqs, 34, 12).shape == (4, 34, 2, 3)  # starts 0, 12, 24, 36
+    # shorter sequences give no window; starts 0, 3, 6 of a 40-frame sequence, 0 of a 34-frame one
+    windows = production.cut_windows([np.zeros((40, 2, 3)), np.ones((34, 2, 3)), np.ones((10, 2, 3))], 34, 3)
+    assert windows.shape == (3 + 1, 34, 2, 3)
     with pytest.raises(ValueError, match="no sequence has 34 frames"):
         production.cut_windows([np.zeros((10, 2, 3))], 34, 34)
 

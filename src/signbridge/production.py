@@ -496,6 +496,7 @@ def train_pose_autoencoder(
     training_args,
     *,
     window_stride: int = 8,
+    eval_sequences: Sequence[np.ndarray] | None = None,
     report: Report | None = None,
     callbacks: list | None = None,
     **config_kwargs: Any,
@@ -505,11 +506,14 @@ def train_pose_autoencoder(
     Windows of ``window_size`` (34) frames are cut every ``window_stride`` frames from the training
     sequences; the poses are min-max normalised with statistics stored in the config
     (``normalization``, the ``PoseNormalizer.to_dict()`` format). The same recipe as
-    ``scripts/train_pose_autoencoder.py``, as a function the demo can call. ``callbacks`` go to the
-    ``Trainer``.
+    ``scripts/train_pose_autoencoder.py`` and the demo both call this. With ``eval_sequences``
+    (e.g. the dev split, cut into non-overlapping windows) the reconstruction loss is measured
+    before and after training. ``callbacks`` go to the ``Trainer``.
 
     Returns:
-        ``(model, metrics)`` with the model in eval mode.
+        ``(model, metrics)`` with the model in eval mode; ``metrics`` holds the Trainer's train
+        metrics, ``train_windows`` and, with ``eval_sequences``, ``dev_windows``,
+        ``dev_loss_before`` and ``dev_loss_after``.
     """
     from transformers import Trainer
 
@@ -527,15 +531,34 @@ def train_pose_autoencoder(
     torch.manual_seed(training_args.seed)
     model = PoseAutoencoderModel(config)
     windows = cut_windows(seqs, config.window_size, window_stride)
+    eval_windows = None
+    if eval_sequences is not None:
+        eval_seqs = _check_sequences(eval_sequences, "eval_sequences", num_joints, joint_dim)
+        eval_windows = cut_windows(eval_seqs, config.window_size, config.window_size)
     if not torch.cuda.is_available():
         training_args.use_cpu = True
-    training_args.label_names = ["poses"]
-    trainer = Trainer(model=model, args=training_args, train_dataset=WindowDataset(windows))
+    training_args.label_names = ["poses"]  # the autoencoder's target is its input
+    trainer = Trainer(
+        model=model,
+        args=training_args,
+        train_dataset=WindowDataset(windows),
+        eval_dataset=WindowDataset(eval_windows) if eval_windows is not None else None,
+    )
     use_callbacks(trainer, callbacks)
-    _say(report)(f"pose autoencoder (TAE): {len(windows)} training windows of {config.window_size} frames")
+    _say(report)(
+        f"pose autoencoder (TAE): {len(windows)} training windows of {config.window_size} frames"
+        + (f", {len(eval_windows)} dev windows" if eval_windows is not None else "")
+    )
+    metrics: dict[str, Any] = {"train_windows": len(windows)}
+    if eval_windows is not None:
+        metrics["dev_windows"] = len(eval_windows)
+        metrics["dev_loss_before"] = trainer.evaluate()["eval_loss"]
     result = trainer.train()
+    metrics.update(result.metrics)
+    if eval_windows is not None:
+        metrics["dev_loss_after"] = trainer.evaluate()["eval_loss"]
     model.eval()
-    return model, dict(result.metrics)
+    return model, metrics
 
 
 # ----------------------------------------------------------------------------------------------

@@ -51,13 +51,3 @@ def test_train_script_on_embedded_corpus(tmp_path):
     model = PoseAutoencoderModel.from_pretrained(tmp_path / "tae")
     assert model.config.num_joints == 50 and model.config.joint_dim == 3
     assert len(model.config.normalization["minimum"]) == 50
-
-
-def test_cut_windows():
-    import numpy as np
-
-    script = _load_script()
-    windows = script.cut_windows([np.zeros((40, 2, 3)), np.ones((34, 2, 3)), np.ones((10, 2, 3))], 34, 3)
-    assert windows.shape == (3 + 1, 34, 2, 3)  # starts 0, 3, 6 of the first; 0 of the second
-    with pytest.raises(ValueError, match="no sequence"):
-        script.cut_windows([np.zeros((10, 2, 3))], 34, 3)
