@@ -68,3 +68,10 @@ def test_cli_produce_refuses_empty_text(tmp_path):
     result = _run_cli("produce", "   ", "--model", str(tmp_path), "--out", str(tmp_path / "x.pose"))
     assert result.returncode != 0
     assert "empty" in result.stderr
+
+
+def test_cli_demo_refuses_zero_workers_before_any_work(tmp_path):
+    result = _run_cli("demo", "--workers", "0", "--output-dir", str(tmp_path / "demo"))
+    assert result.returncode != 0
+    assert "--workers must be at least 1, got 0" in result.stderr
+    assert not (tmp_path / "demo").exists()  # nothing was generated or trained
