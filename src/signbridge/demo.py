@@ -29,6 +29,7 @@ from transformers.utils import logging
 
 from . import production
 from .production import MEAN, NAR_WITH_KD, NAR_WITHOUT_KD, RANDOM
+from .training.callbacks import ProgressEventsCallback
 
 logger = logging.get_logger(__name__)
 
@@ -171,31 +172,6 @@ def _dataset_dict(corpus: dict[str, list[dict]], columns: tuple[str, ...], frame
     return DatasetDict(out).with_format("numpy")
 
 
-def _register_auto_classes() -> None:
-    """Register the signbridge models with the Auto classes (idempotent; ``import signbridge`` does it once integrated)."""
-    from transformers import AutoConfig, AutoModel, AutoModelForSeq2SeqLM
-
-    from .models.cvslt import CVSLTConfig, CVSLTForConditionalGeneration
-    from .models.nar_slp import NARSignProducer, NARSignProducerConfig
-    from .models.pose_autoencoder import PoseAutoencoderConfig, PoseAutoencoderModel
-    from .models.pose_vae import PoseVAEConfig, PoseVAEModel
-
-    for config_cls, model_cls, auto in (
-        (CVSLTConfig, CVSLTForConditionalGeneration, AutoModelForSeq2SeqLM),
-        (NARSignProducerConfig, NARSignProducer, AutoModel),
-        (PoseVAEConfig, PoseVAEModel, AutoModel),
-        (PoseAutoencoderConfig, PoseAutoencoderModel, AutoModel),
-    ):
-        try:
-            AutoConfig.register(config_cls.model_type, config_cls)
-        except ValueError:
-            pass  # already registered
-        try:
-            auto.register(config_cls, model_cls)
-        except ValueError:
-            pass
-
-
 # ================================================================================ the training jobs
 # Every model after the pose VAE trains independently of the others, so the demo runs them as jobs:
 # one after another in this process (``workers=1``) or side by side in worker processes, one
@@ -218,12 +194,6 @@ def _demo_corpus(settings: DemoSettings) -> dict[str, list[dict]]:
             test_size=settings.test_size,
         ))
     return _CORPUS_CACHE[key]
-
-
-def _progress_callback(events, job: str):
-    from .training.callbacks import ProgressEventsCallback
-
-    return ProgressEventsCallback(events, job)
 
 
 def _job_translator(job: str, settings: DemoSettings, models_dir: str, model_config: dict, events) -> dict:
@@ -252,7 +222,7 @@ def _job_translator(job: str, settings: DemoSettings, models_dir: str, model_con
         report_to="none", use_cpu=True, seed=settings.seed, disable_tqdm=True, dataloader_pin_memory=False,
     )
     results = train_cvslt(model_args, data_args, training_args, dataset=dataset,
-                          callbacks=[_progress_callback(events, job)])
+                          callbacks=[ProgressEventsCallback(events, job)])
     if job == "backtranslator":
         (Path(results["model_dir"]) / production.BACKTRANSLATION_FILE).write_text(
             json.dumps({"frame_stride": settings.backtranslator_frame_stride}), encoding="utf-8"
@@ -275,7 +245,7 @@ def _job_tae(job: str, settings: DemoSettings, models_dir: str, _config: dict, e
         ),
         window_stride=settings.tae_window_stride,
         report=lambda line: events.put(("say", job, "   " + line)),
-        callbacks=[_progress_callback(events, job)],
+        callbacks=[ProgressEventsCallback(events, job)],
         **settings.tae_config,
     )
     tae.save_pretrained(folder)
@@ -307,7 +277,7 @@ def _job_nar(job: str, settings: DemoSettings, models_dir: str, producer_config:
     model, metrics = production.train_nar_slp(
         corpus["train"], vae, tokenizer, training_args, model_args,
         report=lambda line: events.put(("say", job, "   " + line)),
-        callbacks=[_progress_callback(events, job)],
+        callbacks=[ProgressEventsCallback(events, job)],
     )
     production.save_producer(model, tokenizer, folder)
     return {"model_dir": str(folder), "train": metrics}
@@ -365,7 +335,7 @@ class _EventSink:
             bar.update(value - bar.n)
         elif kind == "loss" and bar is not None:
             bar.set_postfix_str(f"loss {value:.3f}")
-        elif kind == "trained" and bar is not None and job in ("cvslt",):
+        elif kind == "trained" and bar is not None and job == "cvslt":
             bar.set_postfix_str("translating dev and test")
         elif kind == "done":
             if bar is not None:
@@ -468,7 +438,6 @@ def run_demo(
         # Small models gain nothing from intra-op threads, and on a busy CPU the spinning threads
         # slow every step down many times over.
         torch.set_num_threads(settings.torch_threads)
-    _register_auto_classes()
     out = Path(output_dir)
     models_dir = out / "models"
     models_dir.mkdir(parents=True, exist_ok=True)

@@ -505,7 +505,7 @@ def train_pose_autoencoder(
 
     Windows of ``window_size`` (34) frames are cut every ``window_stride`` frames from the training
     sequences; the poses are min-max normalised with statistics stored in the config
-    (``normalization``, the ``PoseNormalizer.to_dict()`` format). The same recipe as
+    (``normalization``, the ``PoseNormalizer.to_dict()`` format).
     ``scripts/train_pose_autoencoder.py`` and the demo both call this. With ``eval_sequences``
     (e.g. the dev split, cut into non-overlapping windows) the reconstruction loss is measured
     before and after training. ``callbacks`` go to the ``Trainer``.

@@ -124,7 +124,7 @@ def train_corpus_tokenizer(
     )
 
 
-def _wordpiece_vocab(tokenizer: Tokenizer, texts: list[str], vocab_size: int, min_frequency: int) -> dict[str, int]:
+def _wordpiece_vocab(normalizer, pre_tokenizer, texts: list[str], vocab_size: int, min_frequency: int) -> dict[str, int]:
     """A WordPiece vocabulary built deterministically from the corpus' words.
 
     tokenizers' ``WordPieceTrainer`` gives a different vocabulary in each process (its merge ties
@@ -136,8 +136,8 @@ def _wordpiece_vocab(tokenizer: Tokenizer, texts: list[str], vocab_size: int, mi
     """
     counts: Counter[str] = Counter()
     for text in texts:
-        normalized = tokenizer.normalizer.normalize_str(text)
-        counts.update(word for word, _ in tokenizer.pre_tokenizer.pre_tokenize_str(normalized))
+        normalized = normalizer.normalize_str(text)
+        counts.update(word for word, _ in pre_tokenizer.pre_tokenize_str(normalized))
     pieces = list(BERT_SPECIAL_TOKENS)
     pieces += sorted({word[0] for word in counts} - set(pieces))
     pieces += sorted({"##" + char for word in counts for char in word[1:]})
@@ -174,16 +174,15 @@ def train_bert_tokenizer(
         raise ValueError(
             f"train_bert_tokenizer: vocab_size must exceed {len(BERT_SPECIAL_TOKENS)}, got {vocab_size}"
         )
-    tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]", continuing_subword_prefix="##"))
-    tokenizer.normalizer = normalizers.BertNormalizer(
+    normalizer = normalizers.BertNormalizer(
         clean_text=True, handle_chinese_chars=True, strip_accents=False, lowercase=lowercase
     )
-    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    vocab = _wordpiece_vocab(normalizer, pre_tokenizer, texts, vocab_size, min_frequency)
+    tokenizer = Tokenizer(models.WordPiece(vocab, unk_token="[UNK]", continuing_subword_prefix="##"))
+    tokenizer.normalizer = normalizer
+    tokenizer.pre_tokenizer = pre_tokenizer
     tokenizer.decoder = decoders.WordPiece(prefix="##", cleanup=False)  # keep " ." as in the corpus
-    tokenizer.model = models.WordPiece(
-        _wordpiece_vocab(tokenizer, texts, vocab_size, min_frequency), unk_token="[UNK]",
-        continuing_subword_prefix="##",
-    )
     cls_id, sep_id = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
     tokenizer.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]",

@@ -72,8 +72,6 @@ class KLAnnealingCallback(TrainerCallback):
         self._apply(state, model)
 
 
-__all__ = ["KLAnnealingCallback", "set_model_global_step", "unwrap_model"]
-
 
 class ProgressEventsCallback(TrainerCallback):
     """Report training progress as ``(kind, name, value)`` events to ``events.put`` instead of the
@@ -121,3 +119,6 @@ def use_callbacks(trainer, callbacks) -> None:
     if any(getattr(callback, "replaces_trainer_progress", False) for callback in callbacks):
         trainer.remove_callback(PrinterCallback)
         trainer.remove_callback(ProgressCallback)
+
+
+__all__ = ["KLAnnealingCallback", "ProgressEventsCallback", "set_model_global_step", "unwrap_model", "use_callbacks"]
