@@ -19,6 +19,7 @@ This file imports only torch, transformers, the standard library and its own con
 
 from __future__ import annotations
 
+import inspect
 import math
 from dataclasses import dataclass
 
@@ -27,8 +28,8 @@ import torch.nn.functional as F
 from torch import nn
 from transformers import GenerationMixin, MBartModel, PreTrainedModel
 from transformers import initialization as init
-from transformers.modeling_outputs import BaseModelOutput, ModelOutput
-from transformers.models.mbart.modeling_mbart import shift_tokens_right
+from transformers.modeling_outputs import BaseModelOutput, Seq2SeqLMOutput
+from transformers.models.mbart.modeling_mbart import MBartDecoder, shift_tokens_right
 from transformers.utils import logging
 
 from .configuration_cvslt import CVSLTConfig
@@ -42,13 +43,16 @@ logger = logging.get_logger(__name__)
 
 
 @dataclass
-class CVSLTSeq2SeqLMOutput(ModelOutput):
+class CVSLTSeq2SeqLMOutput(Seq2SeqLMOutput):
     """
-    Output of [`CVSLTForConditionalGeneration`].
+    Output of [`CVSLTForConditionalGeneration`]: transformers' `Seq2SeqLMOutput` (loss, prior-path logits, the
+    decoder cache under the installed release's name, hidden states and attentions of the prior path;
+    `encoder_last_hidden_state` already carries z) plus CV-SLT's loss parts and Gaussian parameters.
+
+    Extending transformers' class instead of copying its fields keeps the cache field's name whatever the release
+    calls it (`past_key_values` up to 5.23, `cache` from 5.24).
 
     Args:
-        loss: total training loss (when `labels` are given).
-        logits: prior-path logits (B, L, V): what inference uses.
         posterior_ce_loss: label-smoothed cross-entropy of the posterior path.
         prior_ce_loss: label-smoothed cross-entropy of the prior path (the AEP term).
         kl_loss: Gaussian KL(q(z|x,y) || p(z|x)), summed over latent dims and valid steps, averaged over the batch.
@@ -56,13 +60,8 @@ class CVSLTSeq2SeqLMOutput(ModelOutput):
         annealing_weight: current linear annealing factor applied to `kl_loss` and `sd_weight * sd_loss`.
         posterior_logits: posterior-path logits (training with labels only).
         prior_mu, prior_logvar, posterior_mu, posterior_logvar: parameters of the two diagonal Gaussians (B, S, d_z).
-        past_key_values, decoder_hidden_states, decoder_attentions, cross_attentions,
-        encoder_last_hidden_state, encoder_hidden_states, encoder_attentions: as in `Seq2SeqLMOutput`
-            (prior path; `encoder_last_hidden_state` already carries z).
     """
 
-    loss: torch.FloatTensor | None = None
-    logits: torch.FloatTensor | None = None
     posterior_ce_loss: torch.FloatTensor | None = None
     prior_ce_loss: torch.FloatTensor | None = None
     kl_loss: torch.FloatTensor | None = None
@@ -73,13 +72,27 @@ class CVSLTSeq2SeqLMOutput(ModelOutput):
     prior_logvar: torch.FloatTensor | None = None
     posterior_mu: torch.FloatTensor | None = None
     posterior_logvar: torch.FloatTensor | None = None
-    past_key_values: object | None = None
-    decoder_hidden_states: tuple[torch.FloatTensor, ...] | None = None
-    decoder_attentions: tuple[torch.FloatTensor, ...] | None = None
-    cross_attentions: tuple[torch.FloatTensor, ...] | None = None
-    encoder_last_hidden_state: torch.FloatTensor | None = None
-    encoder_hidden_states: tuple[torch.FloatTensor, ...] | None = None
-    encoder_attentions: tuple[torch.FloatTensor, ...] | None = None
+
+
+# The name transformers gives the decoder cache, read from the installed release rather than written down: the field
+# of its output classes and the keyword of `MBartDecoder.forward` (both `past_key_values` up to 5.23, `cache` from
+# 5.24). Callers may pass the cache under either name; it is handed on under the installed one.
+CACHE_OUTPUT_FIELD = "cache" if "cache" in Seq2SeqLMOutput.__dataclass_fields__ else "past_key_values"
+CACHE_DECODER_KEYWORD = (
+    "cache" if "cache" in inspect.signature(MBartDecoder.forward).parameters else "past_key_values"
+)
+_CACHE_KEYWORDS = ("cache", "past_key_values")
+
+
+def _pop_cache(kwargs: dict):
+    """Remove and return the decoder cache from `kwargs`, under whichever name a caller or `generate()` used."""
+    given = [name for name in _CACHE_KEYWORDS if kwargs.get(name) is not None]
+    if len(given) > 1:
+        raise ValueError(f"Pass the decoder cache once; got both {given[0]!r} and {given[1]!r}")
+    cache = kwargs.pop(given[0]) if given else None
+    for name in _CACHE_KEYWORDS:
+        kwargs.pop(name, None)
+    return cache
 
 
 # ------------------------------------------------------------------------------------------------
@@ -534,7 +547,6 @@ class CVSLTForConditionalGeneration(CVSLTPreTrainedModel, GenerationMixin):
         decoder_input_ids: torch.LongTensor | None = None,
         decoder_attention_mask: torch.LongTensor | None = None,
         encoder_outputs: tuple | BaseModelOutput | None = None,
-        past_key_values=None,
         inputs_embeds: torch.FloatTensor | None = None,
         decoder_inputs_embeds: torch.FloatTensor | None = None,
         labels: torch.LongTensor | None = None,
@@ -558,10 +570,13 @@ class CVSLTForConditionalGeneration(CVSLTPreTrainedModel, GenerationMixin):
                 input is `shift_tokens_right(labels)` as in mBART. With labels the posterior path runs too and the
                 loss is `CE_post + CE_prior + w * KL + w * lambda * L_SD`.
             encoder_outputs: output of `get_encoder()` (prior path with z* = mu); skips the encoder side.
+            cache (or `past_key_values`): the decoder's key/value cache, as `generate()` passes it; handed to
+                mBART's decoder under the installed transformers' name and returned in the output's cache field.
 
         In training mode z is sampled with the reparameterisation trick (the same noise for both paths); in eval mode
         z is the mean of its distribution, so evaluation is deterministic.
         """
+        cache = _pop_cache(kwargs)
         return_dict = return_dict if return_dict is not None else self.config.return_dict
         config = self.config
         if labels is not None:
@@ -618,9 +633,9 @@ class CVSLTForConditionalGeneration(CVSLTPreTrainedModel, GenerationMixin):
             attention_mask=decoder_attention_mask,
             encoder_hidden_states=prior_hidden,
             encoder_attention_mask=sign_mask.long(),
-            past_key_values=past_key_values,
             inputs_embeds=decoder_inputs_embeds,
             use_cache=use_cache,
+            **{CACHE_DECODER_KEYWORD: cache},
             output_attentions=output_attentions,
             output_hidden_states=output_hidden_states,
             return_dict=True,
@@ -690,7 +705,7 @@ class CVSLTForConditionalGeneration(CVSLTPreTrainedModel, GenerationMixin):
             prior_logvar=prior_logvar,
             posterior_mu=posterior_mu,
             posterior_logvar=posterior_logvar,
-            past_key_values=decoder_out.past_key_values,
+            **{CACHE_OUTPUT_FIELD: decoder_out.get(CACHE_OUTPUT_FIELD)},
             decoder_hidden_states=decoder_out.hidden_states,
             decoder_attentions=decoder_out.attentions,
             cross_attentions=decoder_out.cross_attentions,

@@ -2,6 +2,7 @@
 (Hwang et al., 2022, "Non-Autoregressive Sign Language Production via Knowledge Distillation")."""
 
 from transformers import BertConfig, PreTrainedConfig
+from transformers.configuration_utils import SubConfigSpec
 
 from .configuration_pose_vae import PoseVAEConfig
 
@@ -63,7 +64,8 @@ class NARSignProducerConfig(PreTrainedConfig):
     """
 
     model_type = "nar_slp"
-    sub_configs_defaults = {"text_encoder": BertConfig, "pose_vae": PoseVAEConfig}
+    # explicit specs: transformers 5.20 does not wrap plain config classes itself (5.24 does)
+    sub_configs_defaults = {"text_encoder": SubConfigSpec(BertConfig), "pose_vae": SubConfigSpec(PoseVAEConfig)}
 
     # ---- sub-models ----
     text_encoder: BertConfig | dict | None = None
