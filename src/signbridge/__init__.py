@@ -8,7 +8,7 @@ Importing the package registers its models with the transformers Auto classes (o
   ``PoseAutoencoderConfig`` / ``PoseAutoencoderModel`` with ``AutoConfig`` and ``AutoModel``.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.1.1"
 
 from transformers import AutoConfig, AutoModel, AutoModelForSeq2SeqLM
 
