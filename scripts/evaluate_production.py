@@ -29,10 +29,10 @@ import numpy as np
 from transformers import AutoTokenizer, HfArgumentParser
 from transformers.utils import logging
 
-from signbridge.production import (
+from signbridge.evaluation.back_translation import BackTranslator
+from signbridge.evaluation.production import (
     NAR_WITH_KD,
     NAR_WITHOUT_KD,
-    BackTranslator,
     evaluate_production,
     format_markdown_table,
 )

@@ -10,7 +10,7 @@ Usage::
     python scripts/train_nar_slp.py scripts/configs/nar_slp_phoenix14t.json --data_dir /data/phoenix14t-skels \
         --pose_vae_name_or_path runs/pose_vae_phoenix14t --text_encoder_name_or_path /models/bert-base-german-cased
 
-The JSON keys are fields of NARDataArguments, signbridge.production.NARSignProducerArguments and
+The JSON keys are fields of NARDataArguments, signbridge.training.nar_slp.NARSignProducerArguments and
 transformers.TrainingArguments; `--key value` flags after the file override them. The text encoder
 is a BERT trained from scratch by `text_encoder_config` with a WordPiece tokenizer trained on the
 corpus, or any BERT checkpoint (`text_encoder_name_or_path`, its tokenizer included). The VAE is
@@ -28,10 +28,10 @@ import numpy as np
 from transformers import AutoTokenizer, HfArgumentParser, TrainingArguments
 from transformers.utils import logging
 
-from signbridge.production import (
+from signbridge.evaluation.production import produce_poses
+from signbridge.training.nar_slp import (
     NARSignProducerArguments,
     build_nar_tokenizer,
-    produce_poses,
     save_producer,
     train_nar_slp,
 )

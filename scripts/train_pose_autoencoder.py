@@ -31,7 +31,7 @@ from transformers import HfArgumentParser, TrainingArguments
 from transformers.utils import logging
 
 from signbridge.metrics.fgd import FGD
-from signbridge.production import train_pose_autoencoder
+from signbridge.training.pose_autoencoder import train_pose_autoencoder
 
 logger = logging.get_logger("train_pose_autoencoder")
 

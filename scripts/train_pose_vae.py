@@ -8,7 +8,7 @@ Usage::
         --data_dir /data/phoenix14t-skels --output_dir runs/pose_vae_phoenix14t
 
 The JSON keys are fields of PoseVAEDataArguments, PoseVAEModelArguments and
-signbridge.production.PoseVAETrainingArguments; `--key value` flags after the file override them.
+signbridge.training.pose_vae.PoseVAETrainingArguments; `--key value` flags after the file override them.
 The VAE trains with a plain PyTorch loop over shuffled single frames (a tqdm bar shows progress):
 frames are min-max normalised to [0, 1] with statistics fitted on every training frame and stored
 in the saved config. Writes `output_dir` (config.json with the statistics, model.safetensors) and
@@ -24,7 +24,8 @@ import numpy as np
 from transformers import HfArgumentParser
 from transformers.utils import logging
 
-from signbridge.production import PoseVAETrainingArguments, mean_pose, train_pose_vae
+from signbridge.evaluation.production import mean_pose
+from signbridge.training.pose_vae import PoseVAETrainingArguments, train_pose_vae
 
 
 @dataclass

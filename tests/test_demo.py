@@ -6,7 +6,14 @@ import pytest
 import torch
 
 from signbridge.demo import DemoSettings, _cvslt_model_config, run_demo
-from signbridge.production import GROUND_TRUTH, MEAN, NAR_WITH_KD, NAR_WITHOUT_KD, RANDOM, TABLE_COLUMNS
+from signbridge.evaluation.production import (
+    GROUND_TRUTH,
+    MEAN,
+    NAR_WITH_KD,
+    NAR_WITHOUT_KD,
+    RANDOM,
+    TABLE_COLUMNS,
+)
 
 
 def tiny_settings() -> DemoSettings:

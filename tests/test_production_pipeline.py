@@ -1,4 +1,4 @@
-"""signbridge.production: pose VAE / NAR-SLP / TAE training functions, baselines, back-translation and Table 1."""
+"""The NAR-SLP pipeline: pose VAE, NAR-SLP and TAE training, baselines, back-translation and Table 1."""
 
 import math
 from pathlib import Path
@@ -8,10 +8,11 @@ import pytest
 import torch
 from transformers import TrainingArguments
 
-from signbridge import production
 from signbridge.data.normalization import PoseNormalizer
 from signbridge.data.synthetic import generate_corpus
+from signbridge.evaluation import back_translation, production
 from signbridge.metrics import dtw_distance
+from signbridge.training import nar_slp, pose_autoencoder, pose_vae
 
 torch.set_num_threads(1)
 
@@ -30,9 +31,9 @@ def corpus():
 
 @pytest.fixture(scope="module")
 def vae(corpus):
-    return production.train_pose_vae(
+    return pose_vae.train_pose_vae(
         [e["poses"] for e in corpus["train"]],
-        args=production.PoseVAETrainingArguments(num_epochs=3, batch_size=256, learning_rate=3e-3),
+        args=pose_vae.PoseVAETrainingArguments(num_epochs=3, batch_size=256, learning_rate=3e-3),
         dev_sequences=[e["poses"] for e in corpus["dev"]],
         progress=False, latent_dim=8, hidden_sizes=[64, 32],
     )
@@ -40,7 +41,7 @@ def vae(corpus):
 
 @pytest.fixture(scope="module")
 def tokenizer(corpus):
-    return production.build_nar_tokenizer([e["text"] for e in corpus["train"]], vocab_size=300)
+    return nar_slp.build_nar_tokenizer([e["text"] for e in corpus["train"]], vocab_size=300)
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +49,7 @@ def tae(corpus, tmp_path_factory):
     args = TrainingArguments(output_dir=str(tmp_path_factory.mktemp("tae")), num_train_epochs=1,
                              per_device_train_batch_size=64, report_to="none", save_strategy="no",
                              disable_tqdm=True, use_cpu=True, dataloader_pin_memory=False)
-    model, metrics = production.train_pose_autoencoder([e["poses"] for e in corpus["train"]], args,
+    model, metrics = pose_autoencoder.train_pose_autoencoder([e["poses"] for e in corpus["train"]], args,
                                                        window_stride=34, **TINY_TAE)
     assert math.isfinite(metrics["train_loss"])
     return model
@@ -72,11 +73,11 @@ def test_pose_vae_statistics_are_training_min_max_and_it_beats_the_mean_pose(cor
 
 def test_pose_vae_refuses_bad_poses():
     with pytest.raises(ValueError, match="NaN"):
-        production.train_pose_vae([np.full((5, 50, 3), np.nan, dtype=np.float32)], progress=False)
+        pose_vae.train_pose_vae([np.full((5, 50, 3), np.nan, dtype=np.float32)], progress=False)
     with pytest.raises(ValueError, match="expected 50 joints"):
-        production.train_pose_vae([np.zeros((5, 50, 3)), np.zeros((5, 49, 3))], progress=False)
+        pose_vae.train_pose_vae([np.zeros((5, 50, 3)), np.zeros((5, 49, 3))], progress=False)
     with pytest.raises(ValueError, match="at least one pose sequence"):
-        production.train_pose_vae([], progress=False)
+        pose_vae.train_pose_vae([], progress=False)
 
 
 def test_baselines(corpus):
@@ -98,21 +99,21 @@ def test_baselines(corpus):
 
 def test_cut_windows():
     seqs = [np.zeros((70, 2, 3), np.float32), np.zeros((33, 2, 3), np.float32)]
-    assert production.cut_windows(seqs, 34, 34).shape == (2, 34, 2, 3)
-    assert production.cut_windows(seqs, 34, 12).shape == (4, 34, 2, 3)  # starts 0, 12, 24, 36
+    assert pose_autoencoder.cut_windows(seqs, 34, 34).shape == (2, 34, 2, 3)
+    assert pose_autoencoder.cut_windows(seqs, 34, 12).shape == (4, 34, 2, 3)  # starts 0, 12, 24, 36
     # shorter sequences give no window; starts 0, 3, 6 of a 40-frame sequence, 0 of a 34-frame one
-    windows = production.cut_windows([np.zeros((40, 2, 3)), np.ones((34, 2, 3)), np.ones((10, 2, 3))], 34, 3)
+    windows = pose_autoencoder.cut_windows([np.zeros((40, 2, 3)), np.ones((34, 2, 3)), np.ones((10, 2, 3))], 34, 3)
     assert windows.shape == (3 + 1, 34, 2, 3)
     with pytest.raises(ValueError, match="no sequence has 34 frames"):
-        production.cut_windows([np.zeros((10, 2, 3))], 34, 34)
+        pose_autoencoder.cut_windows([np.zeros((10, 2, 3))], 34, 34)
 
 
 def test_train_nar_slp_with_and_without_kd(corpus, vae, tokenizer, tmp_path):
     models = {}
     for kd in (False, True):
-        args = production.NARSignProducerArguments(text_encoder_config=TINY_BERT, producer_config=TINY_PRODUCER,
+        args = nar_slp.NARSignProducerArguments(text_encoder_config=TINY_BERT, producer_config=TINY_PRODUCER,
                                                    use_distillation=kd)
-        model, metrics = production.train_nar_slp(corpus["train"], vae, tokenizer, _train_args(tmp_path / str(kd)),
+        model, metrics = nar_slp.train_nar_slp(corpus["train"], vae, tokenizer, _train_args(tmp_path / str(kd)),
                                                   args)
         assert model.config.use_distillation is kd
         assert not model.training
@@ -122,7 +123,7 @@ def test_train_nar_slp_with_and_without_kd(corpus, vae, tokenizer, tmp_path):
         models[kd] = model
     from signbridge.data.collators import PoseProductionCollator
 
-    inputs = PoseProductionCollator(tokenizer, normalizer=production.vae_normalizer(vae))(corpus["dev"][:4])
+    inputs = PoseProductionCollator(tokenizer, normalizer=nar_slp.vae_normalizer(vae))(corpus["dev"][:4])
     with torch.no_grad():
         plain = models[False](**inputs)
         distil = models[True](**inputs)
@@ -131,29 +132,29 @@ def test_train_nar_slp_with_and_without_kd(corpus, vae, tokenizer, tmp_path):
 
 
 def test_train_nar_slp_loss_falls(corpus, vae, tokenizer, tmp_path):
-    args = production.NARSignProducerArguments(text_encoder_config=TINY_BERT, producer_config=TINY_PRODUCER)
-    model, _ = production.train_nar_slp(corpus["train"][:8], vae, tokenizer, _train_args(tmp_path, epochs=15),
+    args = nar_slp.NARSignProducerArguments(text_encoder_config=TINY_BERT, producer_config=TINY_PRODUCER)
+    model, _ = nar_slp.train_nar_slp(corpus["train"][:8], vae, tokenizer, _train_args(tmp_path, epochs=15),
                                         args)
     from signbridge.data.collators import PoseProductionCollator
 
-    inputs = PoseProductionCollator(tokenizer, normalizer=production.vae_normalizer(vae))(corpus["train"][:8])
-    fresh = production.build_nar_producer(vae, tokenizer, args)
+    inputs = PoseProductionCollator(tokenizer, normalizer=nar_slp.vae_normalizer(vae))(corpus["train"][:8])
+    fresh = nar_slp.build_nar_producer(vae, tokenizer, args)
     fresh.eval()
     with torch.no_grad():
         assert model(**inputs).loss < fresh(**inputs).loss
 
 
 def test_train_nar_slp_refuses_sequences_longer_than_max_frames(corpus, vae, tokenizer, tmp_path):
-    args = production.NARSignProducerArguments(text_encoder_config=TINY_BERT,
+    args = nar_slp.NARSignProducerArguments(text_encoder_config=TINY_BERT,
                                                producer_config={**TINY_PRODUCER, "max_frames": 20})
     with pytest.raises(ValueError, match="max_frames=20"):
-        production.train_nar_slp(corpus["train"], vae, tokenizer, _train_args(tmp_path), args)
+        nar_slp.train_nar_slp(corpus["train"], vae, tokenizer, _train_args(tmp_path), args)
 
 
 def test_produce_poses_lengths_and_errors(corpus, vae, tokenizer):
-    model = production.build_nar_producer(
+    model = nar_slp.build_nar_producer(
         vae, tokenizer,
-        production.NARSignProducerArguments(text_encoder_config=TINY_BERT, producer_config=TINY_PRODUCER),
+        nar_slp.NARSignProducerArguments(text_encoder_config=TINY_BERT, producer_config=TINY_PRODUCER),
     )
     texts = [e["text"] for e in corpus["dev"][:3]]
     poses, lengths = production.produce_poses(model, tokenizer, texts, batch_size=2)
@@ -182,7 +183,7 @@ def _tiny_backtranslator(corpus):
     torch.manual_seed(0)
     model = CVSLTForConditionalGeneration(config).eval()
     normalizer = PoseNormalizer.fit([e["poses"] for e in corpus["train"]])
-    return production.BackTranslator(model=model, tokenizer=tok, normalizer=normalizer, num_beams=1,
+    return back_translation.BackTranslator(model=model, tokenizer=tok, normalizer=normalizer, num_beams=1,
                                      max_new_tokens=5, batch_size=3)
 
 
@@ -197,17 +198,17 @@ def test_back_translator_normalises_like_training(corpus):
 
     assert hyp == decode_sequences(bt.tokenizer, ids.numpy())
     assert len(bt.translate([e["poses"] for e in corpus["dev"][:4]])) == 4  # two batches
-    strided = production.BackTranslator(model=bt.model, tokenizer=bt.tokenizer, normalizer=bt.normalizer,
+    strided = back_translation.BackTranslator(model=bt.model, tokenizer=bt.tokenizer, normalizer=bt.normalizer,
                                         num_beams=1, max_new_tokens=5, frame_stride=2)
     assert strided.translate([seq]) == bt.translate([seq[::2]])
     with pytest.raises(ValueError, match="frame_stride"):
-        production.BackTranslator(model=bt.model, tokenizer=bt.tokenizer, frame_stride=0)
+        back_translation.BackTranslator(model=bt.model, tokenizer=bt.tokenizer, frame_stride=0)
 
 
 def test_evaluate_production_table(corpus, vae, tokenizer, tae):
-    model = production.build_nar_producer(
+    model = nar_slp.build_nar_producer(
         vae, tokenizer,
-        production.NARSignProducerArguments(text_encoder_config=TINY_BERT, producer_config=TINY_PRODUCER),
+        nar_slp.NARSignProducerArguments(text_encoder_config=TINY_BERT, producer_config=TINY_PRODUCER),
     )
     # untrained: pin the length regulator at ratio 0.5 (128 frames) so that every sequence has FGD windows
     # (a random regulator may predict fewer than 34 frames for all of them, which FGD rightly refuses)

@@ -27,9 +27,21 @@ import numpy as np
 import torch
 from transformers.utils import logging
 
-from . import production
-from .production import MEAN, NAR_WITH_KD, NAR_WITHOUT_KD, RANDOM
+from .evaluation.back_translation import BACKTRANSLATION_FILE, BackTranslator
+from .evaluation.production import (
+    MEAN,
+    NAR_WITH_KD,
+    NAR_WITHOUT_KD,
+    RANDOM,
+    evaluate_production,
+    format_production_table,
+    produce_poses,
+)
 from .training.callbacks import ProgressEventsCallback
+from .training.nar_slp import NARSignProducerArguments, build_nar_tokenizer, save_producer, train_nar_slp
+from .training.pose_autoencoder import train_pose_autoencoder
+from .training.pose_vae import PoseVAETrainingArguments, train_pose_vae
+from .utils.runtime import cpu_seconds
 
 logger = logging.get_logger(__name__)
 
@@ -224,7 +236,7 @@ def _job_translator(job: str, settings: DemoSettings, models_dir: str, model_con
     results = train_cvslt(model_args, data_args, training_args, dataset=dataset,
                           callbacks=[ProgressEventsCallback(events, job)])
     if job == "backtranslator":
-        (Path(results["model_dir"]) / production.BACKTRANSLATION_FILE).write_text(
+        (Path(results["model_dir"]) / BACKTRANSLATION_FILE).write_text(
             json.dumps({"frame_stride": settings.backtranslator_frame_stride}), encoding="utf-8"
         )
     return results
@@ -236,7 +248,7 @@ def _job_tae(job: str, settings: DemoSettings, models_dir: str, _config: dict, e
 
     corpus = _demo_corpus(settings)
     folder = Path(models_dir) / job
-    tae, metrics = production.train_pose_autoencoder(
+    tae, metrics = train_pose_autoencoder(
         [e["poses"] for e in corpus["train"]],
         TrainingArguments(
             output_dir=str(folder), num_train_epochs=settings.tae_epochs, per_device_train_batch_size=64,
@@ -261,9 +273,9 @@ def _job_nar(job: str, settings: DemoSettings, models_dir: str, producer_config:
     corpus = _demo_corpus(settings)
     folder = Path(models_dir) / job
     vae = PoseVAEModel.from_pretrained(Path(models_dir) / "pose_vae")
-    tokenizer = production.build_nar_tokenizer([e["text"] for e in corpus["train"]],
+    tokenizer = build_nar_tokenizer([e["text"] for e in corpus["train"]],
                                                 vocab_size=settings.nar_tokenizer_vocab_size)
-    model_args = production.NARSignProducerArguments(
+    model_args = NARSignProducerArguments(
         text_encoder_config=dict(settings.nar_text_encoder_config),
         producer_config=dict(producer_config),
         use_distillation=job == "nar_slp",
@@ -274,12 +286,12 @@ def _job_nar(job: str, settings: DemoSettings, models_dir: str, producer_config:
         weight_decay=0.01, warmup_steps=20, lr_scheduler_type="cosine", logging_steps=50, save_strategy="no",
         report_to="none", use_cpu=True, seed=settings.seed, disable_tqdm=True, dataloader_pin_memory=False,
     )
-    model, metrics = production.train_nar_slp(
+    model, metrics = train_nar_slp(
         corpus["train"], vae, tokenizer, training_args, model_args,
         report=lambda line: events.put(("say", job, "   " + line)),
         callbacks=[ProgressEventsCallback(events, job)],
     )
-    production.save_producer(model, tokenizer, folder)
+    save_producer(model, tokenizer, folder)
     return {"model_dir": str(folder), "train": metrics}
 
 
@@ -442,10 +454,10 @@ def run_demo(
     models_dir = out / "models"
     models_dir.mkdir(parents=True, exist_ok=True)
     timings: dict[str, dict[str, float]] = {}
-    clock = {"wall": time.time(), "cpu": production._cpu_seconds()}
+    clock = {"wall": time.time(), "cpu": cpu_seconds()}
 
     def lap(stage: str) -> None:
-        wall, cpu = time.time(), production._cpu_seconds()
+        wall, cpu = time.time(), cpu_seconds()
         timings[stage] = {"wall_s": round(wall - clock["wall"], 1), "cpu_s": round(cpu - clock["cpu"], 1)}
         clock.update(wall=wall, cpu=cpu)
         say(f"[{stage}: {timings[stage]['wall_s']:.0f} s wall, {timings[stage]['cpu_s']:.0f} s CPU]")
@@ -481,9 +493,9 @@ def run_demo(
 
     # ---- 2. pose VAE (the NAR-SLP trainings need it) ----
     say("2. training the per-frame pose VAE (LGM + PGM) ...")
-    production.train_pose_vae(
+    train_pose_vae(
         [e["poses"] for e in corpus["train"]],
-        args=production.PoseVAETrainingArguments(
+        args=PoseVAETrainingArguments(
             num_epochs=settings.vae_epochs, batch_size=settings.vae_batch_size,
             learning_rate=settings.vae_learning_rate, seed=settings.seed,
         ),
@@ -525,17 +537,17 @@ def run_demo(
     from .models.pose_autoencoder import PoseAutoencoderModel
 
     tae = PoseAutoencoderModel.from_pretrained(models_dir / "pose_autoencoder").eval()
-    back_translator = production.BackTranslator.from_pretrained(
+    back_translator = BackTranslator.from_pretrained(
         job_results["backtranslator"]["model_dir"], num_beams=settings.num_beams
     )
     producers = {NAR_WITHOUT_KD: _load_producer(models_dir / "nar_slp_no_kd"),
                  NAR_WITH_KD: _load_producer(models_dir / "nar_slp")}
-    table = production.evaluate_production(
+    table = evaluate_production(
         producers, {"dev": corpus["dev"], "test": corpus["test"]}, corpus["train"],
         tae=tae, back_translator=back_translator, seed=settings.seed, progress=progress,
         report=lambda text: None,
     )
-    table_text = production.format_production_table(table)
+    table_text = format_production_table(table)
     say(table_text)
     (out / "production_table.txt").write_text(table_text, encoding="utf-8")
     (out / "production_table.json").write_text(json.dumps(table, indent=2), encoding="utf-8")
@@ -552,7 +564,7 @@ def run_demo(
     # ---- 6. produce poses for a few sentences ----
     say("6. producing poses for new sentences ...")
     kd_model, kd_tokenizer = producers[NAR_WITH_KD]
-    poses, produced_lengths = production.produce_poses(kd_model, kd_tokenizer, list(settings.sentences))
+    poses, produced_lengths = produce_poses(kd_model, kd_tokenizer, list(settings.sentences))
     files = {"pose": [], "gif": []}
     poses_dir = out / "poses"
     poses_dir.mkdir(exist_ok=True)

@@ -20,7 +20,7 @@ import json
 import math
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,8 @@ import torch
 from transformers import HfArgumentParser
 from transformers.utils import logging
 
+from signbridge.utils.arguments import json_object_argument
+
 from .callbacks import use_callbacks
 from .trainer import CVSLTTrainer, CVSLTTrainingArguments, decode_sequences, make_translation_compute_metrics
 
@@ -37,20 +39,6 @@ logger = logging.get_logger(__name__)
 
 POSE_NORMALIZER_FILE = "pose_normalizer.json"
 POSE_FEATURE_KEY = "pose_features"
-
-
-def json_object_argument(value: Any, name: str) -> dict:
-    """A dict-valued command-line/JSON-config argument: a dict, a JSON object string, or None (-> {})."""
-    if value is None:
-        return {}
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{name} must be a JSON object, got {value!r}: {err}") from err
-    if not isinstance(value, Mapping):
-        raise ValueError(f"{name} must be a JSON object / dict, got {type(value).__name__}")
-    return dict(value)
 
 
 @dataclass

@@ -1,0 +1,224 @@
+"""Training of the NARSignProducer (Hwang et al., 2022) with the transformers ``Trainer``.
+
+:func:`train_nar_slp` trains a :class:`~signbridge.models.nar_slp.NARSignProducer` (BERT text encoder, length
+regulator, non-autoregressive decoder, frozen pose VAE); pose targets travel as ``pose_labels``/``pose_mask`` (the
+Trainer's label names). ``scripts/train_nar_slp.py`` and the demo call it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from signbridge.data.validation import check_examples
+from signbridge.training.callbacks import use_callbacks
+from signbridge.utils.arguments import json_object_argument
+from signbridge.utils.runtime import Report, say
+
+
+def vae_normalizer(pose_vae):
+    """The pose VAE's [0, 1] min-max statistics as a :class:`~signbridge.data.normalization.PoseNormalizer`."""
+    from signbridge.data.normalization import PoseNormalizer
+
+    config = pose_vae.config
+    if not config.has_normalization:
+        from signbridge.models.pose_vae import MissingNormalizationError
+
+        raise MissingNormalizationError("the pose VAE has no normalisation statistics (config.pose_min/pose_max)")
+    return PoseNormalizer(config.pose_min, config.pose_max)
+
+
+class _ListDataset(torch.utils.data.Dataset):
+    def __init__(self, items: Sequence[Mapping[str, Any]]):
+        self.items = list(items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> Mapping[str, Any]:
+        return self.items[index]
+
+
+@dataclass
+class NARSignProducerArguments:
+    """Model settings of :func:`train_nar_slp` (part of ``scripts/train_nar_slp.py``'s JSON).
+
+    The text encoder is a BERT built from scratch with ``text_encoder_config`` (and a BERT tokenizer
+    trained on the corpus) unless ``text_encoder_name_or_path`` names a BERT checkpoint folder.
+    """
+
+    pose_vae_name_or_path: str | None = field(
+        default=None, metadata={"help": "Folder of a trained PoseVAEModel (with normalisation statistics)."}
+    )
+    text_encoder_name_or_path: str | None = field(
+        default=None, metadata={"help": "Folder of a BertModel checkpoint (and its tokenizer); None: from scratch."}
+    )
+    tokenizer_name_or_path: str | None = field(
+        default=None, metadata={"help": "Tokenizer folder; None: the checkpoint's, or one trained on the corpus."}
+    )
+    tokenizer_vocab_size: int = field(default=2000, metadata={"help": "Vocabulary size of a corpus BERT tokenizer."})
+    text_encoder_config: dict | str | None = field(
+        default=None,
+        metadata={"help": "BertConfig fields for a text encoder from scratch (JSON object), e.g. hidden_size, "
+                          "num_hidden_layers, num_attention_heads, intermediate_size, max_position_embeddings."},
+    )
+    producer_config: dict | str | None = field(
+        default=None,
+        metadata={"help": "NARSignProducerConfig fields (JSON object): d_model, decoder_layers, "
+                          "decoder_attention_heads, decoder_ffn_dim, dropout, max_frames, ..."},
+    )
+    use_distillation: bool = field(
+        default=True, metadata={"help": "Train with L_distil (knowledge distillation); false: the 'w/o KD' ablation."}
+    )
+
+    def __post_init__(self):
+        self.text_encoder_config = json_object_argument(self.text_encoder_config, "text_encoder_config")
+        self.producer_config = json_object_argument(self.producer_config, "producer_config")
+        for key in ("text_encoder", "pose_vae", "use_distillation"):
+            if key in self.producer_config:
+                raise ValueError(f"producer_config must not set {key!r}; use the dedicated argument")
+
+
+def build_nar_tokenizer(texts: Sequence[str], vocab_size: int = 2000):
+    """A BERT WordPiece tokenizer trained on ``texts`` (``[CLS] x [SEP]``), for a text encoder from scratch."""
+    from signbridge.tokenization import train_bert_tokenizer
+
+    return train_bert_tokenizer(list(texts), vocab_size=vocab_size)
+
+
+def build_nar_producer(
+    pose_vae,
+    tokenizer,
+    model_args: NARSignProducerArguments | None = None,
+):
+    """A fresh :class:`NARSignProducer` from a trained pose VAE and a BERT encoder (pretrained or new).
+
+    With ``model_args.text_encoder_name_or_path`` the BERT weights come from that checkpoint
+    (``from_pretrained_parts``); otherwise a ``BertModel`` of ``text_encoder_config`` sized to the
+    tokenizer's vocabulary is initialised from scratch.
+    """
+    from transformers import BertConfig, BertModel
+
+    from signbridge.models.nar_slp import NARSignProducer
+
+    model_args = model_args or NARSignProducerArguments()
+    if model_args.text_encoder_name_or_path:
+        text_encoder: Any = model_args.text_encoder_name_or_path
+    else:
+        bert_kwargs = dict(vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id)
+        bert_kwargs.update(model_args.text_encoder_config)
+        if bert_kwargs["vocab_size"] < len(tokenizer):
+            raise ValueError(
+                f"text_encoder_config.vocab_size={bert_kwargs['vocab_size']} is smaller than the tokenizer's "
+                f"{len(tokenizer)} tokens"
+            )
+        text_encoder = BertModel(BertConfig(**bert_kwargs), add_pooling_layer=False)
+    special = sorted({int(i) for i in tokenizer.all_special_ids})
+    overrides = dict(model_args.producer_config)
+    overrides.setdefault("special_token_ids", special)
+    return NARSignProducer.from_pretrained_parts(
+        text_encoder=text_encoder,
+        pose_vae=pose_vae,
+        use_distillation=model_args.use_distillation,
+        **overrides,
+    )
+
+
+def train_nar_slp(
+    train_examples: Sequence[Mapping[str, Any]],
+    pose_vae,
+    tokenizer,
+    training_args,
+    model_args: NARSignProducerArguments | None = None,
+    *,
+    model=None,
+    eval_examples: Sequence[Mapping[str, Any]] | None = None,
+    report: Report | None = None,
+    callbacks: list | None = None,
+):
+    """Train a :class:`NARSignProducer` (text -> poses) with the transformers ``Trainer``.
+
+    Args:
+        train_examples: dicts with ``text`` and ``poses`` ``(T, J, K)`` in corpus coordinates.
+        pose_vae: the trained :class:`~signbridge.models.pose_vae.PoseVAEModel` (frozen inside the
+            producer: its encoder is the LGM teacher, its decoder the PGM).
+        tokenizer: the text encoder's tokenizer (``[CLS] ... [SEP]``).
+        training_args: a :class:`transformers.TrainingArguments` (``output_dir``, epochs, batch size,
+            ``learning_rate`` 2e-4 in the paper, ...). ``remove_unused_columns`` is set to ``False``
+            and ``label_names`` to ``["pose_labels", "pose_mask"]``.
+        model_args: :class:`NARSignProducerArguments` (sizes, KD switch, pretrained BERT).
+        model: an already built producer to train instead of a new one.
+        eval_examples: optional dev examples (evaluation loss during training when the strategy asks).
+        report: callable receiving one-line summaries (default: the module logger).
+        callbacks: extra ``TrainerCallback`` objects for the ``Trainer``.
+
+    Returns:
+        ``(model, metrics)``: the trained producer in eval mode and the Trainer's train metrics
+        (save it with :func:`save_producer`, which writes the tokenizer beside it).
+    """
+    from transformers import Trainer
+
+    from signbridge.data.collators import PoseProductionCollator
+
+    log = say(report)
+    check_examples(train_examples, "train_examples", ("text", "poses"))
+    model_args = model_args or NARSignProducerArguments()
+    if model is None:
+        model = build_nar_producer(pose_vae, tokenizer, model_args)
+    max_frames = model.config.max_frames
+    longest = max(int(np.asarray(e["poses"]).shape[0]) for e in train_examples)
+    if longest > max_frames:
+        raise ValueError(
+            f"the longest training sequence has {longest} frames, more than the producer's max_frames={max_frames}; "
+            "raise producer_config.max_frames"
+        )
+    if not torch.cuda.is_available():
+        training_args.use_cpu = True
+    training_args.remove_unused_columns = False
+    training_args.label_names = ["pose_labels", "pose_mask"]
+    collator = PoseProductionCollator(tokenizer, normalizer=vae_normalizer(model.pose_vae))
+    trainer = Trainer(
+        model=model,
+        args=training_args,
+        data_collator=collator,
+        train_dataset=_ListDataset(train_examples),
+        eval_dataset=_ListDataset(eval_examples) if eval_examples is not None else None,
+        processing_class=tokenizer,
+    )
+    use_callbacks(trainer, callbacks)
+    n_params = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    log(
+        f"NARSignProducer ({'w/' if model.config.use_distillation else 'w/o'} KD): {n_params / 1e6:.2f}M trainable "
+        f"parameters, {len(train_examples)} training sequences"
+    )
+    result = trainer.train()
+    model.eval()
+    metrics = dict(result.metrics)
+    history = [h for h in trainer.state.log_history if "loss" in h]
+    if history:
+        metrics["last_logged"] = history[-1]
+    return model, metrics
+
+
+def save_producer(model, tokenizer, output_dir: str | os.PathLike) -> Path:
+    """Save a producer with its tokenizer (what ``signbridge produce --model DIR`` loads)."""
+    output_dir = Path(output_dir)
+    model.save_pretrained(output_dir)
+    tokenizer.save_pretrained(output_dir)
+    return output_dir
+
+
+__all__ = [
+    "NARSignProducerArguments",
+    "build_nar_producer",
+    "build_nar_tokenizer",
+    "save_producer",
+    "train_nar_slp",
+    "vae_normalizer",
+]

@@ -1,0 +1,118 @@
+"""Training of the pose autoencoder (TAE), the feature extractor of the Fréchet Gesture Distance.
+
+:func:`train_pose_autoencoder` cuts fixed-length windows from the training sequences and trains
+:class:`~signbridge.models.pose_autoencoder.PoseAutoencoderModel` with the transformers ``Trainer``.
+``scripts/train_pose_autoencoder.py`` and the demo call it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from signbridge.data.validation import check_pose_sequences
+from signbridge.training.callbacks import use_callbacks
+from signbridge.utils.runtime import Report, say
+
+
+class WindowDataset(torch.utils.data.Dataset):
+    """Pose windows as ``{"poses": (window, J, K)}`` examples for the Trainer."""
+
+    def __init__(self, windows: np.ndarray):
+        self.windows = torch.from_numpy(windows)
+
+    def __len__(self) -> int:
+        return self.windows.shape[0]
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        return {"poses": self.windows[index]}
+
+
+def cut_windows(sequences: Sequence[np.ndarray], window: int, stride: int) -> np.ndarray:
+    """All ``window``-frame windows starting every ``stride`` frames: ``(N, window, J, K)``.
+
+    Sequences shorter than a window give none; at least one window overall is required.
+    """
+    if window < 1 or stride < 1:
+        raise ValueError(f"window and stride must be >= 1, got window={window}, stride={stride}")
+    chunks = [s[i : i + window] for s in sequences for i in range(0, len(s) - window + 1, stride)]
+    if not chunks:
+        longest = max((len(s) for s in sequences), default=0)
+        raise ValueError(f"no sequence has {window} frames (the longest has {longest}): no window to use")
+    return np.stack(chunks).astype(np.float32)
+
+
+def train_pose_autoencoder(
+    train_sequences: Sequence[np.ndarray],
+    training_args,
+    *,
+    window_stride: int = 8,
+    eval_sequences: Sequence[np.ndarray] | None = None,
+    report: Report | None = None,
+    callbacks: list | None = None,
+    **config_kwargs: Any,
+):
+    """Train the TAE (:class:`~signbridge.models.pose_autoencoder.PoseAutoencoderModel`) with the ``Trainer``.
+
+    Windows of ``window_size`` (34) frames are cut every ``window_stride`` frames from the training
+    sequences; the poses are min-max normalised with statistics stored in the config
+    (``normalization``, the ``PoseNormalizer.to_dict()`` format).
+    ``scripts/train_pose_autoencoder.py`` and the demo both call this. With ``eval_sequences``
+    (e.g. the dev split, cut into non-overlapping windows) the reconstruction loss is measured
+    before and after training. ``callbacks`` go to the ``Trainer``.
+
+    Returns:
+        ``(model, metrics)`` with the model in eval mode; ``metrics`` holds the Trainer's train
+        metrics, ``train_windows`` and, with ``eval_sequences``, ``dev_windows``,
+        ``dev_loss_before`` and ``dev_loss_after``.
+    """
+    from transformers import Trainer
+
+    from signbridge.data.normalization import PoseNormalizer
+    from signbridge.models.pose_autoencoder import PoseAutoencoderConfig, PoseAutoencoderModel
+
+    seqs = check_pose_sequences(train_sequences, "train_sequences")
+    num_joints, joint_dim = (int(v) for v in seqs[0].shape[1:])
+    config = PoseAutoencoderConfig(
+        num_joints=num_joints,
+        joint_dim=joint_dim,
+        normalization=PoseNormalizer.fit(seqs).to_dict(),
+        **config_kwargs,
+    )
+    torch.manual_seed(training_args.seed)
+    model = PoseAutoencoderModel(config)
+    windows = cut_windows(seqs, config.window_size, window_stride)
+    eval_windows = None
+    if eval_sequences is not None:
+        eval_seqs = check_pose_sequences(eval_sequences, "eval_sequences", num_joints, joint_dim)
+        eval_windows = cut_windows(eval_seqs, config.window_size, config.window_size)
+    if not torch.cuda.is_available():
+        training_args.use_cpu = True
+    training_args.label_names = ["poses"]  # the autoencoder's target is its input
+    trainer = Trainer(
+        model=model,
+        args=training_args,
+        train_dataset=WindowDataset(windows),
+        eval_dataset=WindowDataset(eval_windows) if eval_windows is not None else None,
+    )
+    use_callbacks(trainer, callbacks)
+    say(report)(
+        f"pose autoencoder (TAE): {len(windows)} training windows of {config.window_size} frames"
+        + (f", {len(eval_windows)} dev windows" if eval_windows is not None else "")
+    )
+    metrics: dict[str, Any] = {"train_windows": len(windows)}
+    if eval_windows is not None:
+        metrics["dev_windows"] = len(eval_windows)
+        metrics["dev_loss_before"] = trainer.evaluate()["eval_loss"]
+    result = trainer.train()
+    metrics.update(result.metrics)
+    if eval_windows is not None:
+        metrics["dev_loss_after"] = trainer.evaluate()["eval_loss"]
+    model.eval()
+    return model, metrics
+
+
+__all__ = ["WindowDataset", "cut_windows", "train_pose_autoencoder"]

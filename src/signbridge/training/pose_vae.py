@@ -1,0 +1,154 @@
+"""Training of the per-frame pose VAE (LGM encoder + PGM decoder) of NAR-SLP (Hwang et al., 2022).
+
+:func:`train_pose_vae` trains it on normalised training frames with a plain PyTorch loop and a tqdm bar: the model
+is a small MLP over single frames, so the Trainer's per-step machinery (padding collator, evaluation loop) buys
+nothing. ``scripts/train_pose_vae.py`` and the demo call it.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from signbridge.data.validation import check_pose_sequences
+from signbridge.utils.runtime import Report, say
+
+
+@dataclass
+class PoseVAETrainingArguments:
+    """Optimisation settings of :func:`train_pose_vae` (also part of ``scripts/train_pose_vae.py``'s JSON)."""
+
+    num_epochs: int = field(default=5, metadata={"help": "Passes over the (sub-sampled) training frames."})
+    batch_size: int = field(default=512, metadata={"help": "Frames per optimisation step."})
+    learning_rate: float = field(default=1e-3, metadata={"help": "AdamW learning rate."})
+    weight_decay: float = field(default=0.0, metadata={"help": "AdamW weight decay."})
+    max_frames: int | None = field(
+        default=None, metadata={"help": "Use at most this many training frames (random subset); None: all."}
+    )
+    seed: int = field(default=0, metadata={"help": "Random seed (initialisation, shuffling, sampling)."})
+
+    def __post_init__(self):
+        for name in ("num_epochs", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"PoseVAETrainingArguments.{name} must be >= 1, got {getattr(self, name)}")
+        if not self.learning_rate > 0:
+            raise ValueError(f"PoseVAETrainingArguments.learning_rate must be > 0, got {self.learning_rate}")
+        if self.max_frames is not None and self.max_frames < 1:
+            raise ValueError(f"PoseVAETrainingArguments.max_frames must be >= 1 or None, got {self.max_frames}")
+
+
+def _stack_frames(sequences: Sequence[np.ndarray], max_frames: int | None, seed: int) -> np.ndarray:
+    frames = np.concatenate(sequences, axis=0)
+    if max_frames is not None and max_frames < len(frames):
+        rng = np.random.default_rng(seed)
+        frames = frames[np.sort(rng.choice(len(frames), size=max_frames, replace=False))]
+    return frames
+
+
+def train_pose_vae(
+    train_sequences: Sequence[np.ndarray],
+    config: Any | None = None,
+    args: PoseVAETrainingArguments | None = None,
+    *,
+    dev_sequences: Sequence[np.ndarray] | None = None,
+    output_dir: str | os.PathLike | None = None,
+    progress: bool = True,
+    report: Report | None = None,
+    **config_overrides: Any,
+):
+    """Train the per-frame pose VAE (LGM encoder + PGM decoder) of NAR-SLP on normalised frames.
+
+    The joints are min-max normalised to [0, 1] with statistics fitted on *all* training frames
+    and stored in the model's config (``pose_min``/``pose_max``), so the PGM output can be
+    denormalised later. A plain loop over shuffled frames (AdamW, BCE + ``kl_weight`` * KL).
+
+    Args:
+        train_sequences: training pose sequences, each ``(T, J, K)`` in corpus coordinates.
+        config: a :class:`~signbridge.models.pose_vae.PoseVAEConfig`; its statistics are replaced
+            by the fitted ones. ``None`` builds one from the data layout and ``config_overrides``.
+        args: optimisation settings (:class:`PoseVAETrainingArguments`).
+        dev_sequences: optional held-out sequences; their mean absolute reconstruction error (corpus
+            units) is reported and stored as ``model.dev_reconstruction_error``.
+        output_dir: when given, the model is saved there with ``save_pretrained``.
+        progress: show a tqdm bar over the optimisation steps.
+        report: callable receiving one-line summaries (default: the module logger).
+        **config_overrides: ``PoseVAEConfig`` fields (``latent_dim``, ``hidden_sizes``, ``kl_weight``).
+
+    Returns:
+        The trained :class:`~signbridge.models.pose_vae.PoseVAEModel`, in eval mode.
+    """
+    from signbridge.data.normalization import PoseNormalizer
+    from signbridge.models.pose_vae import PoseVAEConfig, PoseVAEModel
+
+    args = args or PoseVAETrainingArguments()
+    log = say(report)
+    seqs = check_pose_sequences(train_sequences, "train_sequences")
+    num_joints, joint_dim = (int(v) for v in seqs[0].shape[1:])
+    seqs = check_pose_sequences(seqs, "train_sequences", num_joints, joint_dim)
+    from transformers import set_seed
+
+    set_seed(args.seed)
+    all_frames = np.concatenate(seqs, axis=0)
+    stats = PoseNormalizer.fit([all_frames])
+    if config is None:
+        config = PoseVAEConfig(num_joints=num_joints, joint_dim=joint_dim, **config_overrides)
+    else:
+        for key, value in config_overrides.items():
+            setattr(config, key, value)
+        if (config.num_joints, config.joint_dim) != (num_joints, joint_dim):
+            raise ValueError(
+                f"the PoseVAEConfig expects (J, K) = ({config.num_joints}, {config.joint_dim}), the training "
+                f"poses have ({num_joints}, {joint_dim})"
+            )
+    config.set_normalization(stats)
+    model = PoseVAEModel(config)
+
+    frames = _stack_frames([all_frames], args.max_frames, args.seed)
+    normalised = model.normalize(torch.from_numpy(frames))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=args.learning_rate, weight_decay=args.weight_decay)
+    generator = torch.Generator().manual_seed(args.seed)
+    steps_per_epoch = math.ceil(len(normalised) / args.batch_size)
+    model.train()
+    start = time.time()
+    with tqdm(total=steps_per_epoch * args.num_epochs, desc="pose VAE", disable=not progress, unit="step") as bar:
+        for epoch in range(args.num_epochs):
+            order = torch.randperm(len(normalised), generator=generator)
+            running = 0.0
+            for begin in range(0, len(order), args.batch_size):
+                batch = normalised[order[begin : begin + args.batch_size]]
+                out = model(poses=batch, return_dict=True)
+                optimizer.zero_grad(set_to_none=True)
+                out.loss.backward()
+                optimizer.step()
+                running += float(out.loss.detach()) * len(batch)
+                bar.update(1)
+                bar.set_postfix(loss=f"{float(out.loss.detach()):.4f}", bce=f"{float(out.reconstruction_loss.detach()):.4f}")
+            log(
+                f"pose VAE epoch {epoch + 1}/{args.num_epochs}: loss {running / len(order):.5f} "
+                f"({len(order)} frames, {time.time() - start:.0f} s)"
+            )
+    model.eval()
+    model.train_loss = running / len(normalised)
+    if dev_sequences is not None:
+        dev = torch.from_numpy(np.concatenate(check_pose_sequences(dev_sequences, "dev_sequences", num_joints, joint_dim)))
+        recon = model.reconstruct(dev)
+        model.dev_reconstruction_error = float((recon - dev).abs().mean())
+        mean_error = float((dev - torch.from_numpy(all_frames.mean(axis=0))).abs().mean())
+        log(
+            f"pose VAE dev reconstruction mean |error|: {model.dev_reconstruction_error:.5f} "
+            f"(mean training pose: {mean_error:.5f})"
+        )
+    if output_dir is not None:
+        model.save_pretrained(output_dir)
+    return model
+
+
+__all__ = ["PoseVAETrainingArguments", "train_pose_vae"]
