@@ -6,9 +6,9 @@ tokenizer to demo_output/models/nar_slp. The same as `signbridge produce "TEXT" 
 
 import sys
 
-from transformers import AutoModel, AutoTokenizer
+from transformers import AutoTokenizer
 
-import signbridge  # noqa: F401  (registers the signbridge models with the Auto classes)
+from signbridge import AutoModel  # transformers' AutoModel, with the signbridge models registered
 from signbridge.data.pose_files import render_pose_gif, write_pose_file
 
 model_dir = sys.argv[1] if len(sys.argv) > 1 else "demo_output/models/nar_slp"

@@ -7,9 +7,9 @@ demo_output/models/cvslt/model. Any folder saved by scripts/train_cvslt.py works
 import sys
 
 import torch
-from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+from transformers import AutoTokenizer
 
-import signbridge  # noqa: F401  (registers the signbridge models with the Auto classes)
+from signbridge import AutoModelForSeq2SeqLM  # transformers' class, with the signbridge models registered
 from signbridge.data.synthetic import SyntheticCorpusConfig, iter_split
 
 model_dir = sys.argv[1] if len(sys.argv) > 1 else "demo_output/models/cvslt/model"

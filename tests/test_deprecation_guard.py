@@ -2,8 +2,11 @@
 
 import logging
 import warnings
+from pathlib import Path
 
-from conftest import PACKAGE_DIR
+import signbridge
+
+PACKAGE_DIR = str(Path(signbridge.__file__).resolve().parent)
 
 
 def _run_as_signbridge_code(source: str) -> None:

@@ -1,4 +1,4 @@
-"""The package surface: version, Auto-class registration on import, the `signbridge` command."""
+"""The package surface: version, a light lazy face, Auto-class registration on first use, the `signbridge` command."""
 
 import configparser
 import json
@@ -22,19 +22,54 @@ def test_version_is_single_sourced():
 
 
 @pytest.mark.parametrize(
-    "model_type, model_class, auto_classes",
+    "model_type, model_name, auto_classes",
     [
-        ("cvslt", signbridge.CVSLTForConditionalGeneration, (AutoModelForSeq2SeqLM, AutoModel)),
-        ("pose_vae", signbridge.PoseVAEModel, (AutoModel,)),
-        ("nar_slp", signbridge.NARSignProducer, (AutoModel,)),
-        ("pose_autoencoder", signbridge.PoseAutoencoderModel, (AutoModel,)),
+        ("cvslt", "CVSLTForConditionalGeneration", (AutoModelForSeq2SeqLM, AutoModel)),
+        ("pose_vae", "PoseVAEModel", (AutoModel,)),
+        ("nar_slp", "NARSignProducer", (AutoModel,)),
+        ("pose_autoencoder", "PoseAutoencoderModel", (AutoModel,)),
     ],
 )
-def test_import_registers_auto_classes(model_type, model_class, auto_classes):
+def test_first_use_registers_auto_classes(model_type, model_name, auto_classes):
+    model_class = getattr(signbridge, model_name)  # first use through signbridge
     config = AutoConfig.for_model(model_type)
     assert type(config) is model_class.config_class
     for auto_class in auto_classes:
         assert auto_class._model_mapping[type(config)] is model_class
+
+
+_FRESH_IMPORT = """
+import sys
+import signbridge
+heavy = sorted(m for m in ("torch", "transformers", "datasets", "numpy") if m in sys.modules)
+assert not heavy, f"import signbridge imported {heavy}"
+assert signbridge.__version__
+from signbridge import AutoModel  # transformers' class, with every signbridge model registered
+from transformers import AutoConfig
+config = AutoConfig.for_model("nar_slp")
+assert AutoModel._model_mapping[type(config)].__name__ == "NARSignProducer"
+print("ok")
+"""
+
+
+def test_import_is_light_and_auto_classes_from_signbridge_register_the_models():
+    result = subprocess.run([sys.executable, "-c", _FRESH_IMPORT], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip() == "ok"
+
+
+def test_cli_help_imports_no_heavy_module():
+    script = ("import sys, runpy\nsys.argv = ['signbridge', '--help']\ntry:\n    runpy.run_module('signbridge', "
+              "run_name='__main__')\nexcept SystemExit:\n    pass\nheavy = [m for m in ('torch', 'transformers') "
+              "if m in sys.modules]\nassert not heavy, heavy")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "demo" in result.stdout
+
+
+def test_unknown_attribute_is_an_attribute_error():
+    with pytest.raises(AttributeError, match="no attribute 'NoSuchThing'"):
+        signbridge.NoSuchThing  # noqa: B018
 
 
 def _run_cli(*args, cwd=None):

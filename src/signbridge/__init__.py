@@ -1,69 +1,83 @@
 """signbridge: sign language translation (CV-SLT) and production (NAR-SLP) for Hugging Face transformers.
 
-Importing the package registers its models with the transformers Auto classes (once, here):
+The package face is lazy: ``import signbridge`` imports neither torch nor transformers, and each public name below
+is imported from its module the first time it is used (``signbridge.CVSLTForConditionalGeneration``,
+``from signbridge import load_sign_dataset``), so ``signbridge --help`` answers at once.
 
-- ``CVSLTConfig`` / ``CVSLTForConditionalGeneration`` with ``AutoConfig``, ``AutoModelForSeq2SeqLM``
-  and ``AutoModel``;
-- ``PoseVAEConfig`` / ``PoseVAEModel``, ``NARSignProducerConfig`` / ``NARSignProducer`` and
-  ``PoseAutoencoderConfig`` / ``PoseAutoencoderModel`` with ``AutoConfig`` and ``AutoModel``.
+Auto classes: the first use of a model through signbridge registers it with transformers' Auto classes
+(``CVSLTConfig`` / ``CVSLTForConditionalGeneration`` with ``AutoConfig``, ``AutoModelForSeq2SeqLM`` and
+``AutoModel``; the pose VAE, ``NARSignProducer`` and the pose autoencoder with ``AutoConfig`` and ``AutoModel``).
+``from signbridge import AutoModel, AutoModelForSeq2SeqLM, AutoConfig`` gives transformers' own classes with every
+signbridge model registered; ``signbridge.register_auto_classes()`` does the same explicitly.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.1"
 
-from transformers import AutoConfig, AutoModel, AutoModelForSeq2SeqLM
-
-from .data import (
-    PoseNormalizer,
-    PoseProductionCollator,
-    SignTranslationCollator,
-    SyntheticCorpusConfig,
-    generate_corpus,
-    load_sign_dataset,
-)
-from .metrics import dtw_distance, duration_accuracy, frechet_distance, translation_scores
-from .models.cvslt import CVSLTConfig, CVSLTForConditionalGeneration, CVSLTPreTrainedModel
-from .models.nar_slp import NARSignProducer, NARSignProducerConfig
-from .models.pose_autoencoder import PoseAutoencoderConfig, PoseAutoencoderModel
-from .models.pose_vae import PoseVAEConfig, PoseVAEModel
-from .tokenization import train_bert_tokenizer, train_corpus_tokenizer
-
-
-def _register_auto_classes() -> None:
-    pairs = [
-        (CVSLTConfig, CVSLTForConditionalGeneration, (AutoModelForSeq2SeqLM, AutoModel)),
-        (PoseVAEConfig, PoseVAEModel, (AutoModel,)),
-        (NARSignProducerConfig, NARSignProducer, (AutoModel,)),
-        (PoseAutoencoderConfig, PoseAutoencoderModel, (AutoModel,)),
-    ]
-    for config_class, model_class, auto_classes in pairs:
-        AutoConfig.register(config_class.model_type, config_class, exist_ok=True)
-        for auto_class in auto_classes:
-            auto_class.register(config_class, model_class, exist_ok=True)
+#: public name -> module that defines it (imported on first use)
+_LAZY_NAMES: dict[str, str] = {
+    "load_sign_dataset": "signbridge.data.builders",
+    "generate_corpus": "signbridge.data.synthetic",
+    "SyntheticCorpusConfig": "signbridge.data.synthetic",
+    "PoseNormalizer": "signbridge.data.normalization",
+    "SignTranslationCollator": "signbridge.data.collators",
+    "PoseProductionCollator": "signbridge.data.collators",
+    "train_corpus_tokenizer": "signbridge.tokenization",
+    "train_bert_tokenizer": "signbridge.tokenization",
+    "translation_scores": "signbridge.metrics.translation",
+    "duration_accuracy": "signbridge.metrics.production",
+    "dtw_distance": "signbridge.metrics.production",
+    "frechet_distance": "signbridge.metrics.frechet",
+    "CVSLTConfig": "signbridge.models.cvslt",
+    "CVSLTPreTrainedModel": "signbridge.models.cvslt",
+    "CVSLTForConditionalGeneration": "signbridge.models.cvslt",
+    "PoseVAEConfig": "signbridge.models.pose_vae",
+    "PoseVAEModel": "signbridge.models.pose_vae",
+    "NARSignProducerConfig": "signbridge.models.nar_slp",
+    "NARSignProducer": "signbridge.models.nar_slp",
+    "PoseAutoencoderConfig": "signbridge.models.pose_autoencoder",
+    "PoseAutoencoderModel": "signbridge.models.pose_autoencoder",
+    "register_auto_classes": "signbridge.models.auto_registration",
+}
+#: transformers' Auto classes, handed out with every signbridge model registered
+_AUTO_CLASSES = ("AutoConfig", "AutoModel", "AutoModelForSeq2SeqLM")
 
 
-_register_auto_classes()
+def __getattr__(name: str) -> Any:
+    if name in _LAZY_NAMES:
+        value = getattr(importlib.import_module(_LAZY_NAMES[name]), name)
+    elif name in _AUTO_CLASSES:
+        importlib.import_module("signbridge.models.auto_registration").register_auto_classes()
+        value = getattr(importlib.import_module("transformers"), name)
+    else:
+        raise AttributeError(f"module 'signbridge' has no attribute {name!r}")
+    globals()[name] = value  # later look-ups skip __getattr__
+    return value
 
-__all__ = [
-    "__version__",
-    "load_sign_dataset",
-    "generate_corpus",
-    "SyntheticCorpusConfig",
-    "PoseNormalizer",
-    "SignTranslationCollator",
-    "PoseProductionCollator",
-    "train_corpus_tokenizer",
-    "train_bert_tokenizer",
-    "translation_scores",
-    "duration_accuracy",
-    "dtw_distance",
-    "frechet_distance",
-    "CVSLTConfig",
-    "CVSLTPreTrainedModel",
-    "CVSLTForConditionalGeneration",
-    "PoseVAEConfig",
-    "PoseVAEModel",
-    "NARSignProducerConfig",
-    "NARSignProducer",
-    "PoseAutoencoderConfig",
-    "PoseAutoencoderModel",
-]
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names above load lazily
+    from transformers import AutoConfig, AutoModel, AutoModelForSeq2SeqLM  # noqa: F401
+
+    from .data.builders import load_sign_dataset  # noqa: F401
+    from .data.collators import PoseProductionCollator, SignTranslationCollator  # noqa: F401
+    from .data.normalization import PoseNormalizer  # noqa: F401
+    from .data.synthetic import SyntheticCorpusConfig, generate_corpus  # noqa: F401
+    from .metrics.frechet import frechet_distance  # noqa: F401
+    from .metrics.production import dtw_distance, duration_accuracy  # noqa: F401
+    from .metrics.translation import translation_scores  # noqa: F401
+    from .models.auto_registration import register_auto_classes  # noqa: F401
+    from .models.cvslt import CVSLTConfig, CVSLTForConditionalGeneration, CVSLTPreTrainedModel  # noqa: F401
+    from .models.nar_slp import NARSignProducer, NARSignProducerConfig  # noqa: F401
+    from .models.pose_autoencoder import PoseAutoencoderConfig, PoseAutoencoderModel  # noqa: F401
+    from .models.pose_vae import PoseVAEConfig, PoseVAEModel  # noqa: F401
+    from .tokenization import train_bert_tokenizer, train_corpus_tokenizer  # noqa: F401
+
+__all__ = ["__version__", *_LAZY_NAMES, *_AUTO_CLASSES]

@@ -476,12 +476,9 @@ except ModuleNotFoundError:
 remote = run(AutoModelForSeq2SeqLM.from_pretrained(folder, trust_remote_code=True).eval())
 assert not any(name.startswith("signbridge") for name in sys.modules)
 
-# (a) signbridge installed and registered as the package's __init__ does
+# (a) signbridge installed: its Auto class has the signbridge models registered
 sys.meta_path.remove(refuse)
-from transformers import AutoConfig
-from signbridge.models.cvslt import CVSLTConfig, CVSLTForConditionalGeneration
-AutoConfig.register("cvslt", CVSLTConfig)
-AutoModelForSeq2SeqLM.register(CVSLTConfig, CVSLTForConditionalGeneration)
+from signbridge import AutoModelForSeq2SeqLM
 local = run(AutoModelForSeq2SeqLM.from_pretrained(folder).eval())
 torch.save({"remote": remote, "local": local}, folder + "/result.pt")
 """

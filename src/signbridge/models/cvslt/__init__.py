@@ -1,5 +1,6 @@
 """CV-SLT (Zhao et al., AAAI 2024): conditional variational autoencoder for sign language translation."""
 
+from ..auto_registration import MODEL_SUBPACKAGES, register
 from .configuration_cvslt import CVSLTConfig
 from .modeling_cvslt import (
     CVSLTForConditionalGeneration,
@@ -13,20 +14,8 @@ from .modeling_cvslt import (
 CVSLTConfig.register_for_auto_class()
 CVSLTForConditionalGeneration.register_for_auto_class("AutoModelForSeq2SeqLM")
 
-
-def register() -> None:
-    """Register CV-SLT with `AutoConfig` and `AutoModelForSeq2SeqLM` (idempotent)."""
-    from transformers import AutoConfig, AutoModelForSeq2SeqLM
-
-    try:
-        AutoConfig.register("cvslt", CVSLTConfig)
-    except ValueError:  # already registered
-        pass
-    try:
-        AutoModelForSeq2SeqLM.register(CVSLTConfig, CVSLTForConditionalGeneration)
-    except ValueError:
-        pass
-
+# the first import of this model through signbridge registers it with the Auto classes
+register(CVSLTConfig, CVSLTForConditionalGeneration, MODEL_SUBPACKAGES[__name__])
 
 __all__ = [
     "CVSLTConfig",
@@ -34,5 +23,4 @@ __all__ = [
     "CVSLTPreTrainedModel",
     "CVSLTSeq2SeqLMOutput",
     "prune_mbart_vocabulary",
-    "register",
 ]

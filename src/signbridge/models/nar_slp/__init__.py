@@ -5,6 +5,7 @@ The pose VAE (LGM/PGM) is defined in this folder too (``configuration_pose_vae.p
 ``signbridge.models.pose_vae`` re-exports it.
 """
 
+from ..auto_registration import MODEL_SUBPACKAGES, register
 from .configuration_nar_slp import NARSignProducerConfig
 from .configuration_pose_vae import PoseVAEConfig
 from .modeling_nar_slp import (
@@ -15,6 +16,8 @@ from .modeling_nar_slp import (
     TextInputError,
 )
 from .modeling_pose_vae import MissingNormalizationError, PoseVAEModel, PoseValidationError
+
+register(NARSignProducerConfig, NARSignProducer, MODEL_SUBPACKAGES[__name__])
 
 __all__ = [
     "MissingNormalizationError",

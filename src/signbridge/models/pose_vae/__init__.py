@@ -1,6 +1,7 @@
 """Per-frame pose VAE of NAR-SLP: the encoder is the Latent Guiding Module (teacher), the decoder the
 Pose Generating Module."""
 
+from ..auto_registration import MODEL_SUBPACKAGES, register
 from .configuration_pose_vae import PoseVAEConfig
 from .modeling_pose_vae import (
     MissingNormalizationError,
@@ -10,6 +11,8 @@ from .modeling_pose_vae import (
     PoseValidationError,
     gaussian_kl_divergence,
 )
+
+register(PoseVAEConfig, PoseVAEModel, MODEL_SUBPACKAGES[__name__])
 
 __all__ = [
     "MissingNormalizationError",
