@@ -8,7 +8,10 @@ the text from a :class:`~signbridge.evaluation.back_translation.BackTranslator`.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -223,7 +226,53 @@ def format_markdown_table(results: Mapping[str, Mapping[str, Mapping[str, float]
     return "\n".join(lines) + "\n"
 
 
+@dataclass
+class ProductionEvaluationArguments:
+    """What ``scripts/evaluate_production.py`` scores: which producers, TAE and back-translator, which splits."""
+
+    producer: str | None = field(default=None, metadata={"help": "NARSignProducer folder trained with KD"})
+    producer_no_kd: str | None = field(default=None, metadata={"help": "NARSignProducer folder trained without KD"})
+    tae: str = field(default="runs/pose_autoencoder_synthetic", metadata={"help": "PoseAutoencoderModel folder (FGD)"})
+    backtranslator: str | None = field(default=None, metadata={"help": "pose-input CV-SLT folder (BLEU/ROUGE)"})
+    num_beams: int = field(default=5, metadata={"help": "beam size of the back-translation"})
+    seed: int = field(default=0, metadata={"help": "seed of the Random baseline's draw"})
+    splits: str = field(default="dev,test", metadata={"help": "comma-separated splits to score"})
+    output_json: str | None = field(default=None, metadata={"help": "also write the rows here"})
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, dict[str, float]]]:
+    """``scripts/evaluate_production.py``: Table 1 for the producers given, printed and returned."""
+    from transformers import AutoTokenizer
+
+    from signbridge.data.loading import PoseDataArguments, load_text_pose_splits
+    from signbridge.models.nar_slp import NARSignProducer
+    from signbridge.models.pose_autoencoder import PoseAutoencoderModel
+    from signbridge.utils.arguments import parse_config_and_flags
+
+    args, data_args = parse_config_and_flags((ProductionEvaluationArguments, PoseDataArguments), argv)
+    splits = [s.strip() for s in args.splits.split(",") if s.strip()]
+    data = load_text_pose_splits(data_args, ["train", *splits])
+    producers = {}
+    for name, path in ((NAR_WITHOUT_KD, args.producer_no_kd), (NAR_WITH_KD, args.producer)):
+        if path:
+            producers[name] = (NARSignProducer.from_pretrained(path), AutoTokenizer.from_pretrained(path))
+    tae = PoseAutoencoderModel.from_pretrained(args.tae).eval()
+    back_translator = (
+        BackTranslator.from_pretrained(args.backtranslator, num_beams=args.num_beams) if args.backtranslator else None
+    )
+    results = evaluate_production(
+        producers, {s: data[s] for s in splits}, data["train"], tae=tae, back_translator=back_translator,
+        seed=args.seed, report=print,
+    )
+    print(format_markdown_table(results))
+    if args.output_json:
+        Path(args.output_json).write_text(json.dumps(results, indent=2), encoding="utf-8")
+    return results
+
+
 __all__ = [
+    "ProductionEvaluationArguments",
+    "main",
     "GROUND_TRUTH",
     "MEAN",
     "NAR_WITHOUT_KD",

@@ -27,7 +27,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from transformers import HfArgumentParser
 from transformers.utils import logging
 
 from signbridge.utils.arguments import json_object_argument
@@ -136,36 +135,9 @@ def parse_cvslt_args(
     The JSON file gives the defaults; flags after it override single keys, e.g.
     ``train_cvslt.py scripts/configs/cvslt_synthetic.json --use_latent false --output_dir runs/plain``.
     """
-    import sys
+    from signbridge.utils.arguments import parse_config_and_flags
 
-    argv = list(sys.argv[1:] if argv is None else argv)
-    parser = HfArgumentParser((CVSLTModelArguments, CVSLTDataArguments, CVSLTTrainingArguments))
-    if argv and argv[0].endswith(".json"):
-        config_path = Path(argv[0])
-        if not config_path.is_file():
-            raise ValueError(f"config file {config_path} does not exist")
-        with open(config_path, encoding="utf-8") as handle:
-            config = json.load(handle)
-        if not isinstance(config, dict):
-            raise ValueError(f"{config_path}: expected a JSON object, got {type(config).__name__}")
-        config = {k: v for k, v in config.items() if not k.startswith("_")}  # "_comment" keys
-        known = {f for dc in parser.dataclass_types for f in dc.__dataclass_fields__}
-        unknown = sorted(set(config) - known)
-        if unknown:
-            raise ValueError(f"{config_path}: unknown keys {unknown}")
-        # JSON values become the parser defaults; remaining argv entries override them.
-        args = []
-        for key, value in config.items():
-            if isinstance(value, (dict, list)):
-                value = json.dumps(value)
-            elif isinstance(value, bool):
-                value = str(value).lower()
-            elif value is None:
-                continue
-            args += [f"--{key}", str(value)]
-        argv = args + argv[1:]
-    model_args, data_args, training_args = parser.parse_args_into_dataclasses(args=argv)
-    return model_args, data_args, training_args
+    return parse_config_and_flags((CVSLTModelArguments, CVSLTDataArguments, CVSLTTrainingArguments), argv)
 
 
 # ---- data ----

@@ -19,7 +19,7 @@ import torch
 from signbridge.data.validation import check_examples
 from signbridge.training.callbacks import use_callbacks
 from signbridge.utils.arguments import json_object_argument
-from signbridge.utils.runtime import Report, say
+from signbridge.utils.runtime import Report, say, write_results
 
 
 def vae_normalizer(pose_vae):
@@ -214,7 +214,45 @@ def save_producer(model, tokenizer, output_dir: str | os.PathLike) -> Path:
     return output_dir
 
 
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    """``scripts/train_nar_slp.py``: train and save a producer, then DurACC and DTW of its dev poses."""
+    from transformers import AutoTokenizer, TrainingArguments
+
+    from signbridge.data.loading import PoseDataArguments, load_text_pose_splits
+    from signbridge.evaluation.production import produce_poses
+    from signbridge.metrics import dtw_distance, duration_accuracy
+    from signbridge.models.pose_vae import PoseVAEModel
+    from signbridge.utils.arguments import parse_config_and_flags
+
+    data_args, model_args, training_args = parse_config_and_flags(
+        (PoseDataArguments, NARSignProducerArguments, TrainingArguments), argv
+    )
+    if not model_args.pose_vae_name_or_path:
+        raise ValueError("pose_vae_name_or_path is required: train one with scripts/train_pose_vae.py first")
+    pairs = load_text_pose_splits(data_args, ("train", "dev"))
+    pose_vae = PoseVAEModel.from_pretrained(model_args.pose_vae_name_or_path)
+    source = model_args.tokenizer_name_or_path or model_args.text_encoder_name_or_path
+    if source:
+        tokenizer = AutoTokenizer.from_pretrained(source)
+    else:
+        tokenizer = build_nar_tokenizer([p["text"] for p in pairs["train"]], model_args.tokenizer_vocab_size)
+    model, metrics = train_nar_slp(pairs["train"], pose_vae, tokenizer, training_args, model_args, report=print)
+    save_producer(model, tokenizer, training_args.output_dir)
+    produced, lengths = produce_poses(model, tokenizer, [p["text"] for p in pairs["dev"]], progress=True)
+    true_lengths = [len(p["poses"]) for p in pairs["dev"]]
+    results = {
+        "train": {k: v for k, v in metrics.items() if isinstance(v, (int, float))},
+        "dev_dur_acc": duration_accuracy(lengths, true_lengths),
+        "dev_dtw": float(np.mean([dtw_distance(h, p["poses"]) for h, p in zip(produced, pairs["dev"], strict=True)])),
+        "use_distillation": model_args.use_distillation,
+        "output_dir": training_args.output_dir,
+    }
+    write_results(results, training_args.output_dir)
+    return results
+
+
 __all__ = [
+    "main",
     "NARSignProducerArguments",
     "build_nar_producer",
     "build_nar_tokenizer",

@@ -19,7 +19,7 @@ import torch
 from tqdm.auto import tqdm
 
 from signbridge.data.validation import check_pose_sequences
-from signbridge.utils.runtime import Report, say
+from signbridge.utils.runtime import Report, say, write_results
 
 
 @dataclass
@@ -151,4 +151,41 @@ def train_pose_vae(
     return model
 
 
-__all__ = ["PoseVAETrainingArguments", "train_pose_vae"]
+@dataclass
+class PoseVAEModelArguments:
+    """Architecture of the pose VAE (see :class:`~signbridge.models.pose_vae.PoseVAEConfig`)."""
+
+    latent_dim: int = field(default=64, metadata={"help": "per-frame latent size"})
+    hidden_sizes: str = field(default="512,256", metadata={"help": "two hidden widths, comma-separated"})
+    kl_weight: float = field(default=1e-4, metadata={"help": "lambda of the KL term (1e-4 in the paper)"})
+    output_dir: str = field(default="runs/pose_vae", metadata={"help": "where the model is saved"})
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    """``scripts/train_pose_vae.py``: train, save, and compare the dev reconstruction with the mean pose."""
+    from signbridge.data.loading import PoseDataArguments, load_text_pose_splits
+    from signbridge.evaluation.production import mean_pose
+    from signbridge.utils.arguments import parse_config_and_flags
+
+    data_args, model_args, train_args = parse_config_and_flags(
+        (PoseDataArguments, PoseVAEModelArguments, PoseVAETrainingArguments), argv
+    )
+    pairs = load_text_pose_splits(data_args, ("train", "dev"))
+    poses = {split: [p["poses"] for p in examples] for split, examples in pairs.items()}
+    model = train_pose_vae(
+        poses["train"], args=train_args, dev_sequences=poses["dev"], output_dir=model_args.output_dir, report=print,
+        latent_dim=model_args.latent_dim, hidden_sizes=[int(h) for h in model_args.hidden_sizes.split(",")],
+        kl_weight=model_args.kl_weight,
+    )
+    dev = np.concatenate(poses["dev"])
+    results = {
+        "train_loss": model.train_loss,
+        "dev_reconstruction_mae": model.dev_reconstruction_error,
+        "dev_mean_pose_mae": float(np.abs(dev - mean_pose(poses["train"])).mean()),
+        "output_dir": model_args.output_dir,
+    }
+    write_results(results, model_args.output_dir)
+    return results
+
+
+__all__ = ["main", "PoseVAEModelArguments", "PoseVAETrainingArguments", "train_pose_vae"]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 
@@ -21,4 +23,45 @@ def json_object_argument(value: Any, name: str) -> dict:
     return dict(value)
 
 
-__all__ = ["json_object_argument"]
+def parse_config_and_flags(dataclass_types: Sequence[type], argv: Sequence[str] | None = None) -> tuple:
+    """Parse ``[CONFIG.json] [--key value ...]`` into instances of ``dataclass_types`` (transformers'
+    ``HfArgumentParser``): the one way every ``scripts/*.py`` reads its arguments.
+
+    The JSON object's keys are fields of the dataclasses; they become the defaults, and ``--key value`` flags after
+    the file override single keys (``train_cvslt.py configs/cvslt_synthetic.json --use_latent false``). Keys that
+    start with ``_`` (``"_comment"``) are ignored, unknown keys are refused, ``null`` values keep the field's default,
+    objects and lists are passed on as JSON text, booleans as ``true``/``false``.
+    """
+    from transformers import HfArgumentParser
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = HfArgumentParser(tuple(dataclass_types))
+    if argv and argv[0].endswith(".json"):
+        path = Path(argv[0])
+        if not path.is_file():
+            raise ValueError(f"config file {path} does not exist")
+        try:
+            config = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path} is not valid JSON: {err}") from err
+        if not isinstance(config, dict):
+            raise ValueError(f"{path}: expected a JSON object, got {type(config).__name__}")
+        config = {k: v for k, v in config.items() if not k.startswith("_")}
+        known = {name for dataclass_type in parser.dataclass_types for name in dataclass_type.__dataclass_fields__}
+        unknown = sorted(set(config) - known)
+        if unknown:
+            raise ValueError(f"{path}: unknown keys {unknown}")
+        flags = []
+        for key, value in config.items():
+            if value is None:
+                continue
+            if isinstance(value, (dict, list)):
+                value = json.dumps(value)
+            elif isinstance(value, bool):
+                value = str(value).lower()
+            flags += [f"--{key}", str(value)]
+        argv = flags + argv[1:]
+    return tuple(parser.parse_args_into_dataclasses(args=argv))
+
+
+__all__ = ["json_object_argument", "parse_config_and_flags"]

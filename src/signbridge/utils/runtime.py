@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
 
 from transformers.utils import logging
 
@@ -24,4 +27,12 @@ def cpu_seconds() -> float:
     return t.user + t.system + t.children_user + t.children_system
 
 
-__all__ = ["Report", "cpu_seconds", "say"]
+def write_results(results: Mapping[str, Any], output_dir: str | os.PathLike, name: str = "results.json") -> Path:
+    """Write a script's results as indented JSON into ``output_dir`` (created if needed); returns the path."""
+    path = Path(output_dir) / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2), encoding="utf-8")
+    return path
+
+
+__all__ = ["Report", "cpu_seconds", "say", "write_results"]

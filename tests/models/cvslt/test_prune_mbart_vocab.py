@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -14,7 +13,6 @@ from transformers import AutoTokenizer, MBartConfig, MBartForConditionalGenerati
 from signbridge.models.cvslt import CVSLTForConditionalGeneration, prune_mbart_vocabulary
 from signbridge.tokenization import train_corpus_tokenizer
 
-SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "prune_mbart_vocab.py"
 ALL_TEXTS = [
     "am montag regnet es im norden .",
     "heute scheint die sonne im sueden .",
@@ -25,10 +23,10 @@ CORPUS = ALL_TEXTS[:2]  # the sign corpus uses fewer words than the "pretrained"
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("prune_mbart_vocab", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """The functions behind scripts/prune_mbart_vocab.py (the script itself is a thin entry over them)."""
+    from signbridge.training import cvslt_vocabulary
+
+    return cvslt_vocabulary
 
 
 def _tiny_mbart(vocab_size: int, lang_id: int) -> MBartForConditionalGeneration:
