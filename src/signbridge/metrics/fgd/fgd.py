@@ -86,7 +86,8 @@ class FGD(evaluate.Metric):
         model: a :class:`~signbridge.models.pose_autoencoder.PoseAutoencoderModel` (or any model
             with a compatible ``config`` and ``encode_windows``) or a path to a saved one.
         batch_size: windows per forward pass.
-        eps: diagonal offset used by the Fréchet distance when the covariance product is singular.
+        eps: diagonal offset the Fréchet distance adds only when its exact computation gives no
+            finite number (an eigensolver failure); singular covariances are computed exactly.
 
     Unlike most evaluate metrics, predictions and references are unpaired sets of different sizes,
     so ``add``/``add_batch`` collect them in memory in this process (no Arrow cache, no
