@@ -171,6 +171,17 @@ def test_not_positive_semidefinite_is_refused():
         frechet_distance_from_statistics(np.zeros(3), np.full((3, 3), np.nan), np.zeros(3), eye)
 
 
+def test_float32_statistics_are_accepted():
+    # statistics computed in float32 are slightly asymmetric / indefinite from rounding: accepted
+    rng = np.random.default_rng(17)
+    a = (rng.normal(size=(100, 128)) @ rng.normal(size=(128, 128))).astype(np.float32)
+    b = (rng.normal(size=(90, 128)) + 0.1).astype(np.float32)
+    ca, cb = a - a.mean(0), b - b.mean(0)
+    s1, s2 = ca.T @ ca / 99, cb.T @ cb / 89  # float32, rank-deficient (N < D)
+    value = frechet_distance_from_statistics(a.mean(0), s1, b.mean(0), s2)
+    assert value == pytest.approx(frechet_distance(a, b), rel=1e-4)
+
+
 def test_eps_only_when_the_exact_root_is_not_finite(monkeypatch):
     from signbridge.metrics import frechet
 
