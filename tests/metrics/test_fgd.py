@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -172,6 +174,17 @@ def test_producer_with_too_few_windows_is_nan_not_an_error(tae, sets, lengths):
     assert all(np.isnan(v) for v in result["fgd_by_length"].values())
     # the breakdown's warning names the cells
     assert any("fgd_by_length['0-50']" in str(w.message) for w in caught)
+
+
+def test_without_breakdowns_no_cells_and_no_cell_warning(tae, sets):
+    preds, refs = sets
+    full = FGD(model=tae).compute(predictions=preds, references=refs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the thin "0-50" bucket would warn with breakdowns
+        overall = FGD(model=tae).compute(predictions=preds, references=refs, breakdowns=False)
+    assert overall["fgd"] == pytest.approx(full["fgd"], rel=1e-12)
+    assert not any(key.startswith(("fgd_by", "num_windows_by")) for key in overall)
+    assert {k: v for k, v in full.items() if not k.startswith(("fgd_by", "num_windows_by"))} == overall
 
 
 def test_add_batch_and_model_path(tae, sets, tmp_path):

@@ -75,6 +75,8 @@ Args:
     model: a PoseAutoencoderModel (or a path to a saved one) when not given to the constructor.
     joint_names: optional list of the poses' J joint names, checked against the TAE's.
     batch_size: windows per TAE forward pass (default 256).
+    breakdowns: compute fgd_by_length / fgd_by_prefix (default True); False returns the overall
+        scores and counts only (no breakdown keys, no warnings about thin cells).
 Returns:
     fgd, fgd_x10: the Fréchet Gesture Distance over all windows (and x10, the paper's scale);
         NaN, with a UserWarning, when the predictions give fewer than 2 windows;
@@ -197,7 +199,7 @@ class FGD(evaluate.Metric):
             return float("nan")
         return frechet_distance(a, b, eps=self.eps)
 
-    def _side(self, model, sequences: list[np.ndarray]) -> dict:
+    def _side(self, model, sequences: list[np.ndarray], breakdowns: bool = True) -> dict:
         window = model.config.window_size
         windows, owner, first_index = [], [], []
         for seq_index, sequence in enumerate(sequences):
@@ -209,7 +211,7 @@ class FGD(evaluate.Metric):
         lengths = np.array([s.shape[0] for s in sequences])
         # prefixes shorter than a window: resample the first N frames onto `window` frames
         prefix_features = {}
-        for n in PREFIX_LENGTHS:
+        for n in PREFIX_LENGTHS if breakdowns else ():
             keep = [i for i, length in enumerate(lengths) if length >= n]
             if n >= window:
                 per_seq = n // window
@@ -234,7 +236,9 @@ class FGD(evaluate.Metric):
             "unused": int((lengths % window).sum()),
         }
 
-    def _compute(self, predictions, references, model=None, joint_names=None, batch_size=None):
+    def _compute(
+        self, predictions, references, model=None, joint_names=None, batch_size=None, breakdowns: bool = True
+    ):
         model = self._load_model(model) if model is not None else self.model
         if model is None:
             raise ValueError("FGD needs a TAE: pass model=... to FGD(...) or to compute(...)")
@@ -251,8 +255,8 @@ class FGD(evaluate.Metric):
             )
         preds = self._check_sequences(predictions, "predictions", layout)
         refs = self._check_sequences(references, "references", layout)
-        pred_side = self._side(model, preds)
-        ref_side = self._side(model, refs)
+        pred_side = self._side(model, preds, breakdowns)
+        ref_side = self._side(model, refs, breakdowns)
         num_pred, num_ref = len(pred_side["features"]), len(ref_side["features"])
         if num_ref < 2:
             raise ValueError(
@@ -270,6 +274,20 @@ class FGD(evaluate.Metric):
             fgd = float("nan")
         else:
             fgd = frechet_distance(pred_side["features"], ref_side["features"], eps=self.eps)
+        result = {
+            "fgd": fgd,
+            "fgd_x10": 10.0 * fgd,
+            "num_windows_predictions": num_pred,
+            "num_windows_references": num_ref,
+            "num_sequences_predictions": len(preds),
+            "num_sequences_references": len(refs),
+            "short_sequences_predictions": pred_side["short"],
+            "short_sequences_references": ref_side["short"],
+            "unused_frames_predictions": pred_side["unused"],
+            "unused_frames_references": ref_side["unused"],
+        }
+        if not breakdowns:
+            return result
 
         skipped: list[str] = []
         by_length, windows_by_length = {}, {}
@@ -298,22 +316,13 @@ class FGD(evaluate.Metric):
                 stacklevel=3,
             )
 
-        return {
-            "fgd": fgd,
-            "fgd_x10": 10.0 * fgd,
-            "num_windows_predictions": num_pred,
-            "num_windows_references": num_ref,
-            "num_sequences_predictions": len(preds),
-            "num_sequences_references": len(refs),
-            "short_sequences_predictions": pred_side["short"],
-            "short_sequences_references": ref_side["short"],
-            "unused_frames_predictions": pred_side["unused"],
-            "unused_frames_references": ref_side["unused"],
-            "fgd_by_length": by_length,
-            "num_windows_by_length": windows_by_length,
-            "fgd_by_prefix": by_prefix,
-            "num_windows_by_prefix": windows_by_prefix,
-        }
+        result.update(
+            fgd_by_length=by_length,
+            num_windows_by_length=windows_by_length,
+            fgd_by_prefix=by_prefix,
+            num_windows_by_prefix=windows_by_prefix,
+        )
+        return result
 
 
 __all__ = ["FGD", "LENGTH_INTERVALS", "PREFIX_LENGTHS"]
