@@ -6,15 +6,32 @@ import pytest
 from signbridge.metrics import dtw_distance, duration_accuracy
 
 
+def test_duration_accuracy_hand_computed_with_the_one_second_boundary():
+    # DurACC (NAR-SLP): correct when the length is off by less than 1 s, strictly. At 25 fps:
+    #   |175 - 200| = 25 (exactly 1 s)  wrong
+    #   |224 - 200| = 24                correct
+    #   |225 - 200| = 25 (exactly 1 s)  wrong
+    #   |176 - 200| = 24                correct
+    #   |200 - 200| = 0                 correct
+    #   |260 - 200| = 60                wrong
+    #   |90  - 100| = 10                correct
+    #   |75  - 100| = 25 (exactly 1 s)  wrong
+    # -> 4 correct of 8
+    pred = [175, 224, 225, 176, 200, 260, 90, 75]
+    true = [200, 200, 200, 200, 200, 200, 100, 100]
+    assert duration_accuracy(pred, true, fps=25) == 4 / 8
+    assert duration_accuracy([224], [200]) == 1.0
+    assert duration_accuracy([225], [200]) == 0.0
+    assert duration_accuracy(np.array([75, 125]), np.array([100, 100])) == 0.0
+
+
 def test_duration_accuracy_boundaries():
-    true = [100, 100, 100, 100, 100]
-    pred = [75, 125, 74, 126, 100]  # +-25 frames is exactly 1 s at 25 fps: inside (inclusive)
-    assert duration_accuracy(pred, true) == pytest.approx(3 / 5)
     assert duration_accuracy([100.5], [75]) == 0.0
-    assert duration_accuracy([50], [100], fps=50) == 1.0  # 50 frames at 50 fps is 1 s
-    assert duration_accuracy([50], [100], fps=25, tolerance_s=2.0) == 1.0
-    assert duration_accuracy([99], [100], tolerance_s=0.0) == 0.0
-    assert duration_accuracy([100], [100], tolerance_s=0.0) == 1.0
+    assert duration_accuracy([124.5], [100]) == 1.0
+    assert duration_accuracy([50], [100], fps=50) == 0.0  # 50 frames at 50 fps is exactly 1 s: wrong
+    assert duration_accuracy([51], [100], fps=50) == 1.0
+    assert duration_accuracy([50], [100], fps=25, tolerance_s=2.0) == 0.0  # exactly 2 s
+    assert duration_accuracy([51], [100], fps=25, tolerance_s=2.0) == 1.0
     assert duration_accuracy(np.array([10, 20]), np.array([10, 60])) == 0.5
 
 
@@ -27,6 +44,11 @@ def test_duration_accuracy_boundaries():
         ([np.nan], [1], {}, "non-finite"),
         ([1], [1], {"fps": 0}, "fps"),
         ([1], [1], {"tolerance_s": -1}, "tolerance_s"),
+        ([1], [1], {"tolerance_s": 0}, "tolerance_s"),
+        ([[10, 20], [30, 40]], [10, 20, 30, 40], {}, r"pred_lengths must be 1-D .* shape \(2, 2\)"),
+        ([10, 20], [[10], [20]], {}, r"true_lengths must be 1-D .* shape \(2, 1\)"),
+        (np.zeros((2, 3, 4)), [1, 2], {}, "pred_lengths must be 1-D"),
+        (5, 5, {}, "must be 1-D"),
     ],
 )
 def test_duration_accuracy_bad_input(pred, true, kwargs, message):

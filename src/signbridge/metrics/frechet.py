@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
-from scipy import linalg
 from transformers.utils import logging
 
 logger = logging.get_logger(__name__)
+
+# relative tolerance for asymmetry and negative eigenvalues of the covariances: rounding (float32
+# statistics reach ~1e-7), not data; a matrix that is not a covariance is off by order 1
+_REL_TOL = 1e-5
 
 __all__ = ["frechet_distance", "feature_statistics", "frechet_distance_from_statistics"]
 
@@ -25,40 +26,118 @@ def feature_statistics(features, name: str = "features") -> tuple[np.ndarray, np
     return values.mean(axis=0), np.atleast_2d(np.cov(values, rowvar=False, ddof=1))
 
 
-def frechet_distance_from_statistics(mu1, sigma1, mu2, sigma2, eps: float = 1e-6) -> float:
-    """``||mu1 - mu2||^2 + Tr(S1 + S2 - 2 (S1 S2)^(1/2))`` with the pytorch-fid safeguards.
+def _check_covariance(sigma: np.ndarray, name: str) -> np.ndarray:
+    """``sigma`` made exactly symmetric; refuse non-finite, asymmetric or indefinite matrices."""
+    if not np.all(np.isfinite(sigma)):
+        raise ValueError(f"Fréchet distance: {name} contains NaN or infinite values")
+    scale = float(np.max(np.abs(sigma), initial=0.0))
+    asymmetry = float(np.max(np.abs(sigma - sigma.T), initial=0.0))
+    if asymmetry > _REL_TOL * scale:
+        raise ValueError(f"Fréchet distance: {name} is not symmetric (largest |S - S^T| = {asymmetry:.3g})")
+    sigma = (sigma + sigma.T) / 2.0
+    if scale > 0.0:
+        try:
+            eigenvalues = np.linalg.eigvalsh(sigma / scale)
+        except np.linalg.LinAlgError:  # no verdict; the distance itself falls back on eps
+            eigenvalues = None
+        if eigenvalues is not None:
+            _psd_eigenvalues(eigenvalues, name, 0.0)  # raises if indefinite
+    return sigma
 
-    The matrix square root comes from :func:`scipy.linalg.sqrtm`. When the product is singular
-    (the square root is not finite) ``eps`` is added to both diagonals and the root recomputed;
-    a numerically complex result keeps its real part (an error if the imaginary part is large);
-    the distance is clamped at 0.
+
+def _psd_eigenvalues(values: np.ndarray, name: str, scale: float) -> np.ndarray:
+    """Eigenvalues of a symmetric PSD matrix whose norm is at most ``scale``, rounding noise removed.
+
+    A negative eigenvalue beyond a relative tolerance of ``scale`` means the matrix is not a
+    covariance (an error); the other negative ones, and positive ones within the eigensolver's
+    rounding floor (``dim * machine eps * scale``), are set to exactly 0.
     """
-    mu1, mu2 = np.atleast_1d(mu1), np.atleast_1d(mu2)
-    sigma1, sigma2 = np.atleast_2d(sigma1), np.atleast_2d(sigma2)
-    if mu1.shape != mu2.shape or sigma1.shape != sigma2.shape:
+    scale = max(scale, float(np.max(np.abs(values), initial=0.0)))
+    if values.size and values.min() < -_REL_TOL * scale:
+        raise ValueError(
+            f"Fréchet distance: {name} is not positive semi-definite (eigenvalue {values.min():.3g}, "
+            f"scale {scale:.3g})"
+        )
+    floor = values.size * np.finfo(np.float64).eps * scale
+    return np.where(values > floor, values, 0.0)
+
+
+def _trace_sqrt_product(sigma1: np.ndarray, sigma2: np.ndarray) -> float:
+    """``Tr (S1 S2)^(1/2)`` for symmetric PSD ``S1``, ``S2``, singular ones included.
+
+    S1 S2 is similar to the symmetric PSD matrix ``S1^(1/2) S2 S1^(1/2)`` (``S1^(1/2)`` from the
+    symmetric eigendecomposition of S1), so its eigenvalues are real and >= 0 and the trace of its
+    principal square root is the sum of their square roots.
+    """
+    try:
+        w, v = np.linalg.eigh(sigma1)
+        w = _psd_eigenvalues(w, "sigma1", 0.0)
+        root1 = (v * np.sqrt(w)) @ v.T
+        inner = root1 @ sigma2 @ root1
+        eig = np.linalg.eigvalsh((inner + inner.T) / 2.0)
+    except np.linalg.LinAlgError:  # the eigensolver did not converge
+        return float("nan")
+    if not np.all(np.isfinite(eig)):
+        return float("nan")
+    # ||S1^(1/2) S2 S1^(1/2)|| <= max eig(S1) * ||S2||_F: the scale of its rounding noise
+    bound = float(np.max(w, initial=0.0)) * float(np.linalg.norm(sigma2))
+    eig = _psd_eigenvalues(eig, "sigma1^(1/2) sigma2 sigma1^(1/2)", bound)
+    return float(np.sqrt(eig).sum())
+
+
+def frechet_distance_from_statistics(mu1, sigma1, mu2, sigma2, eps: float = 1e-6) -> float:
+    """``||mu1 - mu2||^2 + Tr S1 + Tr S2 - 2 Tr (S1 S2)^(1/2)``, exact for singular covariances.
+
+    ``Tr (S1 S2)^(1/2)`` is the sum of the square roots of the eigenvalues of the symmetric PSD
+    matrix ``S1^(1/2) S2 S1^(1/2)`` (symmetric eigendecompositions, eigenvalues within rounding of
+    0 set to 0), computed on the matrices divided by their common scale. This is exact also when a
+    covariance is singular (fewer samples than dimensions, constant features, the Mean baseline's
+    covariance of exactly 0), where the pytorch-fid recipe (``scipy.linalg.sqrtm`` of S1 S2, eps on
+    both diagonals when scipy warns) is biased by eps; on full-rank matrices the two agree.
+
+    Args:
+        mu1, mu2: means ``(D,)``.
+        sigma1, sigma2: symmetric positive semi-definite covariances ``(D, D)``.
+        eps: added to both diagonals, and the trace recomputed, only if the exact computation does
+            not give a finite number (an eigensolver failure); never otherwise.
+
+    Returns:
+        The distance, clamped at 0.
+
+    Raises:
+        ValueError: shapes differ, non-finite statistics, a covariance that is not symmetric or not
+            positive semi-definite (beyond a relative rounding tolerance), or no finite result even
+            with ``eps``.
+    """
+    mu1 = np.atleast_1d(np.asarray(mu1, dtype=np.float64))
+    mu2 = np.atleast_1d(np.asarray(mu2, dtype=np.float64))
+    sigma1 = np.atleast_2d(np.asarray(sigma1, dtype=np.float64))
+    sigma2 = np.atleast_2d(np.asarray(sigma2, dtype=np.float64))
+    if mu1.shape != mu2.shape or sigma1.shape != sigma2.shape or sigma1.shape != mu1.shape * 2:
         raise ValueError(
             f"feature dimensions differ: means {mu1.shape} vs {mu2.shape}, covariances "
             f"{sigma1.shape} vs {sigma2.shape}"
         )
-    diff = mu1 - mu2
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", linalg.LinAlgWarning)
-        covmean = linalg.sqrtm(sigma1.dot(sigma2))
-    singular = any(issubclass(w.category, linalg.LinAlgWarning) for w in caught)
-    if singular or not np.isfinite(covmean).all():
-        logger.info("Fréchet distance: the covariance product is singular; adding %g to the diagonals", eps)
+    if not (np.all(np.isfinite(mu1)) and np.all(np.isfinite(mu2))):
+        raise ValueError("Fréchet distance: a mean contains NaN or infinite values")
+    sigma1 = _check_covariance(sigma1, "sigma1")
+    sigma2 = _check_covariance(sigma2, "sigma2")
+    # work on matrices of order 1 (features with variances ~1e-6 or ~1e6 alike), scale back after
+    scale = max(float(np.max(np.abs(sigma1), initial=0.0)), float(np.max(np.abs(sigma2), initial=0.0)))
+    if scale == 0.0:
+        trace_root = 0.0
+    else:
+        trace_root = scale * _trace_sqrt_product(sigma1 / scale, sigma2 / scale)
+    if not np.isfinite(trace_root):
+        logger.warning("Fréchet distance: Tr sqrt(S1 S2) is not finite; adding %g to the diagonals", eps)
         offset = np.eye(sigma1.shape[0]) * eps
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", linalg.LinAlgWarning)
-            covmean = linalg.sqrtm((sigma1 + offset).dot(sigma2 + offset))
-        if not np.isfinite(covmean).all():
-            raise ValueError("Fréchet distance: the matrix square root is not finite even with eps")
-    if np.iscomplexobj(covmean):
-        if not np.allclose(np.diagonal(covmean).imag, 0, atol=1e-3):
-            largest = np.max(np.abs(covmean.imag))
-            raise ValueError(f"Fréchet distance: the matrix square root has an imaginary part {largest}")
-        covmean = covmean.real
-    distance = diff.dot(diff) + np.trace(sigma1) + np.trace(sigma2) - 2.0 * np.trace(covmean)
+        shifted1, shifted2 = sigma1 + offset, sigma2 + offset
+        scale = max(float(np.max(np.abs(shifted1))), float(np.max(np.abs(shifted2))))
+        trace_root = scale * _trace_sqrt_product(shifted1 / scale, shifted2 / scale)
+        if not np.isfinite(trace_root):
+            raise ValueError("Fréchet distance: Tr sqrt(S1 S2) is not finite even with eps on the diagonals")
+    diff = mu1 - mu2
+    distance = diff.dot(diff) + np.trace(sigma1) + np.trace(sigma2) - 2.0 * trace_root
     return float(max(distance, 0.0))
 
 
@@ -66,7 +145,8 @@ def frechet_distance(features_a, features_b, eps: float = 1e-6) -> float:
     """Fréchet distance between two feature sets ``(N_a, D)`` and ``(N_b, D)``.
 
     Each set is summarised by its mean and unbiased (N-1) covariance; the sets may differ in
-    size. See :func:`frechet_distance_from_statistics` for the numerical safeguards.
+    size. See :func:`frechet_distance_from_statistics` for the exact computation (singular
+    covariances included) and the meaning of ``eps``.
 
     Raises:
         ValueError: fewer than 2 samples in a set, different feature dimensions, non-2-D input,

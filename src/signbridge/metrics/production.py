@@ -16,21 +16,34 @@ def duration_accuracy(
     fps: float = 25.0,
     tolerance_s: float = 1.0,
 ) -> float:
-    """Share of sequences whose predicted length is within ``tolerance_s`` seconds of the truth.
+    """Share of sequences whose predicted length is less than ``tolerance_s`` seconds off the truth.
 
-    This is the NAR-SLP paper's DurACC: sequences are assumed to be recorded at ``fps`` frames
-    per second and a prediction counts as correct when ``|pred - true| <= tolerance_s * fps``
-    frames (inclusive: with the defaults a miss by exactly 25 frames still counts).
+    This is the NAR-SLP paper's DurACC ("less than a second margin of error"): sequences are
+    assumed to be recorded at ``fps`` frames per second and a prediction counts as correct when
+    ``|pred - true| < tolerance_s * fps`` frames, strictly: with the defaults a miss by 24 frames
+    counts, a miss by exactly 25 frames (1 s) does not.
+
+    Args:
+        pred_lengths: predicted lengths in frames, one per sequence (1-D).
+        true_lengths: true lengths in frames, one per sequence (1-D, same size).
+        fps: frames per second.
+        tolerance_s: the margin in seconds (> 0).
 
     Returns:
         A fraction in ``[0, 1]``.
 
     Raises:
-        ValueError: empty or differently sized inputs, negative or non-finite lengths,
-            non-positive ``fps`` or negative ``tolerance_s``.
+        ValueError: inputs that are not 1-D (e.g. a batch of poses or a 2-D array of lengths),
+            empty or differently sized inputs, negative or non-finite lengths, non-positive
+            ``fps`` or ``tolerance_s``.
     """
-    pred = np.asarray(pred_lengths, dtype=np.float64).reshape(-1)
-    true = np.asarray(true_lengths, dtype=np.float64).reshape(-1)
+    pred = np.asarray(pred_lengths, dtype=np.float64)
+    true = np.asarray(true_lengths, dtype=np.float64)
+    for label, values in (("pred_lengths", pred), ("true_lengths", true)):
+        if values.ndim != 1:
+            raise ValueError(
+                f"{label} must be 1-D (one length in frames per sequence), got shape {values.shape}"
+            )
     if pred.size == 0 or true.size == 0:
         raise ValueError(
             f"duration_accuracy needs non-empty inputs, got {pred.size} predicted and "
@@ -47,10 +60,10 @@ def duration_accuracy(
             raise ValueError(f"{label} contains negative lengths (min {values.min()})")
     if not fps > 0:
         raise ValueError(f"fps must be positive, got {fps}")
-    if not tolerance_s >= 0:
-        raise ValueError(f"tolerance_s must be >= 0, got {tolerance_s}")
+    if not tolerance_s > 0:
+        raise ValueError(f"tolerance_s must be > 0, got {tolerance_s}")
     tolerance_frames = tolerance_s * fps
-    return float(np.mean(np.abs(pred - true) <= tolerance_frames))
+    return float(np.mean(np.abs(pred - true) < tolerance_frames))
 
 
 def _as_frames(array, label: str) -> np.ndarray:

@@ -21,11 +21,20 @@ Protocol (NAR-SLP paper, Sec. 5.1 and Table 2):
   the paper's Table 2 reports FGD for 20-frame prefixes with a 34-frame TAE without saying how;
   resampling feeds the TAE a full window of real (time-stretched) poses, and no pose or feature
   is ever padded;
-* an interval with fewer than 2 windows on a side has no covariance: its FGD is NaN and its
-  window counts say why.
+* a length or prefix cell needs at least ``min_windows`` windows on each side (default: the
+  feature dimension D, and never fewer than 2): with fewer than 2 there is no covariance, and with
+  fewer than D the covariance estimate is rank-deficient and the cell's value mostly reflects the
+  sample size. Such a cell is NaN, its window counts say why, and one ``UserWarning`` per call
+  names every such cell; the other cells and the overall FGD are still computed;
+* the overall FGD needs at least 2 windows on each side: a producer (predictions) with fewer gets
+  ``fgd = fgd_x10 = NaN`` and a ``UserWarning`` (its breakdown cells are NaN too), so one short
+  producer does not abort a whole table; references with fewer than 2 windows are an error,
+  as no producer could be scored against them.
 """
 
 from __future__ import annotations
+
+import warnings
 
 import datasets
 import evaluate
@@ -66,16 +75,20 @@ Args:
     model: a PoseAutoencoderModel (or a path to a saved one) when not given to the constructor.
     joint_names: optional list of the poses' J joint names, checked against the TAE's.
     batch_size: windows per TAE forward pass (default 256).
+    breakdowns: compute fgd_by_length / fgd_by_prefix (default True); False returns the overall
+        scores and counts only (no breakdown keys, no warnings about thin cells).
 Returns:
     fgd, fgd_x10: the Fréchet Gesture Distance over all windows (and x10, the paper's scale);
+        NaN, with a UserWarning, when the predictions give fewer than 2 windows;
     num_windows_predictions, num_windows_references: windows scored on each side;
     num_sequences_*, short_sequences_* (shorter than one window), unused_frames_* (remainders);
     fgd_by_length, num_windows_by_length: per length interval "0-50", "50-100", "100-150", "150-200";
-    fgd_by_prefix, num_windows_by_prefix: first "20", "40", "60", "80" frames of every sequence.
+    fgd_by_prefix, num_windows_by_prefix: first "20", "40", "60", "80" frames of every sequence;
+        a cell with fewer than ``min_windows`` windows on a side is NaN (one UserWarning names them).
 Examples:
     >>> fgd = FGD(model=tae)
     >>> result = fgd.compute(predictions=produced_poses, references=real_poses)
-    >>> round(result["fgd_x10"], 2)
+    >>> print(f"FGD x10 = {result['fgd_x10']:.4g}")  # significant digits: values can be ~1e-4
 """
 
 
@@ -86,18 +99,26 @@ class FGD(evaluate.Metric):
         model: a :class:`~signbridge.models.pose_autoencoder.PoseAutoencoderModel` (or any model
             with a compatible ``config`` and ``encode_windows``) or a path to a saved one.
         batch_size: windows per forward pass.
-        eps: diagonal offset used by the Fréchet distance when the covariance product is singular.
+        min_windows: fewest windows per side for a length or prefix cell to be scored (default: the
+            TAE's feature dimension; at least 2). Cells with fewer are NaN, with a warning.
+        eps: diagonal offset the Fréchet distance adds only when its exact computation gives no
+            finite number (an eigensolver failure); singular covariances are computed exactly.
 
     Unlike most evaluate metrics, predictions and references are unpaired sets of different sizes,
     so ``add``/``add_batch`` collect them in memory in this process (no Arrow cache, no
     multi-process gathering); ``compute`` scores what was added plus what it is given.
     """
 
-    def __init__(self, model=None, batch_size: int = 256, eps: float = 1e-6, **kwargs):
+    def __init__(
+        self, model=None, batch_size: int = 256, eps: float = 1e-6, min_windows: int | None = None, **kwargs
+    ):
         super().__init__(**kwargs)
+        if min_windows is not None and min_windows < 2:
+            raise ValueError(f"min_windows must be >= 2 (a covariance needs 2 samples), got {min_windows}")
         self.model = self._load_model(model) if model is not None else None
         self.batch_size = batch_size
         self.eps = eps
+        self.min_windows = min_windows
         self._pending_predictions: list = []
         self._pending_references: list = []
 
@@ -170,12 +191,15 @@ class FGD(evaluate.Metric):
         stacked = np.stack(windows).astype(np.float32)
         return model.encode_windows(stacked, batch_size=self.batch_size).numpy().astype(np.float64)
 
-    def _distance(self, a: np.ndarray, b: np.ndarray) -> float:
-        if len(a) < 2 or len(b) < 2:
+    def _cell_distance(self, a: np.ndarray, b: np.ndarray, label: str, skipped: list[str]) -> float:
+        """FGD of one length/prefix cell, or NaN (noted in ``skipped``) with too few windows."""
+        needed = self.min_windows if self.min_windows is not None else max(2, a.shape[1])
+        if len(a) < needed or len(b) < needed:
+            skipped.append(f"{label} (predictions {len(a)}, references {len(b)} windows)")
             return float("nan")
         return frechet_distance(a, b, eps=self.eps)
 
-    def _side(self, model, sequences: list[np.ndarray]) -> dict:
+    def _side(self, model, sequences: list[np.ndarray], breakdowns: bool = True) -> dict:
         window = model.config.window_size
         windows, owner, first_index = [], [], []
         for seq_index, sequence in enumerate(sequences):
@@ -187,7 +211,7 @@ class FGD(evaluate.Metric):
         lengths = np.array([s.shape[0] for s in sequences])
         # prefixes shorter than a window: resample the first N frames onto `window` frames
         prefix_features = {}
-        for n in PREFIX_LENGTHS:
+        for n in PREFIX_LENGTHS if breakdowns else ():
             keep = [i for i, length in enumerate(lengths) if length >= n]
             if n >= window:
                 per_seq = n // window
@@ -212,7 +236,9 @@ class FGD(evaluate.Metric):
             "unused": int((lengths % window).sum()),
         }
 
-    def _compute(self, predictions, references, model=None, joint_names=None, batch_size=None):
+    def _compute(
+        self, predictions, references, model=None, joint_names=None, batch_size=None, breakdowns: bool = True
+    ):
         model = self._load_model(model) if model is not None else self.model
         if model is None:
             raise ValueError("FGD needs a TAE: pass model=... to FGD(...) or to compute(...)")
@@ -229,36 +255,26 @@ class FGD(evaluate.Metric):
             )
         preds = self._check_sequences(predictions, "predictions", layout)
         refs = self._check_sequences(references, "references", layout)
-        pred_side = self._side(model, preds)
-        ref_side = self._side(model, refs)
+        pred_side = self._side(model, preds, breakdowns)
+        ref_side = self._side(model, refs, breakdowns)
         num_pred, num_ref = len(pred_side["features"]), len(ref_side["features"])
-        if num_pred < 2 or num_ref < 2:
+        if num_ref < 2:
             raise ValueError(
-                f"FGD needs at least 2 windows of {config.window_size} frames on each side, got "
-                f"{num_pred} from predictions ({pred_side['short']} of {len(preds)} sequences shorter "
-                f"than a window) and {num_ref} from references ({ref_side['short']} of {len(refs)} "
-                f"shorter than a window)"
+                f"FGD needs at least 2 windows of {config.window_size} frames in the references, got "
+                f"{num_ref} ({ref_side['short']} of {len(refs)} sequences shorter than a window)"
             )
-        fgd = frechet_distance(pred_side["features"], ref_side["features"], eps=self.eps)
-
-        by_length, windows_by_length = {}, {}
-        for low, high in LENGTH_INTERVALS:
-            key = f"{low}-{high}"
-            selected = []
-            for side in (pred_side, ref_side):
-                in_bucket = (side["lengths"] >= low) & (side["lengths"] < high)
-                rows = in_bucket[side["owner"]] if len(side["owner"]) else np.zeros(0, dtype=bool)
-                selected.append(side["features"][rows])
-            by_length[key] = self._distance(*selected)
-            windows_by_length[key] = [len(selected[0]), len(selected[1])]
-
-        by_prefix, windows_by_prefix = {}, {}
-        for n in PREFIX_LENGTHS:
-            a, b = pred_side["prefix_features"][n], ref_side["prefix_features"][n]
-            by_prefix[str(n)] = self._distance(a, b)
-            windows_by_prefix[str(n)] = [len(a), len(b)]
-
-        return {
+        if num_pred < 2:
+            warnings.warn(
+                f"FGD: the predictions give {num_pred} window(s) of {config.window_size} frames "
+                f"({pred_side['short']} of {len(preds)} sequences shorter than a window); a covariance "
+                f"needs at least 2: fgd and fgd_x10 are NaN",
+                UserWarning,
+                stacklevel=3,
+            )
+            fgd = float("nan")
+        else:
+            fgd = frechet_distance(pred_side["features"], ref_side["features"], eps=self.eps)
+        result = {
             "fgd": fgd,
             "fgd_x10": 10.0 * fgd,
             "num_windows_predictions": num_pred,
@@ -269,11 +285,44 @@ class FGD(evaluate.Metric):
             "short_sequences_references": ref_side["short"],
             "unused_frames_predictions": pred_side["unused"],
             "unused_frames_references": ref_side["unused"],
-            "fgd_by_length": by_length,
-            "num_windows_by_length": windows_by_length,
-            "fgd_by_prefix": by_prefix,
-            "num_windows_by_prefix": windows_by_prefix,
         }
+        if not breakdowns:
+            return result
+
+        skipped: list[str] = []
+        by_length, windows_by_length = {}, {}
+        for low, high in LENGTH_INTERVALS:
+            key = f"{low}-{high}"
+            selected = []
+            for side in (pred_side, ref_side):
+                in_bucket = (side["lengths"] >= low) & (side["lengths"] < high)
+                rows = in_bucket[side["owner"]] if len(side["owner"]) else np.zeros(0, dtype=bool)
+                selected.append(side["features"][rows])
+            by_length[key] = self._cell_distance(*selected, f"fgd_by_length[{key!r}]", skipped)
+            windows_by_length[key] = [len(selected[0]), len(selected[1])]
+
+        by_prefix, windows_by_prefix = {}, {}
+        for n in PREFIX_LENGTHS:
+            a, b = pred_side["prefix_features"][n], ref_side["prefix_features"][n]
+            by_prefix[str(n)] = self._cell_distance(a, b, f"fgd_by_prefix['{n}'] (first {n} frames)", skipped)
+            windows_by_prefix[str(n)] = [len(a), len(b)]
+
+        if skipped:
+            needed = self.min_windows if self.min_windows is not None else max(2, pred_side["features"].shape[1])
+            warnings.warn(
+                f"FGD: too few windows (fewer than {needed} on a side) to score "
+                f"{'; '.join(skipped)}: these cells are NaN",
+                UserWarning,
+                stacklevel=3,
+            )
+
+        result.update(
+            fgd_by_length=by_length,
+            num_windows_by_length=windows_by_length,
+            fgd_by_prefix=by_prefix,
+            num_windows_by_prefix=windows_by_prefix,
+        )
+        return result
 
 
 __all__ = ["FGD", "LENGTH_INTERVALS", "PREFIX_LENGTHS"]
