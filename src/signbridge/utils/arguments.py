@@ -23,6 +23,14 @@ def json_object_argument(value: Any, name: str) -> dict:
     return dict(value)
 
 
+def _flag_value(value: Any) -> str:
+    if isinstance(value, (dict, list)):
+        return json.dumps(value)
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
+
+
 def parse_config_and_flags(dataclass_types: Sequence[type], argv: Sequence[str] | None = None) -> tuple:
     """Parse ``[CONFIG.json] [--key value ...]`` into instances of ``dataclass_types`` (transformers'
     ``HfArgumentParser``): the one way every ``scripts/*.py`` reads its arguments.
@@ -30,7 +38,7 @@ def parse_config_and_flags(dataclass_types: Sequence[type], argv: Sequence[str] 
     The JSON object's keys are fields of the dataclasses; they become the defaults, and ``--key value`` flags after
     the file override single keys (``train_cvslt.py configs/cvslt_synthetic.json --use_latent false``). Keys that
     start with ``_`` (``"_comment"``) are ignored, unknown keys are refused, ``null`` values keep the field's default,
-    objects and lists are passed on as JSON text, booleans as ``true``/``false``.
+    objects are passed on as JSON text, lists item by item (list fields), booleans as ``true``/``false``.
     """
     from transformers import HfArgumentParser
 
@@ -55,11 +63,10 @@ def parse_config_and_flags(dataclass_types: Sequence[type], argv: Sequence[str] 
         for key, value in config.items():
             if value is None:
                 continue
-            if isinstance(value, (dict, list)):
-                value = json.dumps(value)
-            elif isinstance(value, bool):
-                value = str(value).lower()
-            flags += [f"--{key}", str(value)]
+            if isinstance(value, list):  # a list field takes its items after one flag
+                flags += [f"--{key}", *(_flag_value(item) for item in value)]
+            else:
+                flags += [f"--{key}", _flag_value(value)]
         argv = flags + argv[1:]
     return tuple(parser.parse_args_into_dataclasses(args=argv))
 
