@@ -293,9 +293,12 @@ def train_cvslt(
         also written to ``<output_dir>/scores.json``; predictions go to
         ``<output_dir>/predictions_<split>.tsv`` (``hypothesis<TAB>reference`` per line, in corpus order).
     """
+    from transformers import set_seed
+
     from signbridge.data.collators import SignTranslationCollator
 
     start = time.time()
+    set_seed(training_args.seed)  # before anything random: model initialisation included
     if not torch.cuda.is_available() and not training_args.use_cpu:
         training_args.use_cpu = True
     # The collator needs the raw columns (features / poses / text): keep them.

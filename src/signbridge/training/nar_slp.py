@@ -162,7 +162,7 @@ def train_nar_slp(
         ``(model, metrics)``: the trained producer in eval mode and the Trainer's train metrics
         (save it with :func:`save_producer`, which writes the tokenizer beside it).
     """
-    from transformers import Trainer
+    from transformers import Trainer, set_seed
 
     from signbridge.data.collators import PoseProductionCollator
 
@@ -170,6 +170,7 @@ def train_nar_slp(
     check_examples(train_examples, "train_examples", ("text", "poses"))
     model_args = model_args or NARSignProducerArguments()
     if model is None:
+        set_seed(training_args.seed)  # before the model is built: its initialisation is part of the run
         model = build_nar_producer(pose_vae, tokenizer, model_args)
     max_frames = model.config.max_frames
     longest = max(int(np.asarray(e["poses"]).shape[0]) for e in train_examples)

@@ -72,7 +72,7 @@ def train_pose_autoencoder(
         metrics, ``train_windows`` and, with ``eval_sequences``, ``dev_windows``,
         ``dev_loss_before`` and ``dev_loss_after``.
     """
-    from transformers import Trainer
+    from transformers import Trainer, set_seed
 
     from signbridge.data.normalization import PoseNormalizer
     from signbridge.models.pose_autoencoder import PoseAutoencoderConfig, PoseAutoencoderModel
@@ -85,7 +85,7 @@ def train_pose_autoencoder(
         normalization=PoseNormalizer.fit(seqs).to_dict(),
         **config_kwargs,
     )
-    torch.manual_seed(training_args.seed)
+    set_seed(training_args.seed)  # before the model is built: its initialisation is part of the run
     model = PoseAutoencoderModel(config)
     windows = cut_windows(seqs, config.window_size, window_stride)
     eval_windows = None
