@@ -9,7 +9,6 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from signbridge.data.grammar import sample_sentence
 from signbridge.data.synthetic import (
     NUM_JOINTS,
     SPLITS,
@@ -21,6 +20,7 @@ from signbridge.data.synthetic import (
     poses_to_features,
     write_corpus,
 )
+from signbridge.data.synthetic.grammar import sample_sentence
 
 SMALL = dict(train_size=24, dev_size=6, test_size=6)
 
@@ -100,7 +100,7 @@ def test_default_corpus_vocabulary_and_lengths(default_text):
 
 
 def test_sign_order_example():
-    from signbridge.data.grammar import PLACE, THEME, TIME, _c, realise, t_precipitation
+    from signbridge.data.synthetic.grammar import PLACE, THEME, TIME, _c, realise, t_precipitation
 
     chunks = [
         _c("am montag", "MONTAG", TIME),
@@ -201,14 +201,14 @@ def test_features_follow_poses(small_corpus):
 def test_features_identify_glosses():
     """A nearest-centroid classifier on feature steps recognises the gloss being signed."""
     cfg = SyntheticCorpusConfig(train_size=0, dev_size=0, test_size=0, pose_noise=0.004)
-    from signbridge.data.synthetic import _play, _primitive
-    from signbridge.data.synthetic import make_signers as _ms
+    from signbridge.data.synthetic.corpus import _play, _primitive
+    from signbridge.data.synthetic.corpus import make_signers as _ms
 
     signer = _ms(cfg)[0]
     glosses = ["REGEN", "SCHNEE", "NORDEN", "SUEDEN", "MONTAG", "DIENSTAG", "WIND", "SONNE"]
     rng = np.random.default_rng(0)
     centroids, queries = [], []
-    from signbridge.data.synthetic import _forward_kinematics
+    from signbridge.data.synthetic.corpus import _forward_kinematics
 
     for g in glosses:
         params = _play(_primitive(g, cfg.lexicon_seed), 16, signer)
