@@ -201,14 +201,14 @@ def test_features_follow_poses(small_corpus):
 def test_features_identify_glosses():
     """A nearest-centroid classifier on feature steps recognises the gloss being signed."""
     cfg = SyntheticCorpusConfig(train_size=0, dev_size=0, test_size=0, pose_noise=0.004)
-    from signbridge.data.synthetic.corpus import _play, _primitive
-    from signbridge.data.synthetic.corpus import make_signers as _ms
+    from signbridge.data.synthetic.motion import _play, _primitive
+    from signbridge.data.synthetic.skeleton import make_signers as _ms
 
     signer = _ms(cfg)[0]
     glosses = ["REGEN", "SCHNEE", "NORDEN", "SUEDEN", "MONTAG", "DIENSTAG", "WIND", "SONNE"]
     rng = np.random.default_rng(0)
     centroids, queries = [], []
-    from signbridge.data.synthetic.corpus import _forward_kinematics
+    from signbridge.data.synthetic.skeleton import _forward_kinematics
 
     for g in glosses:
         params = _play(_primitive(g, cfg.lexicon_seed), 16, signer)
