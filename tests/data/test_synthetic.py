@@ -17,7 +17,7 @@ from signbridge.data.synthetic import (
     generate_corpus,
     iter_split,
     make_signers,
-    poses_to_features,
+    synthesize_visual_features,
     write_corpus,
 )
 from signbridge.data.synthetic.grammar import sample_sentence
@@ -185,17 +185,17 @@ def test_faster_signer_gives_shorter_sequences():
 
 def test_features_follow_poses(small_corpus):
     ex = small_corpus["train"][0]
-    clean = poses_to_features(ex["poses"])
+    clean = synthesize_visual_features(ex["poses"])
     assert clean.shape == ex["features"].shape
     noise = ex["features"] - clean
     assert 0.03 < noise.std() < 0.07  # feature_noise = 0.05
     # the same pose gives the same features; different glosses give different features
     other = small_corpus["train"][1]
-    assert not np.allclose(clean[:5], poses_to_features(other["poses"])[:5], atol=0.1)
+    assert not np.allclose(clean[:5], synthesize_visual_features(other["poses"])[:5], atol=0.1)
     with pytest.raises(ValueError, match="shape"):
-        poses_to_features(np.zeros((5, 49, 3), dtype=np.float32))
+        synthesize_visual_features(np.zeros((5, 49, 3), dtype=np.float32))
     with pytest.raises(ValueError, match="NaN"):
-        poses_to_features(np.full((5, 50, 3), np.nan, dtype=np.float32))
+        synthesize_visual_features(np.full((5, 50, 3), np.nan, dtype=np.float32))
 
 
 def test_features_identify_glosses():
@@ -213,10 +213,10 @@ def test_features_identify_glosses():
     for g in glosses:
         params = _play(_primitive(g, cfg.lexicon_seed), 16, signer)
         poses = _forward_kinematics(params, signer).astype(np.float32)
-        feats = poses_to_features(poses, cfg)
+        feats = synthesize_visual_features(poses, cfg)
         centroids.append(feats.mean(0))
         noisy = poses + rng.normal(0, 0.01, poses.shape).astype(np.float32)
-        queries.append(poses_to_features(noisy, cfg, rng).mean(0))
+        queries.append(synthesize_visual_features(noisy, cfg, rng).mean(0))
     dist = np.linalg.norm(np.stack(queries)[:, None] - np.stack(centroids)[None], axis=-1)
     assert (dist.argmin(1) == np.arange(len(glosses))).all()
 

@@ -30,7 +30,7 @@ generating the others (:mod:`.corpus`).
 
 from .config import SPLITS, SyntheticCorpusConfig
 from .corpus import corpus_statistics, generate_corpus, iter_split, write_corpus
-from .features import poses_to_features
+from .features import synthesize_visual_features
 from .skeleton import NUM_JOINTS, Signer, make_signers
 
 __all__ = [
@@ -41,7 +41,7 @@ __all__ = [
     "make_signers",
     "iter_split",
     "generate_corpus",
-    "poses_to_features",
+    "synthesize_visual_features",
     "write_corpus",
     "corpus_statistics",
 ]

@@ -15,7 +15,7 @@ import numpy as np
 from .config import SyntheticCorpusConfig
 from .skeleton import _REST, NUM_JOINTS, _forward_kinematics, make_signers
 
-__all__ = ["poses_to_features"]
+__all__ = ["synthesize_visual_features"]
 
 _PROJECTION_CACHE: dict[tuple[int, int, int], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 _FRAME_INPUT = NUM_JOINTS * 3  # positions relative to the rest posture
@@ -38,7 +38,7 @@ def _projection(config: SyntheticCorpusConfig) -> tuple[np.ndarray, np.ndarray, 
 def _features_of_many(
     sequences: list[np.ndarray], config: SyntheticCorpusConfig, rngs: list[np.random.Generator] | None = None
 ) -> list[np.ndarray]:
-    """Features of several pose sequences with one matrix product (see :func:`poses_to_features`)."""
+    """Features of several pose sequences with one matrix product (see :func:`synthesize_visual_features`)."""
     weight, bias, centre = _projection(config)
     w = config.frames_per_feature
     frames = np.concatenate(sequences, axis=0)
@@ -62,14 +62,17 @@ def _features_of_many(
     return out
 
 
-def poses_to_features(
+def synthesize_visual_features(
     poses: np.ndarray, config: SyntheticCorpusConfig | None = None, rng: np.random.Generator | None = None
 ) -> np.ndarray:
-    """Visual features of a pose sequence: (ceil(T / frames_per_feature), feature_dim) float32.
+    """The embedded corpus' S3D-like visual features of a pose sequence.
 
-    Every frame (its joint positions relative to the rest posture) goes through a fixed seeded random projection (``feature_seed``) and a ReLU; the values of the
-    ``frames_per_feature`` frames of a step are concatenated and cut to ``feature_dim`` (the last
-    step is padded by repeating its last frame). ``rng`` adds Gaussian noise of ``feature_noise``.
+    Returns (ceil(T / frames_per_feature), feature_dim) float32. Every frame (its joint positions
+    relative to the rest posture) goes through a fixed seeded random projection (``feature_seed``)
+    and a ReLU; the values of the ``frames_per_feature`` frames of a step are concatenated and cut to
+    ``feature_dim`` (the last step is padded by repeating its last frame). ``rng`` adds Gaussian
+    noise of ``feature_noise``. This *synthesises* the corpus' video features; the pose input of a
+    pose-input translation model is :func:`signbridge.training.cvslt.poses_to_features`.
     """
     config = config or SyntheticCorpusConfig()
     poses = np.asarray(poses, dtype=np.float32)
