@@ -384,7 +384,7 @@ class SyntheticBuilder(_SignBuilder):
         from . import synthetic
 
         # the generator's own source is its "data": editing it must invalidate the cache
-        return [Path(synthetic.__file__)] + [p for p in Path(synthetic.__file__).parent.glob("grammar*.py")]
+        return sorted(Path(synthetic.__file__).parent.glob("*.py"))
 
     def _generate_examples(self, split):
         from .synthetic import iter_split
