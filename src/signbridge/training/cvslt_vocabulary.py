@@ -51,7 +51,51 @@ def collect_keep_ids(tokenizer, texts, extra_tokens=()) -> list[int]:
         raise ValueError("no corpus text given: pass --text_file or --dataset")
     for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]:
         keep.update(int(i) for i in ids)
+    lowest = _lowest_scoring_unigram_piece(tokenizer)
+    if lowest is not None:
+        keep.add(lowest)
     return sorted(keep)
+
+
+def _lowest_scoring_unigram_piece(tokenizer) -> int | None:
+    """The id of a Unigram (sentencepiece) model's lowest-scoring piece, or None for other tokenizers.
+
+    A Unigram tokenizer scores an unknown character ``min(piece scores) - 10``. Pruning away low-scoring pieces
+    raises that minimum, so an unknown character can become cheaper than a real segmentation, and a corpus text can
+    be segmented differently than before (pieces {xa, b, ab, x, a}: "xab" -> [xa, b] before, [<unk>, ab] after).
+    Keeping the lowest-scoring piece keeps the minimum, hence the unknown-character score, exactly as it was.
+    """
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        return None
+    model = json.loads(backend.to_str())["model"]
+    if model.get("type") != "Unigram" or not model.get("vocab"):
+        return None
+    scores = [float(score) for _piece, score in model["vocab"]]
+    return int(min(range(len(scores)), key=scores.__getitem__))
+
+
+def check_same_segmentation(original_json: str, pruned_json: str, texts, keep_ids: list[int]) -> None:
+    """Raise ``ValueError`` unless every text encodes with the pruned tokenizer to its original ids, mapped.
+
+    Both tokenizers are ``tokenizers`` JSON strings; special tokens added by the post-processor are compared too.
+    """
+    from tokenizers import Tokenizer
+
+    position = {old: new for new, old in enumerate(keep_ids)}
+    texts = list(texts)
+    original = Tokenizer.from_str(original_json).encode_batch(texts)
+    pruned = Tokenizer.from_str(pruned_json).encode_batch(texts)
+    changed = [
+        text for text, before, after in zip(texts, original, pruned, strict=True)
+        if after.ids != [position.get(i, -1) for i in before.ids]
+    ]
+    if changed:
+        examples = ", ".join(repr(t[:60]) for t in changed[:3])
+        raise ValueError(
+            f"pruning would change the tokens of {len(changed)} of {len(texts)} corpus text(s), e.g. {examples}; "
+            "the pruned tokenizer is not written"
+        )
 
 
 def _remap_special_tokens(node, position):
@@ -73,8 +117,9 @@ def _remap_special_tokens(node, position):
 def prune_tokenizer_json(tokenizer_json: str, keep_ids: list[int]) -> str:
     """Return a `tokenizers` JSON whose vocabulary is `keep_ids` (new id = position in `keep_ids`).
 
-    Supported models: WordLevel and Unigram (sentencepiece, as mBART's). Because every kept piece keeps its score,
-    the best Unigram segmentation of any corpus sentence (all of whose pieces are kept) is unchanged.
+    Supported models: WordLevel and Unigram (sentencepiece, as mBART's). Every kept piece keeps its score; the
+    segmentation of the corpus stays the same only if the lowest-scoring piece is kept too (see
+    :func:`collect_keep_ids`), which :func:`check_same_segmentation` verifies.
     """
     data = json.loads(tokenizer_json)
     position = {old: new for new, old in enumerate(keep_ids)}
@@ -106,14 +151,27 @@ def prune_tokenizer_json(tokenizer_json: str, keep_ids: list[int]) -> str:
 
 
 def prune_mbart_checkpoint(mbart_name_or_path, output_dir, texts, tokenizer_name_or_path=None, extra_tokens=()):
-    """Prune model and tokenizer, write them with `vocab_id_map.json` to `output_dir`; returns a summary dict."""
+    """Prune model and tokenizer, write them with `vocab_id_map.json` to `output_dir`; returns a summary dict.
+
+    Raises ``ValueError`` before writing anything when the pruned tokenizer would tokenise a corpus text differently.
+    """
     from transformers import AutoTokenizer, MBartForConditionalGeneration
 
     from signbridge.models.cvslt.modeling_cvslt import prune_mbart_vocabulary
 
     output_dir = Path(output_dir)
+    texts = list(texts)
     tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_name_or_path or mbart_name_or_path))
     keep = collect_keep_ids(tokenizer, texts, extra_tokens)
+    pruned_json = None
+    if getattr(tokenizer, "is_fast", False):
+        try:
+            pruned_json = prune_tokenizer_json(tokenizer.backend_tokenizer.to_str(), keep)
+        except ValueError as error:
+            logger.warning(f"tokenizer kept unpruned ({error}); map ids with model.map_original_ids_to_pruned")
+    if pruned_json is not None:
+        # every corpus text must keep its tokens (a pruned Unigram model can segment differently): refuse if not
+        check_same_segmentation(tokenizer.backend_tokenizer.to_str(), pruned_json, texts, keep)
     mbart = (mbart_name_or_path if isinstance(mbart_name_or_path, MBartForConditionalGeneration)
              else MBartForConditionalGeneration.from_pretrained(str(mbart_name_or_path)))
     original_vocab = mbart.config.vocab_size
@@ -124,16 +182,9 @@ def prune_mbart_checkpoint(mbart_name_or_path, output_dir, texts, tokenizer_name
     pruned.save_pretrained(output_dir)
     tokenizer.save_pretrained(output_dir)
     tokenizer_file = output_dir / "tokenizer.json"
-    pruned_tokenizer = False
-    if getattr(tokenizer, "is_fast", False) and tokenizer_file.exists():
-        try:
-            tokenizer_file.write_text(prune_tokenizer_json(tokenizer.backend_tokenizer.to_str(), keep),
-                                      encoding="utf-8")
-            pruned_tokenizer = True
-        except ValueError as error:
-            tokenizer.save_pretrained(output_dir)
-            logger.warning(f"tokenizer kept unpruned ({error}); map ids with model.map_original_ids_to_pruned")
+    pruned_tokenizer = pruned_json is not None and tokenizer_file.exists()
     if pruned_tokenizer:
+        tokenizer_file.write_text(pruned_json, encoding="utf-8")
         for name in ("sentencepiece.bpe.model", "spiece.model"):  # slow-tokenizer files would disagree with the ids
             (output_dir / name).unlink(missing_ok=True)
         config_file = output_dir / "tokenizer_config.json"
@@ -192,6 +243,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
 
 __all__ = [
     "PruneVocabularyArguments",
+    "check_same_segmentation",
     "collect_keep_ids",
     "corpus_texts",
     "main",

@@ -194,3 +194,39 @@ def test_prune_with_an_mbart_tokenizer_keeps_language_codes_and_segmentation(tmp
         assert pruned.decode(new_ids, skip_special_tokens=True) == text
     # every language code survives, so the tokenizer can still switch target languages
     assert pruned.convert_tokens_to_ids("fr_XX") == position[tokenizer.convert_tokens_to_ids("fr_XX")]
+
+
+# ------------------------------------------------------------------------------------------------ segmentation
+
+
+def _unigram_tokenizer():
+    """A Unigram model where pruning to the corpus' pieces changes a segmentation unless the lowest piece stays:
+    "xab" -> [xa, b] with the full vocabulary; with only {xa, b, ab} the unknown-character score rises to
+    min(-12, -12, -1) - 10 = -22, and [<unk>(x), ab] (-23) beats [xa, b] (-24)."""
+    from tokenizers import Tokenizer, models
+
+    vocab = [("<unk>", 0.0), ("xa", -12.0), ("b", -12.0), ("ab", -1.0), ("x", -30.0), ("a", -30.0)]
+    backend = Tokenizer(models.Unigram(vocab, unk_id=0, byte_fallback=False))
+    return PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="<unk>")
+
+
+def test_pruning_keeps_every_corpus_segmentation():
+    from tokenizers import Tokenizer
+
+    tokenizer, texts = _unigram_tokenizer(), ["xab", "ab"]
+    original = [tokenizer.backend_tokenizer.encode(t).tokens for t in texts]
+    assert original == [["xa", "b"], ["ab"]]
+    script = _script()
+    naive = sorted({0} | {i for t in texts for i in tokenizer.backend_tokenizer.encode(t).ids})  # the corpus' pieces
+    naive_json = script.prune_tokenizer_json(tokenizer.backend_tokenizer.to_str(), naive)
+    assert Tokenizer.from_str(naive_json).encode("xab").ids == [0, 3]  # [<unk>, ab]: the counterexample
+    with pytest.raises(ValueError, match="change the tokens of 1 of 2 corpus text"):
+        script.check_same_segmentation(tokenizer.backend_tokenizer.to_str(), naive_json, texts, naive)
+    keep = script.collect_keep_ids(tokenizer, texts)
+    assert 4 in keep or 5 in keep  # the lowest-scoring piece ("x" or "a", score -30) is kept
+    pruned_json = script.prune_tokenizer_json(tokenizer.backend_tokenizer.to_str(), keep)
+    script.check_same_segmentation(tokenizer.backend_tokenizer.to_str(), pruned_json, texts, keep)
+    position = {old: new for new, old in enumerate(keep)}
+    for text in texts:
+        before = tokenizer.backend_tokenizer.encode(text).ids
+        assert Tokenizer.from_str(pruned_json).encode(text).ids == [position[i] for i in before]
