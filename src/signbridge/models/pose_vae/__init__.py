@@ -1,9 +1,12 @@
 """Per-frame pose VAE of NAR-SLP: the encoder is the Latent Guiding Module (teacher), the decoder the
-Pose Generating Module."""
+Pose Generating Module.
+
+Interim (the definitions move here in the next commit): the definition is still in ``signbridge.models.nar_slp``.
+"""
 
 from ..auto_registration import MODEL_SUBPACKAGES, register
-from .configuration_pose_vae import PoseVAEConfig
-from .modeling_pose_vae import (
+from ..nar_slp.configuration_pose_vae import PoseVAEConfig
+from ..nar_slp.modeling_pose_vae import (
     MissingNormalizationError,
     PoseVAEModel,
     PoseVAEOutput,
