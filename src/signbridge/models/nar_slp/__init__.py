@@ -6,8 +6,9 @@ The pose VAE (LGM/PGM) is defined in this folder too (``configuration_pose_vae.p
 """
 
 from ..auto_registration import MODEL_SUBPACKAGES, register
+from ..pose_vae.configuration_pose_vae import PoseVAEConfig
+from ..pose_vae.modeling_pose_vae import MissingNormalizationError, PoseVAEModel, PoseValidationError
 from .configuration_nar_slp import NARSignProducerConfig
-from .configuration_pose_vae import PoseVAEConfig
 from .modeling_nar_slp import (
     NARSignProducer,
     NARSignProducerOutput,
@@ -15,7 +16,6 @@ from .modeling_nar_slp import (
     NARSignProductionOutput,
     TextInputError,
 )
-from .modeling_pose_vae import MissingNormalizationError, PoseVAEModel, PoseValidationError
 
 register(NARSignProducerConfig, NARSignProducer, MODEL_SUBPACKAGES[__name__])
 

@@ -21,9 +21,9 @@ from transformers import BertModel, PreTrainedModel
 from transformers import initialization as init
 from transformers.utils import ModelOutput, logging
 
+from ..pose_vae.configuration_pose_vae import PoseVAEConfig
+from ..pose_vae.modeling_pose_vae import MissingNormalizationError, PoseVAEModel, check_pose_tensor
 from .configuration_nar_slp import NARSignProducerConfig
-from .configuration_pose_vae import PoseVAEConfig
-from .modeling_pose_vae import MissingNormalizationError, PoseVAEModel, check_pose_tensor
 
 logger = logging.get_logger(__name__)
 

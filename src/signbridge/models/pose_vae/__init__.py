@@ -1,12 +1,9 @@
 """Per-frame pose VAE of NAR-SLP: the encoder is the Latent Guiding Module (teacher), the decoder the
-Pose Generating Module.
-
-Interim (the definitions move here in the next commit): the definition is still in ``signbridge.models.nar_slp``.
-"""
+Pose Generating Module."""
 
 from ..auto_registration import MODEL_SUBPACKAGES, register
-from ..nar_slp.configuration_pose_vae import PoseVAEConfig
-from ..nar_slp.modeling_pose_vae import (
+from .configuration_pose_vae import PoseVAEConfig
+from .modeling_pose_vae import (
     MissingNormalizationError,
     PoseVAEModel,
     PoseVAEOutput,
