@@ -4,7 +4,7 @@
 from transformers import BertConfig, PreTrainedConfig
 from transformers.configuration_utils import SubConfigSpec
 
-from ..pose_vae.configuration_pose_vae import PoseVAEConfig
+from .configuration_pose_vae import PoseVAEConfig
 
 
 class NARSignProducerConfig(PreTrainedConfig):

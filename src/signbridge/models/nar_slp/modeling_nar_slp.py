@@ -7,7 +7,8 @@ text encoder outputs, emitting T_max latents `z_lang` in one pass -> frozen PGM 
 decoder) -> normalised frames. Training adds the distillation loss between `z_lang` and the frozen
 LGM's latents of the ground truth (the pose VAE's encoder).
 
-Imports only torch, transformers and, relatively, files of this folder (trust_remote_code).
+Imports only torch, transformers and, relatively, files of this folder (trust_remote_code); the pose VAE files
+of this folder are checked copies of ``signbridge/models/pose_vae/`` (see this package's docstring).
 """
 
 import math
@@ -21,9 +22,9 @@ from transformers import BertModel, PreTrainedModel
 from transformers import initialization as init
 from transformers.utils import ModelOutput, logging
 
-from ..pose_vae.configuration_pose_vae import PoseVAEConfig
-from ..pose_vae.modeling_pose_vae import MissingNormalizationError, PoseVAEModel, check_pose_tensor
 from .configuration_nar_slp import NARSignProducerConfig
+from .configuration_pose_vae import PoseVAEConfig
+from .modeling_pose_vae import MissingNormalizationError, PoseVAEModel, check_pose_tensor
 
 logger = logging.get_logger(__name__)
 

@@ -7,9 +7,11 @@ Module (PGM): it turns latents into normalised frames. Both are 3 linear layers 
 decoder ends in a sigmoid because frames are min-max normalised to [0, 1] and read as Bernoulli
 probabilities, trained with binary cross entropy.
 
-This file lives in the ``nar_slp`` folder so that a saved ``NARSignProducer`` carries it along for
-``trust_remote_code`` loading; ``signbridge.models.pose_vae`` re-exports it. It imports only torch,
-transformers and, relatively, files of its own folder.
+The definition lives in ``signbridge/models/pose_vae/``. ``signbridge/models/nar_slp/modeling_pose_vae.py`` is a
+copy of it, kept identical by ``utils/check_copies.py`` (run by the test suite), so that a saved
+``NARSignProducer`` carries it along for ``trust_remote_code`` loading; inside signbridge the copy is never
+imported (``signbridge.models.nar_slp`` uses the ``pose_vae`` module), so there is one ``PoseVAEModel`` class.
+Imports only torch, transformers and, relatively, files of its own folder (the copy has the same files beside it).
 """
 
 from dataclasses import dataclass
