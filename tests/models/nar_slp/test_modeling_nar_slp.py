@@ -13,8 +13,10 @@ import pytest
 import torch
 from signbridge_blocker import BLOCK_SIGNBRIDGE
 from torch.nn import functional as F
-from transformers import AutoModel, BertConfig, BertModel
+from transformers import CONFIG_MAPPING, AutoModel, BertConfig, BertModel
 
+import signbridge.models.nar_slp as nar_slp_package
+import signbridge.models.pose_vae as pose_vae_package
 from signbridge.models.nar_slp import (
     MissingNormalizationError,
     NARSignProducer,
@@ -538,6 +540,30 @@ def test_trainer_trains_and_evaluates_with_frozen_vae(tester, tmp_path):
     assert metrics["eval_loss"] == pytest.approx((2 * first.item() + second.item()) / 3, rel=1e-5)
 
 
+# ---- the pose VAE: defined in models/pose_vae/, copied into nar_slp/ for remote code ----
+
+NAR_SLP_DIR = Path(nar_slp_package.__file__).parent
+POSE_VAE_DIR = Path(pose_vae_package.__file__).parent
+
+
+def test_the_pose_vae_is_the_one_class_of_the_pose_vae_package(tester):
+    from signbridge.models.nar_slp import modeling_nar_slp
+
+    model = tester.get_model()
+    assert isinstance(model.pose_vae, pose_vae_package.PoseVAEModel)
+    assert type(model.config.pose_vae) is pose_vae_package.PoseVAEConfig
+    assert PoseVAEModel is modeling_nar_slp.PoseVAEModel is pose_vae_package.PoseVAEModel
+    assert PoseVAEConfig is pose_vae_package.PoseVAEConfig
+    assert PoseVAEModel.__module__ == "signbridge.models.pose_vae.modeling_pose_vae"
+    # nar_slp's copies are bound to the pose_vae modules inside signbridge (they serve saved folders only)
+    assert sys.modules["signbridge.models.nar_slp.modeling_pose_vae"] is pose_vae_package.modeling_pose_vae
+    assert (
+        sys.modules["signbridge.models.nar_slp.configuration_pose_vae"]
+        is pose_vae_package.configuration_pose_vae
+    )
+    assert CONFIG_MAPPING["pose_vae"] is pose_vae_package.PoseVAEConfig
+
+
 # ---- saving, loading, remote code ----
 
 
@@ -557,6 +583,12 @@ def test_save_load_identical(tester, tmp_path):
         "modeling_nar_slp.py",
         "modeling_pose_vae.py",
     ]
+    # the pose VAE files saved are the checked copies of nar_slp/ (whole pose_vae files), not re-exports
+    for name in ("configuration_pose_vae.py", "modeling_pose_vae.py"):
+        saved_text = (tmp_path / name).read_text()
+        assert saved_text == (NAR_SLP_DIR / name).read_text()
+        assert saved_text.startswith(f"# Copied from signbridge.models.pose_vae.{name[:-3]} (whole file)")
+        assert saved_text.endswith((POSE_VAE_DIR / name).read_text())
     loaded = NARSignProducer.from_pretrained(tmp_path).eval()
     original_state, loaded_state = model.state_dict(), loaded.state_dict()
     assert original_state.keys() == loaded_state.keys()
@@ -594,11 +626,9 @@ BLOCKED_IMPORT_SCRIPT = BLOCK_SIGNBRIDGE + textwrap.dedent(
 )
 
 
-def test_remote_code_loads_without_signbridge(tester, tmp_path):
-    model = tester.get_model().eval()
-    folder = tmp_path / "producer"
-    model.save_pretrained(folder)
-    inputs = tester.get_inputs()
+def _check_loads_without_signbridge(model, folder, inputs, tmp_path):
+    """Load ``folder`` with trust_remote_code in a process where signbridge cannot be imported; its production and
+    losses must equal ``model``'s on ``inputs``."""
     torch.save(inputs, tmp_path / "inputs.pt")
     script = tmp_path / "load.py"
     script.write_text(BLOCKED_IMPORT_SCRIPT)
@@ -623,3 +653,61 @@ def test_remote_code_loads_without_signbridge(tester, tmp_path):
         out = model(**inputs)
     torch.testing.assert_close(result["loss"], out.loss, rtol=0, atol=0)
     torch.testing.assert_close(result["distillation_loss"], out.distillation_loss, rtol=0, atol=0)
+
+
+def test_remote_code_loads_without_signbridge(tester, tmp_path):
+    model = tester.get_model().eval()
+    folder = tmp_path / "producer"
+    model.save_pretrained(folder)
+    _check_loads_without_signbridge(model, folder, tester.get_inputs(), tmp_path)
+
+
+#: the last commit whose saved producers carried the pose VAE files as defined in nar_slp/ (before issue 9, item 2
+#: moved the definition to pose_vae/ and made nar_slp's files checked copies)
+PRE_MOVE_COMMIT = "5834195"
+SAVED_CODE_FILES = (
+    "configuration_nar_slp.py",
+    "configuration_pose_vae.py",
+    "modeling_nar_slp.py",
+    "modeling_pose_vae.py",
+)
+
+
+def _pre_move_code() -> dict[str, str]:
+    files = {}
+    for name in SAVED_CODE_FILES:
+        try:
+            run = subprocess.run(
+                ["git", "show", f"{PRE_MOVE_COMMIT}:src/signbridge/models/nar_slp/{name}"],
+                cwd=NAR_SLP_DIR,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+        except OSError as error:
+            pytest.skip(f"git is not available ({error}): cannot read the pre-move files")
+        if run.returncode != 0:
+            pytest.skip(f"commit {PRE_MOVE_COMMIT} is not in this checkout: {run.stderr.strip()[:200]}")
+        files[name] = run.stdout
+    return files
+
+
+def test_folder_with_the_pre_move_code_still_loads(tester, tmp_path):
+    """A producer folder saved before the pose VAE moved (its code files as they were at PRE_MOVE_COMMIT; config and
+    weights are written the same way, checked by the other tests) loads with signbridge and, without it, by remote
+    code."""
+    old_code = _pre_move_code()
+    assert "re-exports" in old_code["configuration_pose_vae.py"]  # really the old layout's files
+    model = tester.get_model().eval()
+    folder = tmp_path / "producer"
+    model.save_pretrained(folder)
+    for name, text in old_code.items():
+        (folder / name).write_text(text)
+    inputs = tester.get_inputs()
+    expected = model.generate_poses(inputs["input_ids"], inputs["attention_mask"])
+    for loaded in (NARSignProducer.from_pretrained(folder), AutoModel.from_pretrained(folder)):
+        assert type(loaded) is NARSignProducer
+        assert isinstance(loaded.pose_vae, pose_vae_package.PoseVAEModel)
+        produced = loaded.eval().generate_poses(inputs["input_ids"], inputs["attention_mask"])
+        torch.testing.assert_close(produced.poses, expected.poses, rtol=0, atol=0)
+    _check_loads_without_signbridge(model, folder, inputs, tmp_path)

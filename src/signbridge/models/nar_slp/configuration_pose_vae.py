@@ -1,9 +1,13 @@
+# Copied from signbridge.models.pose_vae.configuration_pose_vae (whole file): do not edit here; edit the source,
+# then run `python utils/check_copies.py --fix_and_overwrite`.
 """Configuration of the per-frame pose VAE (the LGM teacher and PGM generator of NAR-SLP).
 
-The definition lives in the ``nar_slp`` folder so that a saved ``NARSignProducer`` (which embeds
-the VAE) is self-contained for ``trust_remote_code`` loading: transformers only copies files
-that are imported relatively from the *same* folder. ``signbridge.models.pose_vae`` re-exports
-these names, so there is a single definition.
+The definition lives in ``signbridge/models/pose_vae/``. ``signbridge/models/nar_slp/configuration_pose_vae.py``
+is a copy of it, kept identical by ``utils/check_copies.py`` (run by the test suite), so that a saved
+``NARSignProducer`` (which embeds the VAE) is self-contained for ``trust_remote_code``: transformers copies only
+the files a model's file imports relatively from its *own* folder. Inside signbridge the copy is never imported
+(``signbridge.models.nar_slp`` uses the ``pose_vae`` module), so there is one ``PoseVAEConfig`` class. Imports
+only transformers.
 """
 
 import math

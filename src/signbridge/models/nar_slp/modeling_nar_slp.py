@@ -7,7 +7,8 @@ text encoder outputs, emitting T_max latents `z_lang` in one pass -> frozen PGM 
 decoder) -> normalised frames. Training adds the distillation loss between `z_lang` and the frozen
 LGM's latents of the ground truth (the pose VAE's encoder).
 
-Imports only torch, transformers and, relatively, files of this folder (trust_remote_code).
+Imports only torch, transformers and, relatively, files of this folder (trust_remote_code); the pose VAE files
+of this folder are checked copies of ``signbridge/models/pose_vae/`` (see this package's docstring).
 """
 
 import math

@@ -1,3 +1,5 @@
+# Copied from signbridge.models.pose_vae.modeling_pose_vae (whole file): do not edit here; edit the source,
+# then run `python utils/check_copies.py --fix_and_overwrite`.
 """The per-frame pose VAE of NAR-SLP (Hwang et al., 2022, "Non-Autoregressive Sign Language
 Production via Knowledge Distillation", Sec. 3.2 and 4.2).
 
@@ -7,9 +9,11 @@ Module (PGM): it turns latents into normalised frames. Both are 3 linear layers 
 decoder ends in a sigmoid because frames are min-max normalised to [0, 1] and read as Bernoulli
 probabilities, trained with binary cross entropy.
 
-This file lives in the ``nar_slp`` folder so that a saved ``NARSignProducer`` carries it along for
-``trust_remote_code`` loading; ``signbridge.models.pose_vae`` re-exports it. It imports only torch,
-transformers and, relatively, files of its own folder.
+The definition lives in ``signbridge/models/pose_vae/``. ``signbridge/models/nar_slp/modeling_pose_vae.py`` is a
+copy of it, kept identical by ``utils/check_copies.py`` (run by the test suite), so that a saved
+``NARSignProducer`` carries it along for ``trust_remote_code`` loading; inside signbridge the copy is never
+imported (``signbridge.models.nar_slp`` uses the ``pose_vae`` module), so there is one ``PoseVAEModel`` class.
+Imports only torch, transformers and, relatively, files of its own folder (the copy has the same files beside it).
 """
 
 from dataclasses import dataclass
