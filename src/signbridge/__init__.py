@@ -29,8 +29,8 @@ _LAZY_NAMES: dict[str, str] = {
     "train_corpus_tokenizer": "signbridge.tokenization",
     "train_bert_tokenizer": "signbridge.tokenization",
     "translation_scores": "signbridge.metrics.translation",
-    "duration_accuracy": "signbridge.metrics.production",
-    "dtw_distance": "signbridge.metrics.production",
+    "duration_accuracy": "signbridge.metrics.pose_sequences",
+    "dtw_distance": "signbridge.metrics.pose_sequences",
     "frechet_distance": "signbridge.metrics.frechet",
     "CVSLTConfig": "signbridge.models.cvslt",
     "CVSLTPreTrainedModel": "signbridge.models.cvslt",
@@ -71,7 +71,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names above loa
     from .data.normalization import PoseNormalizer  # noqa: F401
     from .data.synthetic import SyntheticCorpusConfig, generate_corpus  # noqa: F401
     from .metrics.frechet import frechet_distance  # noqa: F401
-    from .metrics.production import dtw_distance, duration_accuracy  # noqa: F401
+    from .metrics.pose_sequences import dtw_distance, duration_accuracy  # noqa: F401
     from .metrics.translation import translation_scores  # noqa: F401
     from .models.auto_registration import register_auto_classes  # noqa: F401
     from .models.cvslt import CVSLTConfig, CVSLTForConditionalGeneration, CVSLTPreTrainedModel  # noqa: F401

@@ -5,7 +5,7 @@ extra, ``evaluate``), and is not imported here.
 """
 
 from .frechet import feature_statistics, frechet_distance, frechet_distance_from_statistics
-from .production import dtw_distance, duration_accuracy
+from .pose_sequences import dtw_distance, duration_accuracy
 from .translation import WhitespaceTokenizer, prepare_for_scoring, translation_scores
 
 __all__ = [

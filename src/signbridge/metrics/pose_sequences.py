@@ -1,4 +1,4 @@
-"""Scores for sign language production: duration accuracy (DurACC) and DTW distance."""
+"""Scores between produced and true pose sequences: duration accuracy (DurACC) and the DTW distance."""
 
 from __future__ import annotations
 
