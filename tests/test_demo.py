@@ -5,7 +5,8 @@ import json
 import pytest
 import torch
 
-from signbridge.demo import DemoSettings, _cvslt_model_config, run_demo
+from signbridge.demo import DemoSettings, run_demo
+from signbridge.demo.settings import translator_model_config
 from signbridge.evaluation.production import (
     GROUND_TRUTH,
     MEAN,
@@ -19,8 +20,8 @@ from signbridge.evaluation.production import (
 def tiny_settings() -> DemoSettings:
     return DemoSettings(
         train_size=40, dev_size=6, test_size=6, cvslt_epochs=1, backtranslator_epochs=1, num_beams=1,
-        cvslt_model_config=_cvslt_model_config(64, d_model=16, layers=1),
-        backtranslator_model_config=_cvslt_model_config(200, d_model=16, layers=1),
+        cvslt_model_config=translator_model_config(64, d_model=16, layers=1),
+        backtranslator_model_config=translator_model_config(200, d_model=16, layers=1),
         vae_epochs=1, vae_hidden_sizes=(32, 16), vae_latent_dim=8,
         tae_epochs=1, tae_window_stride=34,
         tae_config=dict(d_model=16, encoder_layers=1, decoder_layers=1, num_attention_heads=2, ffn_dim=32,
