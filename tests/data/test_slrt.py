@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from signbridge.data import slrt
+from signbridge.data import safe_pickle, slrt
 from signbridge.data.slrt import (
     SLRTFormatError,
     UnsafePickleError,
@@ -218,7 +218,7 @@ def _legacy_payload(numel, count, data: bytes, storage_type=torch.FloatStorage, 
             return None
 
     buf = io.BytesIO()
-    for obj in (slrt._LEGACY_MAGIC, slrt._LEGACY_PROTOCOL, {"protocol_version": 1001, "little_endian": True, "type_sizes": {}}):
+    for obj in (safe_pickle._LEGACY_MAGIC, safe_pickle._LEGACY_PROTOCOL, {"protocol_version": 1001, "little_endian": True, "type_sizes": {}}):
         pickle.dump(obj, buf, protocol=2)
     P(buf, protocol=2).dump(sentinel)
     pickle.dump(["k0"], buf, protocol=2)
@@ -337,7 +337,7 @@ def test_streaming_hands_out_records_before_the_batch_closes():
     records = [{"name": f"n{i}", "sign": torch.full((3, 2), float(i)), "meta": {"k": [i]}} for i in range(300)]
     raw = pickle.dumps(records, protocol=3)
     f = io.BytesIO(raw)
-    items = slrt._StreamingUnpickler(f, "<test>").iter_items()
+    items = safe_pickle._StreamingUnpickler(f, "<test>").iter_items()
     first = next(items)
     assert first["name"] == "n0" and first["meta"] == {"k": [0]}
     assert f.tell() < len(raw) // 10  # read only a little beyond the first record

@@ -1,0 +1,437 @@
+"""A restricted unpickler for the gzip-pickled files of the SLRT release (used by :mod:`signbridge.data.slrt`).
+
+Pickles can run arbitrary code, so these files are never given to ``pickle.load`` or
+``torch.load``. They are read with a restricted unpickler that resolves only the globals these
+files contain:
+
+* ``collections.OrderedDict`` (the empty backward-hooks dict of a tensor),
+* ``torch._utils._rebuild_tensor_v2`` (mapped to a numpy re-implementation with bounds checks),
+* ``torch.storage._load_from_bytes`` (mapped to :func:`_parse_legacy_storage`, a parser of the
+  legacy ``torch.save`` byte format that itself uses a restricted unpickler and checks every size
+  before allocating; the real ``_load_from_bytes`` would call ``torch.load`` on the nested bytes),
+* inside that nested payload, the storage class names ``torch.FloatStorage`` and friends.
+
+Any other global (``os.system``, ``subprocess.Popen``, ``builtins.exec``, ...) raises
+:class:`UnsafePickleError` naming it and the file; nothing in the file runs. Tensors come back as
+numpy arrays, so reading needs no torch at all. :func:`iter_slrt_records` streams a pickled list
+record by record with bounded memory.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import pickle
+import struct
+import zlib
+from collections import OrderedDict
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["SLRTFormatError", "UnsafePickleError", "iter_slrt_records", "safe_load_pickle"]
+
+# Magic number and protocol version of the legacy (non-zip) ``torch.save`` format.
+_LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
+_LEGACY_PROTOCOL = 1001
+
+# Storage class names allowed inside the nested legacy payload, with their numpy dtypes.
+_STORAGE_DTYPES = {
+    "FloatStorage": np.dtype("<f4"),
+    "DoubleStorage": np.dtype("<f8"),
+    "HalfStorage": np.dtype("<f2"),
+    "LongStorage": np.dtype("<i8"),
+    "IntStorage": np.dtype("<i4"),
+    "ShortStorage": np.dtype("<i2"),
+    "CharStorage": np.dtype("i1"),
+    "ByteStorage": np.dtype("u1"),
+    "BoolStorage": np.dtype("?"),
+}
+
+# Memoised objects larger than this are released by the streaming reader (see _StreamingUnpickler).
+_RELEASE_BYTES = 1 << 16
+
+
+class UnsafePickleError(pickle.UnpicklingError, ValueError):
+    """A pickle asked for a global outside the allow-list; nothing from it was executed."""
+
+
+class SLRTFormatError(ValueError):
+    """A file is not a well-formed SLRT annotation or feature file."""
+
+
+# --------------------------------------------------------------------------------------------
+# nested legacy torch.save payload (what torch.storage._load_from_bytes would torch.load)
+# --------------------------------------------------------------------------------------------
+
+
+class _StorageType:
+    """Stand-in for ``torch.FloatStorage`` & co. inside the nested payload."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.dtype = _STORAGE_DTYPES[name]
+
+
+class _StorageRef:
+    """A persistent-id reference ``('storage', type, key, location, numel)``, filled in later."""
+
+    def __init__(self, dtype: np.dtype, key: str, numel: int):
+        self.dtype = dtype
+        self.key = key
+        self.numel = numel
+        self.array: np.ndarray | None = None
+
+
+class _LegacyStorageUnpickler(pickle.Unpickler):
+    def __init__(self, file, context: str):
+        super().__init__(file)
+        self.context = context
+        self.refs: dict[str, _StorageRef] = {}
+
+    def find_class(self, module, name):
+        if module == "torch" and name in _STORAGE_DTYPES:
+            return _StorageType(name)
+        raise UnsafePickleError(
+            f"{self.context}: refusing global {module}.{name} inside a tensor storage payload "
+            f"(only torch.<Type>Storage names are allowed)"
+        )
+
+    def persistent_load(self, pid):
+        if (
+            not isinstance(pid, tuple)
+            or len(pid) < 5
+            or pid[0] != "storage"
+            or not isinstance(pid[1], _StorageType)
+            or not isinstance(pid[2], str)
+            or not isinstance(pid[4], int)
+            or pid[4] < 0
+        ):
+            raise SLRTFormatError(f"{self.context}: unexpected persistent id {pid!r} in a tensor storage")
+        if len(pid) > 5 and pid[5] is not None:
+            raise SLRTFormatError(f"{self.context}: storage views are not supported ({pid!r})")
+        _, storage_type, key, _location, numel = pid[:5]
+        ref = self.refs.get(key)
+        if ref is None:
+            ref = self.refs[key] = _StorageRef(storage_type.dtype, key, numel)
+        return ref
+
+
+def _parse_legacy_storage(data: bytes, context: str) -> np.ndarray:
+    """Parse the legacy ``torch.save`` bytes of one storage into a 1-D numpy array.
+
+    Layout: pickle(magic) pickle(protocol) pickle(sys_info) pickle(storage, persistent ids)
+    pickle([keys]) then, per key, an int64 element count and the raw little-endian data.
+    """
+    if not isinstance(data, (bytes, bytearray)):
+        raise SLRTFormatError(f"{context}: tensor storage payload is {type(data).__name__}, expected bytes")
+    view = memoryview(data)
+    f = io.BytesIO(data)
+
+    def load():
+        unpickler = _LegacyStorageUnpickler(f, context)
+        try:
+            value = unpickler.load()
+        except (EOFError, pickle.UnpicklingError, struct.error) as exc:
+            if isinstance(exc, UnsafePickleError):
+                raise
+            raise SLRTFormatError(f"{context}: corrupt tensor storage payload ({exc})") from exc
+        return value, unpickler
+
+    magic, _ = load()
+    if magic != _LEGACY_MAGIC:
+        raise SLRTFormatError(f"{context}: tensor storage payload has a wrong magic number {magic!r}")
+    protocol, _ = load()
+    if protocol != _LEGACY_PROTOCOL:
+        raise SLRTFormatError(f"{context}: unsupported storage protocol {protocol!r}, expected {_LEGACY_PROTOCOL}")
+    sys_info, _ = load()
+    if not isinstance(sys_info, dict) or sys_info.get("little_endian") is not True:
+        raise SLRTFormatError(f"{context}: storage payload is not little-endian ({sys_info!r})")
+    result, unpickler = load()
+    if not isinstance(result, _StorageRef):
+        raise SLRTFormatError(f"{context}: storage payload holds {type(result).__name__}, expected one storage")
+    keys, _ = load()
+    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+        raise SLRTFormatError(f"{context}: storage key list is malformed ({keys!r})")
+    for key in keys:
+        ref = unpickler.refs.get(key)
+        if ref is None:
+            raise SLRTFormatError(f"{context}: storage key {key!r} was never declared")
+        offset = f.tell()
+        if offset + 8 > len(data):
+            raise SLRTFormatError(f"{context}: storage payload truncated before the size of {key!r}")
+        (count,) = struct.unpack_from("<q", view, offset)
+        if count != ref.numel:
+            raise SLRTFormatError(
+                f"{context}: storage {key!r} declares {ref.numel} elements but its data block says {count}"
+            )
+        nbytes = count * ref.dtype.itemsize
+        start = offset + 8
+        if start + nbytes > len(data):
+            raise SLRTFormatError(
+                f"{context}: storage {key!r} truncated: needs {nbytes} bytes, {len(data) - start} left"
+            )
+        ref.array = np.frombuffer(view[start : start + nbytes], dtype=ref.dtype).copy()
+        f.seek(start + nbytes)
+    if f.tell() != len(data):
+        raise SLRTFormatError(f"{context}: {len(data) - f.tell()} unexpected trailing bytes in a storage payload")
+    if result.array is None:
+        raise SLRTFormatError(f"{context}: storage {result.key!r} has no data block")
+    return result.array
+
+
+def _rebuild_tensor(storage, storage_offset, size, stride, requires_grad=False, backward_hooks=None, metadata=None, *, context: str):
+    """numpy version of ``torch._utils._rebuild_tensor_v2`` with bounds checks."""
+    if not isinstance(storage, np.ndarray):
+        raise SLRTFormatError(f"{context}: tensor rebuilt from {type(storage).__name__}, expected a storage")
+    ints = (storage_offset, *size, *stride)
+    if not all(isinstance(v, int) and v >= 0 for v in ints) or len(size) != len(stride):
+        raise SLRTFormatError(f"{context}: invalid tensor geometry offset={storage_offset} size={size} stride={stride}")
+    if backward_hooks:
+        raise SLRTFormatError(f"{context}: tensors with backward hooks are not supported")
+    size, stride = tuple(size), tuple(stride)
+    numel = int(np.prod(size, dtype=np.int64)) if size else 1
+    if numel == 0:
+        return np.zeros(size, dtype=storage.dtype)
+    last = storage_offset + sum((s - 1) * st for s, st in zip(size, stride, strict=True))
+    if last >= storage.size:
+        raise SLRTFormatError(
+            f"{context}: tensor of size {size} and stride {stride} reaches element {last} of a "
+            f"storage with {storage.size} elements"
+        )
+    item = storage.itemsize
+    view = np.lib.stride_tricks.as_strided(
+        storage[storage_offset:], shape=size, strides=tuple(st * item for st in stride), writeable=False
+    )
+    return np.array(view, order="C", copy=True)
+
+
+def _resolve(module: str, name: str, context: str):
+    if (module, name) == ("collections", "OrderedDict"):
+        return OrderedDict
+    if (module, name) == ("torch._utils", "_rebuild_tensor_v2"):
+        return lambda *args: _rebuild_tensor(*args, context=context)
+    if (module, name) == ("torch.storage", "_load_from_bytes"):
+        return lambda data: _parse_legacy_storage(data, context)
+    raise UnsafePickleError(
+        f"{context}: refusing to load global {module}.{name}; SLRT files may only contain "
+        "collections.OrderedDict, torch._utils._rebuild_tensor_v2, torch.storage._load_from_bytes "
+        "and plain containers (this file may be malicious)"
+    )
+
+
+class _RestrictedUnpickler(pickle.Unpickler):
+    def __init__(self, file, context: str):
+        super().__init__(file)
+        self.context = context
+
+    def find_class(self, module, name):
+        return _resolve(module, name, self.context)
+
+    def persistent_load(self, pid):
+        raise UnsafePickleError(f"{self.context}: persistent ids are not allowed at the top level ({pid!r})")
+
+
+# --------------------------------------------------------------------------------------------
+# opening files
+# --------------------------------------------------------------------------------------------
+
+
+def _context(source) -> str:
+    return "<bytes>" if isinstance(source, (bytes, bytearray)) else str(source)
+
+
+def _open(source, require_gzip: bool):
+    """Return a readable binary stream (gzip-decompressed when the data is gzip)."""
+    if isinstance(source, (bytes, bytearray)):
+        raw = io.BytesIO(bytes(source))
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise FileNotFoundError(f"SLRT file not found: {path}")
+        raw = open(path, "rb")
+    head = raw.read(2)
+    raw.seek(0)
+    if head == b"\x1f\x8b":
+        return gzip.GzipFile(fileobj=raw, mode="rb"), raw
+    if require_gzip:
+        raw.close()
+        raise SLRTFormatError(f"{_context(source)} is not a gzip file (starts with {head!r}); SLRT files are gzip-compressed pickles")
+    return raw, raw
+
+
+def _translate_errors(source, exc: BaseException) -> Exception:
+    ctx = _context(source)
+    if isinstance(exc, (UnsafePickleError, SLRTFormatError, FileNotFoundError)):
+        return exc
+    if isinstance(exc, EOFError):
+        return SLRTFormatError(f"{ctx} is truncated ({exc or 'unexpected end of data'})")
+    if isinstance(exc, gzip.BadGzipFile):
+        return SLRTFormatError(f"{ctx} is not a valid gzip file ({exc})")
+    if isinstance(exc, zlib.error):
+        return SLRTFormatError(f"{ctx} has corrupt gzip data ({exc})")
+    return SLRTFormatError(f"{ctx} is not a valid pickle ({type(exc).__name__}: {exc})")
+
+
+def safe_load_pickle(path_or_bytes: str | os.PathLike | bytes, *, require_gzip: bool = False) -> Any:
+    """Load a (optionally gzip-compressed) pickle with the SLRT allow-list.
+
+    Torch tensors inside are returned as numpy arrays. Raises :class:`UnsafePickleError` when the
+    pickle asks for any other global, :class:`SLRTFormatError` when it is truncated or corrupt,
+    ``FileNotFoundError`` when the path does not exist.
+    """
+    stream, raw = _open(path_or_bytes, require_gzip)
+    try:
+        return _RestrictedUnpickler(stream, _context(path_or_bytes)).load()
+    except Exception as exc:  # noqa: BLE001 - re-raised with the file named
+        err = _translate_errors(path_or_bytes, exc)
+        if err is exc:
+            raise
+        raise err from exc
+    finally:
+        stream.close()
+        raw.close()
+
+
+# --------------------------------------------------------------------------------------------
+# streaming reader (bounded memory for big feature files)
+# --------------------------------------------------------------------------------------------
+
+
+class _Released:
+    __slots__ = ()
+
+
+_RELEASED = _Released()
+
+
+class _ReleasingMemo(dict):
+    """Pickle memo that does not keep big payloads alive (they are never referenced twice)."""
+
+    def __setitem__(self, key, value):
+        if isinstance(value, np.ndarray):
+            size = value.nbytes
+        elif isinstance(value, (bytes, bytearray)):
+            size = len(value)
+        else:
+            size = 0
+        if size > _RELEASE_BYTES:
+            value = _RELEASED
+        super().__setitem__(key, value)
+
+    def __getitem__(self, key):
+        value = super().__getitem__(key)
+        if value is _RELEASED:
+            raise SLRTFormatError("pickle references a large payload twice, which the streaming reader does not support")
+        return value
+
+
+class _StreamingUnpickler(pickle._Unpickler):  # pure-Python unpickler: its dispatch can be hooked
+    """Yields the items of the top-level list one by one instead of building the list."""
+
+    def __init__(self, file, context: str):
+        super().__init__(file)
+        self.context = context
+        self.memo = _ReleasingMemo()
+        self._root = None
+        self._out: list = []
+
+    def find_class(self, module, name):
+        return _resolve(module, name, self.context)
+
+    def persistent_load(self, pid):
+        raise UnsafePickleError(f"{self.context}: persistent ids are not allowed at the top level ({pid!r})")
+
+    dispatch = dict(pickle._Unpickler.dispatch)
+
+    def _load_empty_list(self):
+        if self._root is None and not self.stack and not self.metastack:
+            self._root = []
+            self.append(self._root)
+        else:
+            self.append([])
+
+    def _load_append(self):
+        value = self.stack.pop()
+        target = self.stack[-1]
+        if target is self._root:
+            self._out.append(value)
+        else:
+            target.append(value)
+
+    def _load_appends(self):
+        items = self.pop_mark()
+        target = self.stack[-1]
+        if target is self._root:
+            self._out.extend(items)
+        else:
+            target.extend(items)
+
+    def _load_empty_dict(self):
+        # Inside the root list's MARK, a new dict starting means every dict below it on the stack
+        # is complete (picklers finish one element before starting the next), so they can be
+        # handed out now instead of after the APPENDS that closes a batch of up to 1000 records.
+        if (
+            len(self.metastack) == 1
+            and self.metastack[0]
+            and self.metastack[0][-1] is self._root
+            and self.stack
+            and all(type(x) is dict for x in self.stack)
+        ):
+            self._out.extend(self.stack)
+            self.stack.clear()
+        self.append({})
+
+    dispatch[pickle.EMPTY_LIST[0]] = _load_empty_list
+    dispatch[pickle.EMPTY_DICT[0]] = _load_empty_dict
+    dispatch[pickle.APPEND[0]] = _load_append
+    dispatch[pickle.APPENDS[0]] = _load_appends
+
+    def iter_items(self) -> Iterator[Any]:
+        # Mirrors pickle._Unpickler.load(), yielding root-list items as soon as they are complete.
+        self._unframer = pickle._Unframer(self._file_read, self._file_readline)
+        self.read = self._unframer.read
+        self.readinto = self._unframer.readinto
+        self.readline = self._unframer.readline
+        self.metastack = []
+        self.stack = []
+        self.append = self.stack.append
+        self.proto = 0
+        read = self.read
+        dispatch = self.dispatch
+        try:
+            while True:
+                key = read(1)
+                if not key:
+                    raise EOFError
+                dispatch[key[0]](self)
+                if self._out:
+                    yield from self._out
+                    self._out.clear()
+        except pickle._Stop as stop:
+            if stop.value is not self._root:
+                raise SLRTFormatError(
+                    f"{self.context}: expected a list of dicts, found {type(stop.value).__name__}"
+                ) from None
+
+
+def iter_slrt_records(path: str | os.PathLike) -> Iterator[Any]:
+    """Stream the records of a gzip-pickled SLRT list, one at a time, with the allow-list.
+
+    Memory stays bounded by one record (plus small memoised strings), which is what lets a
+    PHOENIX-size feature file be converted to Arrow under 1 GiB.
+    """
+    stream, raw = _open(path, require_gzip=True)
+    try:
+        yield from _StreamingUnpickler(stream, _context(path)).iter_items()
+    except Exception as exc:  # noqa: BLE001
+        err = _translate_errors(path, exc)
+        if err is exc:
+            raise
+        raise err from exc
+    finally:
+        stream.close()
+        raw.close()
