@@ -126,6 +126,42 @@ def test_model_kl_loss_is_masked_sum_over_steps_and_dims_averaged_over_batch():
     assert out.kl_loss > 0
 
 
+def test_gaussian_kl_near_the_prior_is_nonnegative_and_exact():
+    """Posteriors within 1e-4 of the prior: the textbook form loses everything to cancellation (and goes below 0);
+    the computed KL must be >= 0 and equal to a float64 reference."""
+    gen = torch.Generator().manual_seed(0)
+    shape = (64, 64)
+    mu_p = torch.randn(shape, generator=gen)
+    logvar_p = torch.randn(shape, generator=gen)
+    mu_q = mu_p + 1e-4 * (2 * torch.rand(shape, generator=gen) - 1)
+    logvar_q = logvar_p + 1e-4 * (2 * torch.rand(shape, generator=gen) - 1)
+    kl = gaussian_kl(mu_q, logvar_q, mu_p, logvar_p)
+    assert kl.dtype == torch.float32
+    assert (kl >= 0).all()
+    reference = kl_divergence(Normal(mu_q.double(), (0.5 * logvar_q.double()).exp()),
+                              Normal(mu_p.double(), (0.5 * logvar_p.double()).exp()))
+    torch.testing.assert_close(kl.double(), reference, atol=1e-13, rtol=1e-5)
+    # identical distributions: exactly 0; far apart ones: the usual value
+    assert torch.equal(gaussian_kl(mu_p, logvar_p, mu_p, logvar_p), torch.zeros(shape))
+    far = gaussian_kl(mu_p + 3, logvar_p + 5, mu_p, logvar_p)
+    reference_far = kl_divergence(Normal((mu_p + 3).double(), (0.5 * (logvar_p + 5).double()).exp()),
+                                  Normal(mu_p.double(), (0.5 * logvar_p.double()).exp()))
+    torch.testing.assert_close(far.double(), reference_far, atol=1e-6, rtol=1e-5)
+    # the model's kl_loss near the prior: g's output zeroed except a tiny bias
+    model = TESTER.get_model()
+    with torch.no_grad():
+        model.latent_network.posterior_proj.weight.zero_()
+        model.latent_network.posterior_proj.bias.fill_(3e-5)
+    out = model.eval()(**TESTER.get_inputs())
+    assert out.kl_loss >= 0
+    reference_model = kl_divergence(Normal(out.posterior_mu.double(), (0.5 * out.posterior_logvar.double()).exp()),
+                                    Normal(out.prior_mu.double(), (0.5 * out.prior_logvar.double()).exp()))
+    steps = TESTER.get_inputs()["attention_mask"].sum(1) + 2
+    step_mask = torch.arange(reference_model.shape[1])[None, :] < steps[:, None]
+    expected = reference_model.sum(-1)[step_mask].sum() / TESTER.batch_size
+    torch.testing.assert_close(out.kl_loss.double(), expected, atol=1e-12, rtol=1e-5)
+
+
 def test_loss_falls_on_a_fixed_batch():
     model = TESTER.get_model(kl_annealing_steps=0)
     inputs = TESTER.get_inputs()

@@ -100,14 +100,27 @@ def _pop_cache(kwargs: dict):
 # ------------------------------------------------------------------------------------------------
 
 
+def _expm1_minus_identity(x: torch.Tensor) -> torch.Tensor:
+    """exp(x) - 1 - x without cancellation: a Taylor series for |x| < 0.1 (truncation below 1e-8 relative), and
+    `expm1(x) - x` elsewhere. Never below 0."""
+    small = x.clamp(-0.1, 0.1)
+    series = small * small * (1 / 2 + small * (1 / 6 + small * (1 / 24 + small * (1 / 120 + small * (1 / 720)))))
+    return torch.where(x.abs() < 0.1, series, torch.expm1(x) - x)
+
+
 def gaussian_kl(mu_q, logvar_q, mu_p, logvar_p):
     """Element-wise KL(N(mu_q, exp(logvar_q)) || N(mu_p, exp(logvar_p))) of diagonal Gaussians.
 
     KL = 1/2 [log var_p - log var_q + (var_q + (mu_q - mu_p)^2) / var_p - 1]  (Kingma & Welling 2014, App. B).
     With the ARGD posterior q = N(mu + dmu, sigma^2 dsigma^2) this is CV-SLT's Eq. 12,
     1/2 (dmu^2 / sigma^2 + dsigma^2 - log dsigma^2 - 1).
+
+    Computed without cancellation, with l = logvar_q - logvar_p (= log dsigma^2):
+    KL = 1/2 (dmu^2 / sigma^2 + expm1(l) - l), where expm1(l) - l >= 0, so the result is never below 0 and keeps
+    its relative accuracy when the posterior is close to the prior (the textbook form subtracts numbers near 1).
     """
-    return 0.5 * (logvar_p - logvar_q + (logvar_q.exp() + (mu_q - mu_p).pow(2)) / logvar_p.exp() - 1.0)
+    log_ratio = logvar_q - logvar_p
+    return 0.5 * ((mu_q - mu_p).pow(2) * torch.exp(-logvar_p) + _expm1_minus_identity(log_ratio))
 
 
 def sinusoidal_positions(length: int, dim: int, device=None, dtype=None) -> torch.Tensor:
@@ -130,9 +143,12 @@ class CVSLTMaskedBatchNorm1d(nn.BatchNorm1d):
     def forward(self, hidden_states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
         valid = mask.unsqueeze(-1).to(hidden_states.dtype)
         if self.training:
-            count = valid.sum()
-            mean = (hidden_states * valid).sum(dim=(0, 1)) / count
-            var = ((hidden_states - mean).pow(2) * valid).sum(dim=(0, 1)) / count
+            # statistics and the count in float32: a bf16 count rounds (621 valid steps sum to 620)
+            valid32 = mask.unsqueeze(-1).float()
+            hidden32 = hidden_states.float()
+            count = valid32.sum()
+            mean = (hidden32 * valid32).sum(dim=(0, 1)) / count
+            var = ((hidden32 - mean).pow(2) * valid32).sum(dim=(0, 1)) / count
             if self.track_running_stats:
                 with torch.no_grad():
                     momentum = 0.1 if self.momentum is None else self.momentum
@@ -142,7 +158,7 @@ class CVSLTMaskedBatchNorm1d(nn.BatchNorm1d):
                     self.num_batches_tracked.add_(1)
         else:
             mean, var = self.running_mean.to(hidden_states.dtype), self.running_var.to(hidden_states.dtype)
-        normed = (hidden_states - mean) * torch.rsqrt(var + self.eps)
+        normed = ((hidden_states - mean) * torch.rsqrt(var + self.eps)).to(hidden_states.dtype)
         if self.affine:
             normed = normed * self.weight + self.bias
         return normed * valid
