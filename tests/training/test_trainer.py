@@ -74,6 +74,39 @@ def test_plain_seq2seq_trainer_with_callback_anneals_by_step(tmp_path, tokenizer
     np.testing.assert_allclose(weights, [0, 0, 0, .5, .5, .5, 1, 1, 1], atol=1e-7)
 
 
+@pytest.mark.parametrize("loss_reduction", ["sentence_sum", "token_mean"])
+def test_gradient_accumulation_matches_the_full_batch_with_the_paper_reduction(tmp_path, tokenizer, loss_reduction):
+    """One SGD step on 4 sentences as 1 x 4 and as 2 micro-batches x 2 (the Trainer divides each micro-batch loss by
+    the accumulation steps: CV-SLT has `accepts_loss_kwargs = False`). The model is kept in eval mode (no z noise,
+    BatchNorm with fixed statistics), so both runs differentiate the same function of the same sentences. With the
+    paper's reduction (sum over tokens / batch size) the updates agree; token means of micro-batches do not."""
+    corpus = toy_corpus(40, seed=5)
+    words = [len(t.split()) for t in corpus["text"]]
+    # three sentences of 3 words and one of 5: every split into two micro-batches of 2 has unequal token counts
+    data = corpus.select([i for i, n in enumerate(words) if n == 3][:3] + [words.index(5)])
+
+    def one_step(batch_size, accumulation):
+        model = tiny_model(kl_annealing_steps=0, loss_reduction=loss_reduction)
+        model.eval()
+        model.train = lambda mode=True: model  # keep eval mode inside the Trainer
+        args = _args(tmp_path, per_device_train_batch_size=batch_size, gradient_accumulation_steps=accumulation,
+                     max_steps=1, optim="sgd", learning_rate=0.1, max_grad_norm=0.0, lr_scheduler_type="constant",
+                     logging_steps=100)
+        trainer = CVSLTTrainer(model=model, args=args, train_dataset=data, data_collator=ToyCollator(tokenizer))
+        assert trainer.model_accepts_loss_kwargs is False
+        before = {n: p.detach().clone() for n, p in model.named_parameters()}
+        trainer.train()
+        return {n: p.detach() - before[n] for n, p in model.named_parameters()}
+
+    full, accumulated = one_step(4, 1), one_step(2, 2)
+    close = [torch.allclose(accumulated[n], full[n], atol=1e-6, rtol=1e-4) for n in full]
+    if loss_reduction == "sentence_sum":
+        assert all(close)
+        assert any(full[n].abs().max() > 1e-4 for n in full)
+    else:
+        assert not all(close)
+
+
 def test_loss_parts_and_annealing_weight_are_logged_as_interval_means(tmp_path, tokenizer):
     model = tiny_model(kl_annealing_steps=4)
     args = _args(tmp_path, max_steps=4, logging_steps=2)

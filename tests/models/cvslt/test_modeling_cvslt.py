@@ -126,6 +126,87 @@ def test_model_kl_loss_is_masked_sum_over_steps_and_dims_averaged_over_batch():
     assert out.kl_loss > 0
 
 
+def _hand_loss_parts(out, labels, attention_mask, label_smoothing, sd_weight, weight, token_mean=False):
+    """The loss parts from the model's outputs alone, in float64, with explicit formulas (not the model's helpers).
+
+    The paper's ELBO (Eq. 2) reduction: CE and SD summed over the valid target tokens, the Gaussian KL over latent dims
+    and valid sign steps (the appended </s> and language code included), every term divided by the batch size.
+    `token_mean=True`: CE and SD averaged over the valid target tokens instead (the KL unchanged)."""
+    valid = labels != -100
+    batch = labels.shape[0]
+    denominator = valid.sum().double() if token_mean else float(batch)
+    vocab = out.logits.shape[-1]
+
+    def smoothed_ce(logits):
+        log_probs = logits.double().log_softmax(-1)
+        target = labels.masked_fill(~valid, 0)
+        nll = -log_probs.gather(-1, target.unsqueeze(-1)).squeeze(-1)
+        uniform = -log_probs.sum(-1) / vocab
+        per_token = (1 - label_smoothing) * nll + label_smoothing * uniform
+        return per_token[valid].sum() / denominator
+
+    mu_q, mu_p = out.posterior_mu.double(), out.prior_mu.double()
+    var_q, var_p = out.posterior_logvar.double().exp(), out.prior_logvar.double().exp()
+    kl = 0.5 * (var_p.log() - var_q.log() + (var_q + (mu_q - mu_p) ** 2) / var_p - 1)  # (B, S, d_z)
+    steps = attention_mask.sum(1) + 2
+    step_mask = torch.arange(kl.shape[1])[None, :] < steps[:, None]
+    kl_loss = kl.sum(-1)[step_mask].sum() / batch
+    log_q, log_p = out.posterior_logits.double().log_softmax(-1), out.logits.double().log_softmax(-1)
+    sd_per_token = (log_q.exp() * (log_q - log_p)).sum(-1)
+    sd_loss = sd_per_token[valid].sum() / denominator
+    parts = {"posterior_ce_loss": smoothed_ce(out.posterior_logits), "prior_ce_loss": smoothed_ce(out.logits),
+             "kl_loss": kl_loss, "sd_loss": sd_loss}
+    parts["loss"] = (parts["posterior_ce_loss"] + parts["prior_ce_loss"] + weight * kl_loss
+                     + weight * sd_weight * sd_loss)
+    return parts
+
+
+@pytest.mark.parametrize("reduction", ["sentence_sum", "token_mean"])
+def test_loss_parts_equal_a_hand_computation(reduction):
+    inputs = TESTER.get_inputs()
+    lengths = (inputs["labels"] != -100).sum(1)
+    assert len(set(lengths.tolist())) == 3  # sentences of different lengths
+    overrides = {} if reduction == "sentence_sum" else {"loss_reduction": "token_mean"}
+    model = TESTER.get_model(sd_weight=2.5, label_smoothing=0.2, **overrides)
+    assert model.config.loss_reduction == reduction  # the paper's reduction is the default
+    model.train()
+    model.set_global_step(4)  # annealing weight 0.4
+    out = model(**inputs)
+    expected = _hand_loss_parts(out, inputs["labels"], inputs["attention_mask"], 0.2, 2.5, 0.4,
+                                token_mean=reduction == "token_mean")
+    assert out.annealing_weight.item() == pytest.approx(0.4)
+    for name, value in expected.items():
+        torch.testing.assert_close(getattr(out, name).double(), value, atol=1e-5, rtol=1e-5, msg=name)
+
+
+def test_sentence_sum_loss_of_a_batch_is_the_mean_of_equal_micro_batches():
+    """What gradient accumulation relies on: with the paper's reduction the loss (and gradient) of a batch is the mean
+    of those of its equal-sized micro-batches, which the Trainer computes (`accepts_loss_kwargs = False`: each
+    micro-batch loss divided by the accumulation steps). Token means of micro-batches with different token counts
+    are not the token mean of the batch."""
+    inputs = TESTER.get_inputs()
+    batch = {k: torch.cat([v, v[:1]]) for k, v in inputs.items()}  # 4 sentences of 6, 4, 5, 6 tokens
+    halves = [{k: v[:2] for k, v in batch.items()}, {k: v[2:] for k, v in batch.items()}]
+    for reduction, equal in (("sentence_sum", True), ("token_mean", False)):
+        model = trained_batch_norm(TESTER.get_model(loss_reduction=reduction), inputs)
+        model.set_global_step(5)
+        full = model(**batch).loss
+        full.backward()
+        full_grad = model.visual_head.input_proj.weight.grad.clone()
+        model.zero_grad()
+        accumulated = 0.0
+        for half in halves:
+            loss = model(**half).loss / 2
+            loss.backward()
+            accumulated = accumulated + loss.detach()
+        grad = model.visual_head.input_proj.weight.grad
+        if equal:
+            torch.testing.assert_close(accumulated, full.detach(), atol=1e-5, rtol=1e-5)
+            torch.testing.assert_close(grad, full_grad, atol=1e-5, rtol=1e-4)
+        else:
+            assert not torch.allclose(accumulated, full.detach(), atol=1e-5, rtol=1e-5)
+
+
 def test_gaussian_kl_near_the_prior_is_nonnegative_and_exact():
     """Posteriors within 1e-4 of the prior: the textbook form loses everything to cancellation (and goes below 0);
     the computed KL must be >= 0 and equal to a float64 reference."""
@@ -160,6 +241,27 @@ def test_gaussian_kl_near_the_prior_is_nonnegative_and_exact():
     step_mask = torch.arange(reference_model.shape[1])[None, :] < steps[:, None]
     expected = reference_model.sum(-1)[step_mask].sum() / TESTER.batch_size
     torch.testing.assert_close(out.kl_loss.double(), expected, atol=1e-12, rtol=1e-5)
+
+
+def test_bf16_model_counts_tokens_exactly():
+    """621 valid target tokens: a bf16 count rounds to 620; the token mean must divide by 621."""
+    model = TESTER.get_model(loss_reduction="token_mean").to(torch.bfloat16)
+    gen = torch.Generator().manual_seed(3)
+    batch, length = 27, 23
+    features = torch.randn(batch, TESTER.seq_length, TESTER.feature_dim, generator=gen).to(torch.bfloat16)
+    labels = torch.randint(6, TESTER.vocab_size, (batch, length), generator=gen)
+    labels[:, -2:] = torch.tensor([2, TESTER.lang_code_id])
+    assert int((labels != -100).sum()) == 621
+    assert int((labels != -100).to(torch.bfloat16).sum()) == 620  # what a bf16 count gives
+    model.train()
+    model.set_global_step(10)
+    with torch.no_grad():
+        out = model(input_features=features, labels=labels)
+    assert out.logits.dtype == torch.bfloat16
+    expected = _hand_loss_parts(out, labels, torch.ones(batch, TESTER.seq_length, dtype=torch.long),
+                                model.config.label_smoothing, model.config.sd_weight, 1.0, token_mean=True)
+    for name in ("posterior_ce_loss", "prior_ce_loss", "sd_loss"):
+        torch.testing.assert_close(getattr(out, name).double(), expected[name], atol=1e-6, rtol=2e-5, msg=name)
 
 
 def test_loss_falls_on_a_fixed_batch():
@@ -270,9 +372,10 @@ def test_symmetric_sd_direction_averages_both_kls():
     valid = labels != -100
     q = torch.distributions.Categorical(logits=out.posterior_logits[valid])
     p = torch.distributions.Categorical(logits=out.logits[valid])
-    torch.testing.assert_close(out.sd_loss, 0.5 * (kl_divergence(q, p) + kl_divergence(p, q)).mean(), atol=1e-5,
-                               rtol=1e-5)
-    torch.testing.assert_close(forward_kl.sd_loss, kl_divergence(q, p).mean(), atol=1e-5, rtol=1e-5)
+    batch = labels.shape[0]  # summed over the valid target tokens, divided by the batch size
+    torch.testing.assert_close(out.sd_loss, 0.5 * (kl_divergence(q, p) + kl_divergence(p, q)).sum() / batch,
+                               atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(forward_kl.sd_loss, kl_divergence(q, p).sum() / batch, atol=1e-5, rtol=1e-5)
 
 
 @pytest.mark.parametrize("fusion", ["prefix", "postfix"])
@@ -318,6 +421,13 @@ def test_use_latent_false_equals_mbart_on_inputs_embeds():
         ours = model(inputs_embeds=embeds, attention_mask=mask, labels=labels)
     ref_loss = torch.nn.CrossEntropyLoss(label_smoothing=0.2)(ref.logits.view(-1, 40), labels.view(-1))
     torch.testing.assert_close(ours.logits, ref.logits, atol=1e-6, rtol=0)
+    # the paper's reduction (default): summed over the target tokens, divided by the batch size
+    ref_sum = torch.nn.CrossEntropyLoss(label_smoothing=0.2, reduction="sum")(ref.logits.view(-1, 40), labels.view(-1))
+    torch.testing.assert_close(ours.loss, ref_sum / labels.shape[0], atol=1e-5, rtol=0)
+    # the token mean is mBART's own (label-smoothed) loss
+    model.config.loss_reduction = "token_mean"
+    with torch.no_grad():
+        ours = model(inputs_embeds=embeds, attention_mask=mask, labels=labels)
     torch.testing.assert_close(ours.loss, ref_loss, atol=1e-6, rtol=0)
     torch.testing.assert_close(ours.encoder_last_hidden_state, ref.encoder_last_hidden_state, atol=1e-6, rtol=0)
 
@@ -457,6 +567,8 @@ def test_bad_config_raises():
         TESTER.get_config(max_sign_positions=47)
     with pytest.raises(ValueError, match="visual_kernel_size"):
         TESTER.get_config(visual_kernel_size=2)
+    with pytest.raises(ValueError, match=r"loss_reduction must be one of \('sentence_sum', 'token_mean'\), got 'mean'"):
+        TESTER.get_config(loss_reduction="mean")
 
 
 # ------------------------------------------------------------------------------------------------ save / load

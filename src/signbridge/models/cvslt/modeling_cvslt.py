@@ -11,7 +11,9 @@ Cross-Modal Alignment", AAAI 2024 (arXiv:2312.15645).
 - `latent_network` is the Gaussian network with ARGD (one attention module shared by both paths; prior `f`,
   posterior residual `g`); z returns to the encoder output through Linear + LayerNorm.
 - Loss: `CE_posterior + CE_prior (AEP) + w * KL_gauss + w * lambda * L_SD`, w annealed linearly over
-  `kl_annealing_steps` optimizer steps set with `set_global_step`.
+  `kl_annealing_steps` optimizer steps set with `set_global_step`. As in the paper's ELBO,
+  every term is summed over target tokens (the KL over latent dims and sign steps) and divided by the batch size;
+  `config.loss_reduction="token_mean"` keeps the earlier token-mean cross-entropies.
 - Inference uses the prior path with `z* = mu` through the standard `generate()`.
 
 This file imports only torch, transformers, the standard library and its own configuration file.
@@ -53,10 +55,13 @@ class CVSLTSeq2SeqLMOutput(Seq2SeqLMOutput):
     calls it (`past_key_values` up to 5.23, `cache` from 5.24).
 
     Args:
-        posterior_ce_loss: label-smoothed cross-entropy of the posterior path.
-        prior_ce_loss: label-smoothed cross-entropy of the prior path (the AEP term).
-        kl_loss: Gaussian KL(q(z|x,y) || p(z|x)), summed over latent dims and valid steps, averaged over the batch.
-        sd_loss: self-distillation KL between the posterior and prior decoders' token distributions.
+        posterior_ce_loss: label-smoothed cross-entropy of the posterior path, summed over the valid target tokens and
+            divided by the batch size (`config.loss_reduction="sentence_sum"`, the default) or averaged over the
+            valid target tokens (`"token_mean"`).
+        prior_ce_loss: label-smoothed cross-entropy of the prior path (the AEP term), reduced the same way.
+        kl_loss: Gaussian KL(q(z|x,y) || p(z|x)), summed over latent dims and valid steps, divided by the batch size.
+        sd_loss: self-distillation KL between the posterior and prior decoders' token distributions, reduced like the
+            cross-entropies.
         annealing_weight: current linear annealing factor applied to `kl_loss` and `sd_weight * sd_loss`.
         posterior_logits: posterior-path logits (training with labels only).
         prior_mu, prior_logvar, posterior_mu, posterior_logvar: parameters of the two diagonal Gaussians (B, S, d_z).
@@ -532,15 +537,26 @@ class CVSLTForConditionalGeneration(CVSLTPreTrainedModel, GenerationMixin):
 
     # ---- losses ---------------------------------------------------------------------------------
 
+    def _reduce_tokens(self, per_token, labels):
+        """Reduce a (batch, length) per-token loss over the valid target tokens (labels != -100), as
+        `config.loss_reduction` says: the sum divided by the batch size ("sentence_sum", the paper's ELBO) or the
+        mean over the valid tokens ("token_mean"). The mask and the count are float32 whatever the model's dtype."""
+        valid = (labels != -100).float()
+        total = (per_token.float() * valid).sum()
+        if self.config.loss_reduction == "token_mean":
+            return total / valid.sum()
+        return total / labels.shape[0]
+
     def _cross_entropy(self, logits, labels):
-        return F.cross_entropy(
+        """Label-smoothed cross-entropy of each target token, reduced by `_reduce_tokens`."""
+        per_token = F.cross_entropy(
             logits.reshape(-1, logits.shape[-1]).float(), labels.reshape(-1), ignore_index=-100,
-            label_smoothing=self.config.label_smoothing,
+            label_smoothing=self.config.label_smoothing, reduction="none",
         )
+        return self._reduce_tokens(per_token.view(labels.shape), labels)
 
     def _self_distillation(self, posterior_logits, prior_logits, labels):
-        """KL between the decoders' token distributions, averaged over non-pad target positions."""
-        valid = (labels != -100).to(prior_logits.dtype)
+        """KL between the decoders' token distributions at the valid target positions, reduced by `_reduce_tokens`."""
         log_q = F.log_softmax(posterior_logits.float(), -1)
         log_p = F.log_softmax(prior_logits.float(), -1)
         kl_qp = (log_q.exp() * (log_q - log_p)).sum(-1)  # KL(posterior || prior)
@@ -549,7 +565,7 @@ class CVSLTForConditionalGeneration(CVSLTPreTrainedModel, GenerationMixin):
             per_token = 0.5 * (kl_qp + kl_pq)
         else:
             per_token = kl_qp
-        return (per_token * valid).sum() / valid.sum()
+        return self._reduce_tokens(per_token, labels)
 
     def _logits(self, decoder_hidden):
         return self.lm_head(decoder_hidden) + self.final_logits_bias.to(decoder_hidden.dtype)
@@ -700,6 +716,7 @@ class CVSLTForConditionalGeneration(CVSLTPreTrainedModel, GenerationMixin):
                 posterior_logits = self._logits(posterior_dec.last_hidden_state)
                 posterior_ce = self._cross_entropy(posterior_logits, labels)
                 kl = gaussian_kl(posterior_mu.float(), posterior_logvar.float(), prior_mu.float(), prior_logvar.float())
+                # summed over latent dims and valid sign steps, divided by the batch size (both reductions)
                 kl_loss = (kl.sum(-1) * sign_mask.float()).sum() / kl.shape[0]
                 sd_loss = self._self_distillation(posterior_logits, logits, labels)
                 loss = posterior_ce + weight * kl_loss
