@@ -52,8 +52,9 @@ def test_annealing_follows_optimizer_steps_under_gradient_accumulation(tmp_path,
     # 5 optimizer steps x 2 micro-batches; the weight is min(1, step / 4) for both micro-batches of a step.
     assert [s for s, _ in trainer.seen] == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
     np.testing.assert_allclose([w for _, w in trainer.seen], [0, 0, .25, .25, .5, .5, .75, .75, 1, 1], atol=1e-7)
-    # Evaluation forwards do not move the schedule: the model's step is still the last training step.
-    assert int(model.global_step) == 4
+    # The model's step counts the optimizer steps done (5), so a model saved now continues from there; evaluation
+    # forwards do not move it.
+    assert int(model.global_step) == 5
 
 
 def test_plain_seq2seq_trainer_with_callback_anneals_by_step(tmp_path, tokenizer):
@@ -72,6 +73,57 @@ def test_plain_seq2seq_trainer_with_callback_anneals_by_step(tmp_path, tokenizer
                              data_collator=ToyCollator(tokenizer), callbacks=[KLAnnealingCallback()])
     trainer.train()
     np.testing.assert_allclose(weights, [0, 0, 0, .5, .5, .5, 1, 1, 1], atol=1e-7)
+
+
+def test_training_continued_from_a_saved_folder_continues_the_annealing(tmp_path, tokenizer):
+    from signbridge.models.cvslt import CVSLTForConditionalGeneration
+
+    model = tiny_model(kl_annealing_steps=4)
+    trainer = _RecordingTrainer(model=model, args=_args(tmp_path, max_steps=2, logging_steps=100),
+                                train_dataset=toy_corpus(8), data_collator=ToyCollator(tokenizer))
+    trainer.train()
+    trainer.save_model(str(tmp_path / "saved"))
+    loaded = CVSLTForConditionalGeneration.from_pretrained(tmp_path / "saved")
+    assert int(loaded.global_step) == 2
+    again = _RecordingTrainer(model=loaded, args=_args(tmp_path, max_steps=3, logging_steps=100),
+                              train_dataset=toy_corpus(8), data_collator=ToyCollator(tokenizer))
+    again.train()
+    # a new Trainer counts from 0; the annealing goes on from the 2 saved steps instead of restarting at weight 0
+    assert again.seen == [(0, 0.5), (1, 0.75), (2, 1.0)]
+    assert int(loaded.global_step) == 5
+
+
+def test_run_resumed_from_a_checkpoint_continues_the_annealing(tmp_path, tokenizer):
+    args = _args(tmp_path, max_steps=4, logging_steps=100, save_strategy="steps", save_steps=2)
+    first = _RecordingTrainer(model=tiny_model(kl_annealing_steps=4), args=args, train_dataset=toy_corpus(8),
+                              data_collator=ToyCollator(tokenizer))
+    first.train()
+    resumed = _RecordingTrainer(model=tiny_model(kl_annealing_steps=4), args=args, train_dataset=toy_corpus(8),
+                                data_collator=ToyCollator(tokenizer))
+    resumed.train(resume_from_checkpoint=str(tmp_path / "out" / "checkpoint-2"))
+    # the checkpoint's step (2) and the Trainer's restored step (2) are the same count: not added twice
+    assert resumed.seen == first.seen[2:] == [(2, 0.5), (3, 0.75)]
+
+
+def test_plain_trainer_warns_once_without_the_annealing_callback(tmp_path, tokenizer):
+    from transformers.testing_utils import CaptureLogger
+
+    from signbridge.models.cvslt import modeling_cvslt
+
+    def run(trainer_cls, **kwargs):
+        trainer_cls(model=tiny_model(), args=_args(tmp_path, max_steps=3, logging_steps=100),
+                    train_dataset=toy_corpus(6), data_collator=ToyCollator(tokenizer), **kwargs).train()
+
+    modeling_cvslt.logger.warning_once.cache_clear()
+    with CaptureLogger(modeling_cvslt.logger) as captured:
+        run(Seq2SeqTrainer)
+    assert captured.out.count("KL-annealing step was never set") == 1
+    modeling_cvslt.logger.warning_once.cache_clear()
+    with CaptureLogger(modeling_cvslt.logger) as captured:
+        run(Seq2SeqTrainer, callbacks=[KLAnnealingCallback()])
+        run(CVSLTTrainer)
+    assert captured.out == ""
+    modeling_cvslt.logger.warning_once.cache_clear()
 
 
 @pytest.mark.parametrize("loss_reduction", ["sentence_sum", "token_mean"])

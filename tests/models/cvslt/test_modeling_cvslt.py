@@ -98,7 +98,8 @@ def test_annealing_follows_global_step_not_forward_calls():
     assert model(**inputs).annealing_weight.item() == pytest.approx(0.3)
     model.set_global_step(1000)
     assert model(**inputs).annealing_weight.item() == 1.0
-    assert "global_step" not in model.state_dict()
+    # the step is saved with the weights (see test_annealing_step_survives_save_and_load)
+    assert int(model.state_dict()["global_step"]) == 1000
 
 
 def test_gaussian_kl_matches_torch_distributions():
@@ -443,6 +444,8 @@ def test_from_mbart_copies_every_mbart_weight():
     for key, value in model.state_dict().items():
         if key.startswith(("visual_head.", "latent_network.")):
             assert key not in theirs
+        elif key == "global_step":  # CV-SLT's annealing step starts at 0
+            assert key not in theirs and int(value) == 0
         else:
             assert torch.equal(value, theirs[key]), key
     assert model.lm_head.weight.data_ptr() == model.model.shared.weight.data_ptr()
@@ -588,6 +591,60 @@ def test_save_load_identical(tmp_path):
     assert config["model_type"] == "cvslt"
     assert config["auto_map"]["AutoModelForSeq2SeqLM"] == "modeling_cvslt.CVSLTForConditionalGeneration"
     assert (tmp_path / "modeling_cvslt.py").exists() and (tmp_path / "configuration_cvslt.py").exists()
+
+
+def test_annealing_step_survives_save_and_load(tmp_path):
+    model = TESTER.get_model()
+    model.set_global_step(7)
+    model.save_pretrained(tmp_path)
+    reloaded = CVSLTForConditionalGeneration.from_pretrained(tmp_path)
+    assert int(reloaded.global_step) == 7
+    assert reloaded.annealing_weight == model.annealing_weight == pytest.approx(0.7)
+    inputs = TESTER.get_inputs()
+    with torch.no_grad():
+        assert reloaded.eval()(**inputs).annealing_weight.item() == model.eval()(**inputs).annealing_weight.item()
+
+
+def test_folder_saved_without_the_annealing_step_still_loads(tmp_path):
+    from safetensors.torch import load_file, save_file
+    from transformers.testing_utils import CaptureLogger
+    from transformers.utils import logging as hf_logging
+
+    model = TESTER.get_model()
+    model.set_global_step(7)
+    model.save_pretrained(tmp_path)
+    weights = tmp_path / "model.safetensors"
+    state = load_file(weights)
+    del state["global_step"]  # as saved before the step was persisted
+    save_file(state, weights, metadata={"format": "pt"})
+    with CaptureLogger(hf_logging.get_logger("transformers.modeling_utils")) as captured:
+        reloaded = CVSLTForConditionalGeneration.from_pretrained(tmp_path)
+    assert "global_step" not in captured.out
+    assert int(reloaded.global_step) == 0 and reloaded.annealing_weight == 0.0
+    torch.testing.assert_close(reloaded.lm_head.weight, model.lm_head.weight)
+
+
+def test_warns_once_when_the_annealing_step_is_never_driven():
+    from transformers.testing_utils import CaptureLogger
+
+    from signbridge.models.cvslt import modeling_cvslt
+
+    inputs = TESTER.get_inputs()
+    modeling_cvslt.logger.warning_once.cache_clear()
+    with CaptureLogger(modeling_cvslt.logger) as captured:
+        model = TESTER.get_model().train()
+        model(**inputs)
+        model(**inputs)
+    assert captured.out.count("KL-annealing step was never set") == 1
+    modeling_cvslt.logger.warning_once.cache_clear()
+    with CaptureLogger(modeling_cvslt.logger) as captured:
+        model.eval()(**inputs)  # evaluation: no warning
+        TESTER.get_model(kl_annealing_steps=0).train()(**inputs)  # no annealing to drive
+        driven = TESTER.get_model().train()
+        driven.set_global_step(0)
+        driven(**inputs)
+    assert captured.out == ""
+    modeling_cvslt.logger.warning_once.cache_clear()
 
 
 _LOAD_SCRIPT = """

@@ -76,7 +76,8 @@ class CVSLTConfig(MBartConfig):
             directions as the reference code does.
         kl_annealing_steps (`int`, defaults to 4000):
             Optimizer steps over which the Gaussian-KL weight and lambda rise linearly from 0 to their full value
-            (0 disables annealing). The step is set with `model.set_global_step(step)`.
+            (0 disables annealing). The step is set with `model.set_global_step(step)` and saved with the weights
+            (the model's `global_step` buffer), so training continued from a saved folder continues the schedule.
         label_smoothing (`float`, defaults to 0.2):
             Label smoothing of both cross-entropy terms.
         loss_reduction (`str`, defaults to `"sentence_sum"`):

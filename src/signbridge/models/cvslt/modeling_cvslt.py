@@ -11,7 +11,7 @@ Cross-Modal Alignment", AAAI 2024 (arXiv:2312.15645).
 - `latent_network` is the Gaussian network with ARGD (one attention module shared by both paths; prior `f`,
   posterior residual `g`); z returns to the encoder output through Linear + LayerNorm.
 - Loss: `CE_posterior + CE_prior (AEP) + w * KL_gauss + w * lambda * L_SD`, w annealed linearly over
-  `kl_annealing_steps` optimizer steps set with `set_global_step`. As in the paper's ELBO,
+  `kl_annealing_steps` optimizer steps set with `set_global_step` (saved with the weights). As in the paper's ELBO,
   every term is summed over target tokens (the KL over latent dims and sign steps) and divided by the batch size;
   `config.loss_reduction="token_mean"` keeps the earlier token-mean cross-entropies.
 - Inference uses the prior path with `z* = mu` through the standard `generate()`.
@@ -327,7 +327,8 @@ class CVSLTForConditionalGeneration(CVSLTPreTrainedModel, GenerationMixin):
     `None` when `config.use_latent` is False), `lm_head` (tied to `model.shared`).
     """
 
-    _keys_to_ignore_on_load_missing = ["final_logits_bias"]
+    # `global_step` is missing from folders saved before it was persisted; it then starts at 0
+    _keys_to_ignore_on_load_missing = ["final_logits_bias", "global_step"]
     _tied_weights_keys = {"lm_head.weight": "model.shared.weight"}
     accepts_loss_kwargs = False
 
@@ -338,14 +339,29 @@ class CVSLTForConditionalGeneration(CVSLTPreTrainedModel, GenerationMixin):
         self.latent_network = CVSLTGaussianNetwork(config) if config.use_latent else None
         self.register_buffer("final_logits_bias", torch.zeros((1, config.vocab_size)))
         self.lm_head = nn.Linear(config.d_model, config.vocab_size, bias=False)
-        self.register_buffer("global_step", torch.zeros((), dtype=torch.long), persistent=False)
+        # the annealing step is saved with the weights, so training continued from a saved folder goes on annealing
+        # where it stopped instead of starting again at weight 0
+        self.register_buffer("global_step", torch.zeros((), dtype=torch.long), persistent=True)
+        self._global_step_driven = False
         self.post_init()
 
     # ---- training hooks -------------------------------------------------------------------------
 
     def set_global_step(self, step: int) -> None:
-        """Set the optimizer step that drives the linear annealing of the KL weight and lambda."""
+        """Set the optimizer step that drives the linear annealing of the KL weight and lambda. The step is a
+        persistent buffer: `save_pretrained` stores it and `from_pretrained` restores it."""
         self.global_step.fill_(int(step))
+        self._global_step_driven = True
+
+    def _warn_if_annealing_not_driven(self) -> None:
+        if self._global_step_driven or self.latent_network is None or self.config.kl_annealing_steps <= 0:
+            return
+        logger.warning_once(
+            "CVSLTForConditionalGeneration is computing a training loss, but its KL-annealing step was never set: "
+            "the weight of the KL and self-distillation terms stays at global_step / kl_annealing_steps (0 for a new "
+            "model) and does not rise. Train with signbridge.training.CVSLTTrainer, add "
+            "signbridge.training.KLAnnealingCallback to the Trainer, or call model.set_global_step(step) yourself."
+        )
 
     @property
     def annealing_weight(self) -> float:
@@ -676,6 +692,8 @@ class CVSLTForConditionalGeneration(CVSLTPreTrainedModel, GenerationMixin):
 
         loss = posterior_ce = prior_ce = kl_loss = sd_loss = weight = posterior_logits = None
         if labels is not None:
+            if self.training:
+                self._warn_if_annealing_not_driven()
             prior_ce = self._cross_entropy(logits, labels)
             steps = config.kl_annealing_steps
             # a tensor op (no host sync): min(1, step / steps)
@@ -786,7 +804,7 @@ class CVSLTForConditionalGeneration(CVSLTPreTrainedModel, GenerationMixin):
         missing, unexpected = model.load_state_dict(state, strict=False)
         if unexpected:
             raise ValueError(f"mBART weights not used by CV-SLT: {unexpected}")
-        not_new = [k for k in missing if not k.startswith(("visual_head.", "latent_network."))]
+        not_new = [k for k in missing if not k.startswith(("visual_head.", "latent_network.")) and k != "global_step"]
         if not_new:
             raise ValueError(f"mBART checkpoint lacks weights CV-SLT needs: {not_new}")
         model.tie_weights()
