@@ -80,7 +80,10 @@ class KLAnnealingCallback(TrainerCallback):
 
     def on_train_begin(self, args, state, control, model=None, **kwargs):
         saved = getattr(unwrap_model(model), "global_step", None) if model is not None else None
-        saved = int(saved) if saved is not None else 0
+        try:  # CV-SLT: a 0-d tensor buffer saved with the weights
+            saved = int(saved) if saved is not None else 0
+        except (TypeError, ValueError, RuntimeError):
+            saved = 0
         self.step_offset = max(0, saved - int(state.global_step))
         if self.step_offset:
             logger.info("KLAnnealingCallback: the model was trained for %d steps before; annealing continues from "
