@@ -52,8 +52,9 @@ def test_annealing_follows_optimizer_steps_under_gradient_accumulation(tmp_path,
     # 5 optimizer steps x 2 micro-batches; the weight is min(1, step / 4) for both micro-batches of a step.
     assert [s for s, _ in trainer.seen] == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
     np.testing.assert_allclose([w for _, w in trainer.seen], [0, 0, .25, .25, .5, .5, .75, .75, 1, 1], atol=1e-7)
-    # Evaluation forwards do not move the schedule: the model's step is still the last training step.
-    assert int(model.global_step) == 4
+    # The model's step counts the optimizer steps done (5), so a model saved now continues from there; evaluation
+    # forwards do not move it.
+    assert int(model.global_step) == 5
 
 
 def test_plain_seq2seq_trainer_with_callback_anneals_by_step(tmp_path, tokenizer):
@@ -72,6 +73,90 @@ def test_plain_seq2seq_trainer_with_callback_anneals_by_step(tmp_path, tokenizer
                              data_collator=ToyCollator(tokenizer), callbacks=[KLAnnealingCallback()])
     trainer.train()
     np.testing.assert_allclose(weights, [0, 0, 0, .5, .5, .5, 1, 1, 1], atol=1e-7)
+
+
+def test_training_continued_from_a_saved_folder_continues_the_annealing(tmp_path, tokenizer):
+    from signbridge.models.cvslt import CVSLTForConditionalGeneration
+
+    model = tiny_model(kl_annealing_steps=4)
+    trainer = _RecordingTrainer(model=model, args=_args(tmp_path, max_steps=2, logging_steps=100),
+                                train_dataset=toy_corpus(8), data_collator=ToyCollator(tokenizer))
+    trainer.train()
+    trainer.save_model(str(tmp_path / "saved"))
+    loaded = CVSLTForConditionalGeneration.from_pretrained(tmp_path / "saved")
+    assert int(loaded.global_step) == 2
+    again = _RecordingTrainer(model=loaded, args=_args(tmp_path, max_steps=3, logging_steps=100),
+                              train_dataset=toy_corpus(8), data_collator=ToyCollator(tokenizer))
+    again.train()
+    # a new Trainer counts from 0; the annealing goes on from the 2 saved steps instead of restarting at weight 0
+    assert again.seen == [(0, 0.5), (1, 0.75), (2, 1.0)]
+    assert int(loaded.global_step) == 5
+
+
+def test_run_resumed_from_a_checkpoint_continues_the_annealing(tmp_path, tokenizer):
+    args = _args(tmp_path, max_steps=4, logging_steps=100, save_strategy="steps", save_steps=2)
+    first = _RecordingTrainer(model=tiny_model(kl_annealing_steps=4), args=args, train_dataset=toy_corpus(8),
+                              data_collator=ToyCollator(tokenizer))
+    first.train()
+    resumed = _RecordingTrainer(model=tiny_model(kl_annealing_steps=4), args=args, train_dataset=toy_corpus(8),
+                                data_collator=ToyCollator(tokenizer))
+    resumed.train(resume_from_checkpoint=str(tmp_path / "out" / "checkpoint-2"))
+    # the checkpoint's step (2) and the Trainer's restored step (2) are the same count: not added twice
+    assert resumed.seen == first.seen[2:] == [(2, 0.5), (3, 0.75)]
+
+
+def test_plain_trainer_warns_once_without_the_annealing_callback(tmp_path, tokenizer):
+    from transformers.testing_utils import CaptureLogger
+
+    from signbridge.models.cvslt import modeling_cvslt
+
+    def run(trainer_cls, **kwargs):
+        trainer_cls(model=tiny_model(), args=_args(tmp_path, max_steps=3, logging_steps=100),
+                    train_dataset=toy_corpus(6), data_collator=ToyCollator(tokenizer), **kwargs).train()
+
+    modeling_cvslt.logger.warning_once.cache_clear()
+    with CaptureLogger(modeling_cvslt.logger) as captured:
+        run(Seq2SeqTrainer)
+    assert captured.out.count("KL-annealing step was never set") == 1
+    modeling_cvslt.logger.warning_once.cache_clear()
+    with CaptureLogger(modeling_cvslt.logger) as captured:
+        run(Seq2SeqTrainer, callbacks=[KLAnnealingCallback()])
+        run(CVSLTTrainer)
+    assert captured.out == ""
+    modeling_cvslt.logger.warning_once.cache_clear()
+
+
+@pytest.mark.parametrize("loss_reduction", ["sentence_sum", "token_mean"])
+def test_gradient_accumulation_matches_the_full_batch_with_the_paper_reduction(tmp_path, tokenizer, loss_reduction):
+    """One SGD step on 4 sentences as 1 x 4 and as 2 micro-batches x 2 (the Trainer divides each micro-batch loss by
+    the accumulation steps: CV-SLT has `accepts_loss_kwargs = False`). The model is kept in eval mode (no z noise,
+    BatchNorm with fixed statistics), so both runs differentiate the same function of the same sentences. With the
+    paper's reduction (sum over tokens / batch size) the updates agree; token means of micro-batches do not."""
+    corpus = toy_corpus(40, seed=5)
+    words = [len(t.split()) for t in corpus["text"]]
+    # three sentences of 3 words and one of 5: every split into two micro-batches of 2 has unequal token counts
+    data = corpus.select([i for i, n in enumerate(words) if n == 3][:3] + [words.index(5)])
+
+    def one_step(batch_size, accumulation):
+        model = tiny_model(kl_annealing_steps=0, loss_reduction=loss_reduction)
+        model.eval()
+        model.train = lambda mode=True: model  # keep eval mode inside the Trainer
+        args = _args(tmp_path, per_device_train_batch_size=batch_size, gradient_accumulation_steps=accumulation,
+                     max_steps=1, optim="sgd", learning_rate=0.1, max_grad_norm=0.0, lr_scheduler_type="constant",
+                     logging_steps=100)
+        trainer = CVSLTTrainer(model=model, args=args, train_dataset=data, data_collator=ToyCollator(tokenizer))
+        assert trainer.model_accepts_loss_kwargs is False
+        before = {n: p.detach().clone() for n, p in model.named_parameters()}
+        trainer.train()
+        return {n: p.detach() - before[n] for n, p in model.named_parameters()}
+
+    full, accumulated = one_step(4, 1), one_step(2, 2)
+    close = [torch.allclose(accumulated[n], full[n], atol=1e-6, rtol=1e-4) for n in full]
+    if loss_reduction == "sentence_sum":
+        assert all(close)
+        assert any(full[n].abs().max() > 1e-4 for n in full)
+    else:
+        assert not all(close)
 
 
 def test_loss_parts_and_annealing_weight_are_logged_as_interval_means(tmp_path, tokenizer):

@@ -46,8 +46,15 @@ class KLAnnealingCallback(TrainerCallback):
 
     ``on_step_begin`` fires once per optimizer step (before the first micro-batch of a gradient
     accumulation group), when ``state.global_step`` is the number of optimizer updates done so far:
-    every micro-batch of the group therefore sees the same annealing step. ``on_train_begin`` sets the
-    step too, so that a run resumed from a checkpoint continues the schedule where it stopped.
+    every micro-batch of the group therefore sees the same annealing step. ``on_step_end`` sets the
+    step again after the update, so a model saved at that point (checkpoints, ``save_model``) stores
+    the number of optimizer steps it has been trained for.
+
+    The model's step is saved with its weights. ``on_train_begin`` reads it: a model loaded from a saved
+    folder and trained by a new ``Trainer`` (whose ``state.global_step`` starts at 0) continues the
+    schedule from its saved step (``step_offset``), and a run resumed from a checkpoint (whose
+    ``state.global_step`` equals the saved step) continues from there. To restart the annealing on
+    purpose, call ``model.set_global_step(0)`` before training.
 
     Works with the plain :class:`~transformers.Trainer` / :class:`~transformers.Seq2SeqTrainer`:
     ``trainer.add_callback(KLAnnealingCallback())``. :class:`~signbridge.training.CVSLTTrainer` adds
@@ -56,9 +63,15 @@ class KLAnnealingCallback(TrainerCallback):
 
     def __init__(self) -> None:
         self._warned = False
+        self.step_offset = 0
+
+    def model_step(self, state) -> int:
+        """The annealing step for the Trainer's ``state``: the saved step the run started from plus the
+        optimizer steps of this run."""
+        return self.step_offset + int(state.global_step)
 
     def _apply(self, state, model) -> None:
-        if not set_model_global_step(model, state.global_step) and not self._warned:
+        if not set_model_global_step(model, self.model_step(state)) and not self._warned:
             self._warned = True
             logger.warning(
                 "KLAnnealingCallback: the model %s has no `set_global_step(step)` method; annealing is not driven",
@@ -66,11 +79,22 @@ class KLAnnealingCallback(TrainerCallback):
             )
 
     def on_train_begin(self, args, state, control, model=None, **kwargs):
+        saved = getattr(unwrap_model(model), "global_step", None) if model is not None else None
+        try:  # CV-SLT: a 0-d tensor buffer saved with the weights
+            saved = int(saved) if saved is not None else 0
+        except (TypeError, ValueError, RuntimeError):
+            saved = 0
+        self.step_offset = max(0, saved - int(state.global_step))
+        if self.step_offset:
+            logger.info("KLAnnealingCallback: the model was trained for %d steps before; annealing continues from "
+                        "there", self.step_offset)
         self._apply(state, model)
 
     def on_step_begin(self, args, state, control, model=None, **kwargs):
         self._apply(state, model)
 
+    def on_step_end(self, args, state, control, model=None, **kwargs):
+        self._apply(state, model)
 
 
 class ProgressEventsCallback(TrainerCallback):

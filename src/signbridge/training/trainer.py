@@ -99,9 +99,9 @@ class CVSLTTrainer(Seq2SeqTrainer):
 
     On top of the parent it
 
-    * sets ``model.set_global_step(state.global_step)`` before every training micro-batch (and adds a
+    * sets ``model.set_global_step(step)`` before every training micro-batch (and adds a
       :class:`KLAnnealingCallback`), so the KL / self-distillation annealing follows *optimizer*
-      steps, also under gradient accumulation;
+      steps, also under gradient accumulation, and continues from the step a loaded model was saved at;
     * logs each loss part (``posterior_ce_loss``, ``prior_ce_loss``, ``kl_loss``, ``sd_loss``) and the
       ``annealing_weight``, averaged over the logging interval like the Trainer's ``loss``;
     * builds one optimizer parameter group per (module, weight decay) pair, with the learning rates of
@@ -141,6 +141,9 @@ class CVSLTTrainer(Seq2SeqTrainer):
         self._loss_part_counts: dict[str, int] = {}
         if not any(isinstance(cb, KLAnnealingCallback) for cb in self.callback_handler.callbacks):
             self.add_callback(KLAnnealingCallback())
+        self._annealing_callback = next(
+            cb for cb in self.callback_handler.callbacks if isinstance(cb, KLAnnealingCallback)
+        )
 
     # ---- optimizer ----
 
@@ -194,7 +197,11 @@ class CVSLTTrainer(Seq2SeqTrainer):
     # ---- annealing + loss parts ----
 
     def training_step(self, model: nn.Module, inputs: dict[str, Any], num_items_in_batch=None) -> torch.Tensor:
-        set_model_global_step(model, self.state.global_step)
+        callback = self._annealing_callback
+        if callback in self.callback_handler.callbacks:
+            set_model_global_step(model, callback.model_step(self.state))
+        else:  # the callback was removed
+            set_model_global_step(model, self.state.global_step)
         return super().training_step(model, inputs, num_items_in_batch)
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):

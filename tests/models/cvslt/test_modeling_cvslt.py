@@ -98,7 +98,8 @@ def test_annealing_follows_global_step_not_forward_calls():
     assert model(**inputs).annealing_weight.item() == pytest.approx(0.3)
     model.set_global_step(1000)
     assert model(**inputs).annealing_weight.item() == 1.0
-    assert "global_step" not in model.state_dict()
+    # the step is saved with the weights (see test_annealing_step_survives_save_and_load)
+    assert int(model.state_dict()["global_step"]) == 1000
 
 
 def test_gaussian_kl_matches_torch_distributions():
@@ -124,6 +125,144 @@ def test_model_kl_loss_is_masked_sum_over_steps_and_dims_averaged_over_batch():
     expected = sum(kl[i, : lengths[i]].sum() for i in range(kl.shape[0])) / kl.shape[0]
     torch.testing.assert_close(out.kl_loss, expected, atol=1e-5, rtol=1e-5)
     assert out.kl_loss > 0
+
+
+def _hand_loss_parts(out, labels, attention_mask, label_smoothing, sd_weight, weight, token_mean=False):
+    """The loss parts from the model's outputs alone, in float64, with explicit formulas (not the model's helpers).
+
+    The paper's ELBO (Eq. 2) reduction: CE and SD summed over the valid target tokens, the Gaussian KL over latent dims
+    and valid sign steps (the appended </s> and language code included), every term divided by the batch size.
+    `token_mean=True`: CE and SD averaged over the valid target tokens instead (the KL unchanged)."""
+    valid = labels != -100
+    batch = labels.shape[0]
+    denominator = valid.sum().double() if token_mean else float(batch)
+    vocab = out.logits.shape[-1]
+
+    def smoothed_ce(logits):
+        log_probs = logits.double().log_softmax(-1)
+        target = labels.masked_fill(~valid, 0)
+        nll = -log_probs.gather(-1, target.unsqueeze(-1)).squeeze(-1)
+        uniform = -log_probs.sum(-1) / vocab
+        per_token = (1 - label_smoothing) * nll + label_smoothing * uniform
+        return per_token[valid].sum() / denominator
+
+    mu_q, mu_p = out.posterior_mu.double(), out.prior_mu.double()
+    var_q, var_p = out.posterior_logvar.double().exp(), out.prior_logvar.double().exp()
+    kl = 0.5 * (var_p.log() - var_q.log() + (var_q + (mu_q - mu_p) ** 2) / var_p - 1)  # (B, S, d_z)
+    steps = attention_mask.sum(1) + 2
+    step_mask = torch.arange(kl.shape[1])[None, :] < steps[:, None]
+    kl_loss = kl.sum(-1)[step_mask].sum() / batch
+    log_q, log_p = out.posterior_logits.double().log_softmax(-1), out.logits.double().log_softmax(-1)
+    sd_per_token = (log_q.exp() * (log_q - log_p)).sum(-1)
+    sd_loss = sd_per_token[valid].sum() / denominator
+    parts = {"posterior_ce_loss": smoothed_ce(out.posterior_logits), "prior_ce_loss": smoothed_ce(out.logits),
+             "kl_loss": kl_loss, "sd_loss": sd_loss}
+    parts["loss"] = (parts["posterior_ce_loss"] + parts["prior_ce_loss"] + weight * kl_loss
+                     + weight * sd_weight * sd_loss)
+    return parts
+
+
+@pytest.mark.parametrize("reduction", ["sentence_sum", "token_mean"])
+def test_loss_parts_equal_a_hand_computation(reduction):
+    inputs = TESTER.get_inputs()
+    lengths = (inputs["labels"] != -100).sum(1)
+    assert len(set(lengths.tolist())) == 3  # sentences of different lengths
+    overrides = {} if reduction == "sentence_sum" else {"loss_reduction": "token_mean"}
+    model = TESTER.get_model(sd_weight=2.5, label_smoothing=0.2, **overrides)
+    assert model.config.loss_reduction == reduction  # the paper's reduction is the default
+    model.train()
+    model.set_global_step(4)  # annealing weight 0.4
+    out = model(**inputs)
+    expected = _hand_loss_parts(out, inputs["labels"], inputs["attention_mask"], 0.2, 2.5, 0.4,
+                                token_mean=reduction == "token_mean")
+    assert out.annealing_weight.item() == pytest.approx(0.4)
+    for name, value in expected.items():
+        torch.testing.assert_close(getattr(out, name).double(), value, atol=1e-5, rtol=1e-5, msg=name)
+
+
+def test_sentence_sum_loss_of_a_batch_is_the_mean_of_equal_micro_batches():
+    """What gradient accumulation relies on: with the paper's reduction the loss (and gradient) of a batch is the mean
+    of those of its equal-sized micro-batches, which the Trainer computes (`accepts_loss_kwargs = False`: each
+    micro-batch loss divided by the accumulation steps). Token means of micro-batches with different token counts
+    are not the token mean of the batch."""
+    inputs = TESTER.get_inputs()
+    batch = {k: torch.cat([v, v[:1]]) for k, v in inputs.items()}  # 4 sentences of 6, 4, 5, 6 tokens
+    halves = [{k: v[:2] for k, v in batch.items()}, {k: v[2:] for k, v in batch.items()}]
+    for reduction, equal in (("sentence_sum", True), ("token_mean", False)):
+        model = trained_batch_norm(TESTER.get_model(loss_reduction=reduction), inputs)
+        model.set_global_step(5)
+        full = model(**batch).loss
+        full.backward()
+        full_grad = model.visual_head.input_proj.weight.grad.clone()
+        model.zero_grad()
+        accumulated = 0.0
+        for half in halves:
+            loss = model(**half).loss / 2
+            loss.backward()
+            accumulated = accumulated + loss.detach()
+        grad = model.visual_head.input_proj.weight.grad
+        if equal:
+            torch.testing.assert_close(accumulated, full.detach(), atol=1e-5, rtol=1e-5)
+            torch.testing.assert_close(grad, full_grad, atol=1e-5, rtol=1e-4)
+        else:
+            assert not torch.allclose(accumulated, full.detach(), atol=1e-5, rtol=1e-5)
+
+
+def test_gaussian_kl_near_the_prior_is_nonnegative_and_exact():
+    """Posteriors within 1e-4 of the prior: the textbook form loses everything to cancellation (and goes below 0);
+    the computed KL must be >= 0 and equal to a float64 reference."""
+    gen = torch.Generator().manual_seed(0)
+    shape = (64, 64)
+    mu_p = torch.randn(shape, generator=gen)
+    logvar_p = torch.randn(shape, generator=gen)
+    mu_q = mu_p + 1e-4 * (2 * torch.rand(shape, generator=gen) - 1)
+    logvar_q = logvar_p + 1e-4 * (2 * torch.rand(shape, generator=gen) - 1)
+    kl = gaussian_kl(mu_q, logvar_q, mu_p, logvar_p)
+    assert kl.dtype == torch.float32
+    assert (kl >= 0).all()
+    reference = kl_divergence(Normal(mu_q.double(), (0.5 * logvar_q.double()).exp()),
+                              Normal(mu_p.double(), (0.5 * logvar_p.double()).exp()))
+    torch.testing.assert_close(kl.double(), reference, atol=1e-13, rtol=1e-5)
+    # identical distributions: exactly 0; far apart ones: the usual value
+    assert torch.equal(gaussian_kl(mu_p, logvar_p, mu_p, logvar_p), torch.zeros(shape))
+    far = gaussian_kl(mu_p + 3, logvar_p + 5, mu_p, logvar_p)
+    reference_far = kl_divergence(Normal((mu_p + 3).double(), (0.5 * (logvar_p + 5).double()).exp()),
+                                  Normal(mu_p.double(), (0.5 * logvar_p.double()).exp()))
+    torch.testing.assert_close(far.double(), reference_far, atol=1e-6, rtol=1e-5)
+    # the model's kl_loss near the prior: g's output zeroed except a tiny bias
+    model = TESTER.get_model()
+    with torch.no_grad():
+        model.latent_network.posterior_proj.weight.zero_()
+        model.latent_network.posterior_proj.bias.fill_(3e-5)
+    out = model.eval()(**TESTER.get_inputs())
+    assert out.kl_loss >= 0
+    reference_model = kl_divergence(Normal(out.posterior_mu.double(), (0.5 * out.posterior_logvar.double()).exp()),
+                                    Normal(out.prior_mu.double(), (0.5 * out.prior_logvar.double()).exp()))
+    steps = TESTER.get_inputs()["attention_mask"].sum(1) + 2
+    step_mask = torch.arange(reference_model.shape[1])[None, :] < steps[:, None]
+    expected = reference_model.sum(-1)[step_mask].sum() / TESTER.batch_size
+    torch.testing.assert_close(out.kl_loss.double(), expected, atol=1e-12, rtol=1e-5)
+
+
+def test_bf16_model_counts_tokens_exactly():
+    """621 valid target tokens: a bf16 count rounds to 620; the token mean must divide by 621."""
+    model = TESTER.get_model(loss_reduction="token_mean").to(torch.bfloat16)
+    gen = torch.Generator().manual_seed(3)
+    batch, length = 27, 23
+    features = torch.randn(batch, TESTER.seq_length, TESTER.feature_dim, generator=gen).to(torch.bfloat16)
+    labels = torch.randint(6, TESTER.vocab_size, (batch, length), generator=gen)
+    labels[:, -2:] = torch.tensor([2, TESTER.lang_code_id])
+    assert int((labels != -100).sum()) == 621
+    assert int((labels != -100).to(torch.bfloat16).sum()) == 620  # what a bf16 count gives
+    model.train()
+    model.set_global_step(10)
+    with torch.no_grad():
+        out = model(input_features=features, labels=labels)
+    assert out.logits.dtype == torch.bfloat16
+    expected = _hand_loss_parts(out, labels, torch.ones(batch, TESTER.seq_length, dtype=torch.long),
+                                model.config.label_smoothing, model.config.sd_weight, 1.0, token_mean=True)
+    for name in ("posterior_ce_loss", "prior_ce_loss", "sd_loss"):
+        torch.testing.assert_close(getattr(out, name).double(), expected[name], atol=1e-6, rtol=2e-5, msg=name)
 
 
 def test_loss_falls_on_a_fixed_batch():
@@ -234,9 +373,10 @@ def test_symmetric_sd_direction_averages_both_kls():
     valid = labels != -100
     q = torch.distributions.Categorical(logits=out.posterior_logits[valid])
     p = torch.distributions.Categorical(logits=out.logits[valid])
-    torch.testing.assert_close(out.sd_loss, 0.5 * (kl_divergence(q, p) + kl_divergence(p, q)).mean(), atol=1e-5,
-                               rtol=1e-5)
-    torch.testing.assert_close(forward_kl.sd_loss, kl_divergence(q, p).mean(), atol=1e-5, rtol=1e-5)
+    batch = labels.shape[0]  # summed over the valid target tokens, divided by the batch size
+    torch.testing.assert_close(out.sd_loss, 0.5 * (kl_divergence(q, p) + kl_divergence(p, q)).sum() / batch,
+                               atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(forward_kl.sd_loss, kl_divergence(q, p).sum() / batch, atol=1e-5, rtol=1e-5)
 
 
 @pytest.mark.parametrize("fusion", ["prefix", "postfix"])
@@ -282,6 +422,13 @@ def test_use_latent_false_equals_mbart_on_inputs_embeds():
         ours = model(inputs_embeds=embeds, attention_mask=mask, labels=labels)
     ref_loss = torch.nn.CrossEntropyLoss(label_smoothing=0.2)(ref.logits.view(-1, 40), labels.view(-1))
     torch.testing.assert_close(ours.logits, ref.logits, atol=1e-6, rtol=0)
+    # the paper's reduction (default): summed over the target tokens, divided by the batch size
+    ref_sum = torch.nn.CrossEntropyLoss(label_smoothing=0.2, reduction="sum")(ref.logits.view(-1, 40), labels.view(-1))
+    torch.testing.assert_close(ours.loss, ref_sum / labels.shape[0], atol=1e-5, rtol=0)
+    # the token mean is mBART's own (label-smoothed) loss
+    model.config.loss_reduction = "token_mean"
+    with torch.no_grad():
+        ours = model(inputs_embeds=embeds, attention_mask=mask, labels=labels)
     torch.testing.assert_close(ours.loss, ref_loss, atol=1e-6, rtol=0)
     torch.testing.assert_close(ours.encoder_last_hidden_state, ref.encoder_last_hidden_state, atol=1e-6, rtol=0)
 
@@ -297,6 +444,8 @@ def test_from_mbart_copies_every_mbart_weight():
     for key, value in model.state_dict().items():
         if key.startswith(("visual_head.", "latent_network.")):
             assert key not in theirs
+        elif key == "global_step":  # CV-SLT's annealing step starts at 0
+            assert key not in theirs and int(value) == 0
         else:
             assert torch.equal(value, theirs[key]), key
     assert model.lm_head.weight.data_ptr() == model.model.shared.weight.data_ptr()
@@ -421,6 +570,8 @@ def test_bad_config_raises():
         TESTER.get_config(max_sign_positions=47)
     with pytest.raises(ValueError, match="visual_kernel_size"):
         TESTER.get_config(visual_kernel_size=2)
+    with pytest.raises(ValueError, match=r"loss_reduction must be one of \('sentence_sum', 'token_mean'\), got 'mean'"):
+        TESTER.get_config(loss_reduction="mean")
 
 
 # ------------------------------------------------------------------------------------------------ save / load
@@ -440,6 +591,60 @@ def test_save_load_identical(tmp_path):
     assert config["model_type"] == "cvslt"
     assert config["auto_map"]["AutoModelForSeq2SeqLM"] == "modeling_cvslt.CVSLTForConditionalGeneration"
     assert (tmp_path / "modeling_cvslt.py").exists() and (tmp_path / "configuration_cvslt.py").exists()
+
+
+def test_annealing_step_survives_save_and_load(tmp_path):
+    model = TESTER.get_model()
+    model.set_global_step(7)
+    model.save_pretrained(tmp_path)
+    reloaded = CVSLTForConditionalGeneration.from_pretrained(tmp_path)
+    assert int(reloaded.global_step) == 7
+    assert reloaded.annealing_weight == model.annealing_weight == pytest.approx(0.7)
+    inputs = TESTER.get_inputs()
+    with torch.no_grad():
+        assert reloaded.eval()(**inputs).annealing_weight.item() == model.eval()(**inputs).annealing_weight.item()
+
+
+def test_folder_saved_without_the_annealing_step_still_loads(tmp_path):
+    from safetensors.torch import load_file, save_file
+    from transformers.testing_utils import CaptureLogger
+    from transformers.utils import logging as hf_logging
+
+    model = TESTER.get_model()
+    model.set_global_step(7)
+    model.save_pretrained(tmp_path)
+    weights = tmp_path / "model.safetensors"
+    state = load_file(weights)
+    del state["global_step"]  # as saved before the step was persisted
+    save_file(state, weights, metadata={"format": "pt"})
+    with CaptureLogger(hf_logging.get_logger("transformers.modeling_utils")) as captured:
+        reloaded = CVSLTForConditionalGeneration.from_pretrained(tmp_path)
+    assert "global_step" not in captured.out
+    assert int(reloaded.global_step) == 0 and reloaded.annealing_weight == 0.0
+    torch.testing.assert_close(reloaded.lm_head.weight, model.lm_head.weight)
+
+
+def test_warns_once_when_the_annealing_step_is_never_driven():
+    from transformers.testing_utils import CaptureLogger
+
+    from signbridge.models.cvslt import modeling_cvslt
+
+    inputs = TESTER.get_inputs()
+    modeling_cvslt.logger.warning_once.cache_clear()
+    with CaptureLogger(modeling_cvslt.logger) as captured:
+        model = TESTER.get_model().train()
+        model(**inputs)
+        model(**inputs)
+    assert captured.out.count("KL-annealing step was never set") == 1
+    modeling_cvslt.logger.warning_once.cache_clear()
+    with CaptureLogger(modeling_cvslt.logger) as captured:
+        model.eval()(**inputs)  # evaluation: no warning
+        TESTER.get_model(kl_annealing_steps=0).train()(**inputs)  # no annealing to drive
+        driven = TESTER.get_model().train()
+        driven.set_global_step(0)
+        driven(**inputs)
+    assert captured.out == ""
+    modeling_cvslt.logger.warning_once.cache_clear()
 
 
 _LOAD_SCRIPT = """

@@ -15,6 +15,7 @@ from transformers import MBartConfig
 
 _LATENT_FUSIONS = ("prefix", "postfix")
 _SD_DIRECTIONS = ("posterior_to_prior", "symmetric")
+_LOSS_REDUCTIONS = ("sentence_sum", "token_mean")
 
 
 class CVSLTConfig(MBartConfig):
@@ -49,7 +50,8 @@ class CVSLTConfig(MBartConfig):
             tokenizer.
         use_latent (`bool`, defaults to `True`):
             `False` removes the Gaussian network and the posterior path entirely: the model then computes exactly
-            what `MBartForConditionalGeneration` computes (with label-smoothed cross-entropy).
+            what `MBartForConditionalGeneration` computes (with label-smoothed cross-entropy, reduced as
+            `loss_reduction` says; `"token_mean"` is mBART's own reduction).
         latent_dim (`int`, defaults to 64):
             Size d_z of the latent variable per sign step.
         latent_attention_heads (`int`, *optional*):
@@ -74,9 +76,17 @@ class CVSLTConfig(MBartConfig):
             directions as the reference code does.
         kl_annealing_steps (`int`, defaults to 4000):
             Optimizer steps over which the Gaussian-KL weight and lambda rise linearly from 0 to their full value
-            (0 disables annealing). The step is set with `model.set_global_step(step)`.
+            (0 disables annealing). The step is set with `model.set_global_step(step)` and saved with the weights
+            (the model's `global_step` buffer), so training continued from a saved folder continues the schedule.
         label_smoothing (`float`, defaults to 0.2):
             Label smoothing of both cross-entropy terms.
+        loss_reduction (`str`, defaults to `"sentence_sum"`):
+            How the loss terms are reduced over a batch. `"sentence_sum"` is the ELBO of the paper (Eq. 2) and the
+            reference code: both cross-entropies and the self-distillation KL are summed over the valid target
+            tokens, the Gaussian KL over latent dims and valid sign steps, and every term is divided by the batch
+            size. `"token_mean"` is signbridge's earlier variant: the cross-entropies and the self-distillation KL
+            are means over the valid target tokens while the Gaussian KL stays a per-sentence sum averaged over the
+            batch, which weights the KL about (target tokens per sentence) times more heavily.
 
     Example:
 
@@ -117,6 +127,7 @@ class CVSLTConfig(MBartConfig):
     sd_direction: str = "posterior_to_prior"
     kl_annealing_steps: int = 4000
     label_smoothing: float = 0.2
+    loss_reduction: str = "sentence_sum"
 
     def __post_init__(self, **kwargs):
         super().__post_init__(**kwargs)
@@ -145,6 +156,10 @@ class CVSLTConfig(MBartConfig):
             raise ValueError(f"CVSLTConfig.latent_fusion must be one of {_LATENT_FUSIONS}, got {self.latent_fusion!r}")
         if self.sd_direction not in _SD_DIRECTIONS:
             raise ValueError(f"CVSLTConfig.sd_direction must be one of {_SD_DIRECTIONS}, got {self.sd_direction!r}")
+        if self.loss_reduction not in _LOSS_REDUCTIONS:
+            raise ValueError(
+                f"CVSLTConfig.loss_reduction must be one of {_LOSS_REDUCTIONS}, got {self.loss_reduction!r}"
+            )
         if self.sd_weight < 0:
             raise ValueError(f"CVSLTConfig.sd_weight (lambda) must be >= 0, got {self.sd_weight!r}")
         if not isinstance(self.kl_annealing_steps, int) or self.kl_annealing_steps < 0:

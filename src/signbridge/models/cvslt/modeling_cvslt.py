@@ -11,7 +11,9 @@ Cross-Modal Alignment", AAAI 2024 (arXiv:2312.15645).
 - `latent_network` is the Gaussian network with ARGD (one attention module shared by both paths; prior `f`,
   posterior residual `g`); z returns to the encoder output through Linear + LayerNorm.
 - Loss: `CE_posterior + CE_prior (AEP) + w * KL_gauss + w * lambda * L_SD`, w annealed linearly over
-  `kl_annealing_steps` optimizer steps set with `set_global_step`.
+  `kl_annealing_steps` optimizer steps set with `set_global_step` (saved with the weights). As in the paper's ELBO,
+  every term is summed over target tokens (the KL over latent dims and sign steps) and divided by the batch size;
+  `config.loss_reduction="token_mean"` keeps the earlier token-mean cross-entropies.
 - Inference uses the prior path with `z* = mu` through the standard `generate()`.
 
 This file imports only torch, transformers, the standard library and its own configuration file.
@@ -53,10 +55,13 @@ class CVSLTSeq2SeqLMOutput(Seq2SeqLMOutput):
     calls it (`past_key_values` up to 5.23, `cache` from 5.24).
 
     Args:
-        posterior_ce_loss: label-smoothed cross-entropy of the posterior path.
-        prior_ce_loss: label-smoothed cross-entropy of the prior path (the AEP term).
-        kl_loss: Gaussian KL(q(z|x,y) || p(z|x)), summed over latent dims and valid steps, averaged over the batch.
-        sd_loss: self-distillation KL between the posterior and prior decoders' token distributions.
+        posterior_ce_loss: label-smoothed cross-entropy of the posterior path, summed over the valid target tokens and
+            divided by the batch size (`config.loss_reduction="sentence_sum"`, the default) or averaged over the
+            valid target tokens (`"token_mean"`).
+        prior_ce_loss: label-smoothed cross-entropy of the prior path (the AEP term), reduced the same way.
+        kl_loss: Gaussian KL(q(z|x,y) || p(z|x)), summed over latent dims and valid steps, divided by the batch size.
+        sd_loss: self-distillation KL between the posterior and prior decoders' token distributions, reduced like the
+            cross-entropies.
         annealing_weight: current linear annealing factor applied to `kl_loss` and `sd_weight * sd_loss`.
         posterior_logits: posterior-path logits (training with labels only).
         prior_mu, prior_logvar, posterior_mu, posterior_logvar: parameters of the two diagonal Gaussians (B, S, d_z).
@@ -100,14 +105,27 @@ def _pop_cache(kwargs: dict):
 # ------------------------------------------------------------------------------------------------
 
 
+def _expm1_minus_identity(x: torch.Tensor) -> torch.Tensor:
+    """exp(x) - 1 - x without cancellation: a Taylor series for |x| < 0.1 (truncation below 1e-8 relative), and
+    `expm1(x) - x` elsewhere. Never below 0."""
+    small = x.clamp(-0.1, 0.1)
+    series = small * small * (1 / 2 + small * (1 / 6 + small * (1 / 24 + small * (1 / 120 + small * (1 / 720)))))
+    return torch.where(x.abs() < 0.1, series, torch.expm1(x) - x)
+
+
 def gaussian_kl(mu_q, logvar_q, mu_p, logvar_p):
     """Element-wise KL(N(mu_q, exp(logvar_q)) || N(mu_p, exp(logvar_p))) of diagonal Gaussians.
 
     KL = 1/2 [log var_p - log var_q + (var_q + (mu_q - mu_p)^2) / var_p - 1]  (Kingma & Welling 2014, App. B).
     With the ARGD posterior q = N(mu + dmu, sigma^2 dsigma^2) this is CV-SLT's Eq. 12,
     1/2 (dmu^2 / sigma^2 + dsigma^2 - log dsigma^2 - 1).
+
+    Computed without cancellation, with l = logvar_q - logvar_p (= log dsigma^2):
+    KL = 1/2 (dmu^2 / sigma^2 + expm1(l) - l), where expm1(l) - l >= 0, so the result is never below 0 and keeps
+    its relative accuracy when the posterior is close to the prior (the textbook form subtracts numbers near 1).
     """
-    return 0.5 * (logvar_p - logvar_q + (logvar_q.exp() + (mu_q - mu_p).pow(2)) / logvar_p.exp() - 1.0)
+    log_ratio = logvar_q - logvar_p
+    return 0.5 * ((mu_q - mu_p).pow(2) * torch.exp(-logvar_p) + _expm1_minus_identity(log_ratio))
 
 
 def sinusoidal_positions(length: int, dim: int, device=None, dtype=None) -> torch.Tensor:
@@ -130,9 +148,12 @@ class CVSLTMaskedBatchNorm1d(nn.BatchNorm1d):
     def forward(self, hidden_states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
         valid = mask.unsqueeze(-1).to(hidden_states.dtype)
         if self.training:
-            count = valid.sum()
-            mean = (hidden_states * valid).sum(dim=(0, 1)) / count
-            var = ((hidden_states - mean).pow(2) * valid).sum(dim=(0, 1)) / count
+            # statistics and the count in float32: a bf16 count rounds (621 valid steps sum to 620)
+            valid32 = mask.unsqueeze(-1).float()
+            hidden32 = hidden_states.float()
+            count = valid32.sum()
+            mean = (hidden32 * valid32).sum(dim=(0, 1)) / count
+            var = ((hidden32 - mean).pow(2) * valid32).sum(dim=(0, 1)) / count
             if self.track_running_stats:
                 with torch.no_grad():
                     momentum = 0.1 if self.momentum is None else self.momentum
@@ -142,7 +163,7 @@ class CVSLTMaskedBatchNorm1d(nn.BatchNorm1d):
                     self.num_batches_tracked.add_(1)
         else:
             mean, var = self.running_mean.to(hidden_states.dtype), self.running_var.to(hidden_states.dtype)
-        normed = (hidden_states - mean) * torch.rsqrt(var + self.eps)
+        normed = ((hidden_states - mean) * torch.rsqrt(var + self.eps)).to(hidden_states.dtype)
         if self.affine:
             normed = normed * self.weight + self.bias
         return normed * valid
@@ -306,7 +327,8 @@ class CVSLTForConditionalGeneration(CVSLTPreTrainedModel, GenerationMixin):
     `None` when `config.use_latent` is False), `lm_head` (tied to `model.shared`).
     """
 
-    _keys_to_ignore_on_load_missing = ["final_logits_bias"]
+    # `global_step` is missing from folders saved before it was persisted; it then starts at 0
+    _keys_to_ignore_on_load_missing = ["final_logits_bias", "global_step"]
     _tied_weights_keys = {"lm_head.weight": "model.shared.weight"}
     accepts_loss_kwargs = False
 
@@ -317,14 +339,29 @@ class CVSLTForConditionalGeneration(CVSLTPreTrainedModel, GenerationMixin):
         self.latent_network = CVSLTGaussianNetwork(config) if config.use_latent else None
         self.register_buffer("final_logits_bias", torch.zeros((1, config.vocab_size)))
         self.lm_head = nn.Linear(config.d_model, config.vocab_size, bias=False)
-        self.register_buffer("global_step", torch.zeros((), dtype=torch.long), persistent=False)
+        # the annealing step is saved with the weights, so training continued from a saved folder goes on annealing
+        # where it stopped instead of starting again at weight 0
+        self.register_buffer("global_step", torch.zeros((), dtype=torch.long), persistent=True)
+        self._global_step_driven = False
         self.post_init()
 
     # ---- training hooks -------------------------------------------------------------------------
 
     def set_global_step(self, step: int) -> None:
-        """Set the optimizer step that drives the linear annealing of the KL weight and lambda."""
+        """Set the optimizer step that drives the linear annealing of the KL weight and lambda. The step is a
+        persistent buffer: `save_pretrained` stores it and `from_pretrained` restores it."""
         self.global_step.fill_(int(step))
+        self._global_step_driven = True
+
+    def _warn_if_annealing_not_driven(self) -> None:
+        if self._global_step_driven or self.latent_network is None or self.config.kl_annealing_steps <= 0:
+            return
+        logger.warning_once(
+            "CVSLTForConditionalGeneration is computing a training loss, but its KL-annealing step was never set: "
+            "the weight of the KL and self-distillation terms stays at global_step / kl_annealing_steps (0 for a new "
+            "model) and does not rise. Train with signbridge.training.CVSLTTrainer, add "
+            "signbridge.training.KLAnnealingCallback to the Trainer, or call model.set_global_step(step) yourself."
+        )
 
     @property
     def annealing_weight(self) -> float:
@@ -516,15 +553,26 @@ class CVSLTForConditionalGeneration(CVSLTPreTrainedModel, GenerationMixin):
 
     # ---- losses ---------------------------------------------------------------------------------
 
+    def _reduce_tokens(self, per_token, labels):
+        """Reduce a (batch, length) per-token loss over the valid target tokens (labels != -100), as
+        `config.loss_reduction` says: the sum divided by the batch size ("sentence_sum", the paper's ELBO) or the
+        mean over the valid tokens ("token_mean"). The mask and the count are float32 whatever the model's dtype."""
+        valid = (labels != -100).float()
+        total = (per_token.float() * valid).sum()
+        if self.config.loss_reduction == "token_mean":
+            return total / valid.sum()
+        return total / labels.shape[0]
+
     def _cross_entropy(self, logits, labels):
-        return F.cross_entropy(
+        """Label-smoothed cross-entropy of each target token, reduced by `_reduce_tokens`."""
+        per_token = F.cross_entropy(
             logits.reshape(-1, logits.shape[-1]).float(), labels.reshape(-1), ignore_index=-100,
-            label_smoothing=self.config.label_smoothing,
+            label_smoothing=self.config.label_smoothing, reduction="none",
         )
+        return self._reduce_tokens(per_token.view(labels.shape), labels)
 
     def _self_distillation(self, posterior_logits, prior_logits, labels):
-        """KL between the decoders' token distributions, averaged over non-pad target positions."""
-        valid = (labels != -100).to(prior_logits.dtype)
+        """KL between the decoders' token distributions at the valid target positions, reduced by `_reduce_tokens`."""
         log_q = F.log_softmax(posterior_logits.float(), -1)
         log_p = F.log_softmax(prior_logits.float(), -1)
         kl_qp = (log_q.exp() * (log_q - log_p)).sum(-1)  # KL(posterior || prior)
@@ -533,7 +581,7 @@ class CVSLTForConditionalGeneration(CVSLTPreTrainedModel, GenerationMixin):
             per_token = 0.5 * (kl_qp + kl_pq)
         else:
             per_token = kl_qp
-        return (per_token * valid).sum() / valid.sum()
+        return self._reduce_tokens(per_token, labels)
 
     def _logits(self, decoder_hidden):
         return self.lm_head(decoder_hidden) + self.final_logits_bias.to(decoder_hidden.dtype)
@@ -644,6 +692,8 @@ class CVSLTForConditionalGeneration(CVSLTPreTrainedModel, GenerationMixin):
 
         loss = posterior_ce = prior_ce = kl_loss = sd_loss = weight = posterior_logits = None
         if labels is not None:
+            if self.training:
+                self._warn_if_annealing_not_driven()
             prior_ce = self._cross_entropy(logits, labels)
             steps = config.kl_annealing_steps
             # a tensor op (no host sync): min(1, step / steps)
@@ -684,6 +734,7 @@ class CVSLTForConditionalGeneration(CVSLTPreTrainedModel, GenerationMixin):
                 posterior_logits = self._logits(posterior_dec.last_hidden_state)
                 posterior_ce = self._cross_entropy(posterior_logits, labels)
                 kl = gaussian_kl(posterior_mu.float(), posterior_logvar.float(), prior_mu.float(), prior_logvar.float())
+                # summed over latent dims and valid sign steps, divided by the batch size (both reductions)
                 kl_loss = (kl.sum(-1) * sign_mask.float()).sum() / kl.shape[0]
                 sd_loss = self._self_distillation(posterior_logits, logits, labels)
                 loss = posterior_ce + weight * kl_loss
@@ -753,7 +804,7 @@ class CVSLTForConditionalGeneration(CVSLTPreTrainedModel, GenerationMixin):
         missing, unexpected = model.load_state_dict(state, strict=False)
         if unexpected:
             raise ValueError(f"mBART weights not used by CV-SLT: {unexpected}")
-        not_new = [k for k in missing if not k.startswith(("visual_head.", "latent_network."))]
+        not_new = [k for k in missing if not k.startswith(("visual_head.", "latent_network.")) and k != "global_step"]
         if not_new:
             raise ValueError(f"mBART checkpoint lacks weights CV-SLT needs: {not_new}")
         model.tie_weights()
