@@ -163,8 +163,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     rng = np.random.default_rng(0)
     train_subset = [sequences["train"][i] for i in rng.permutation(len(sequences["train"]))[: len(sequences["dev"])]]
     mean_baseline = baseline_mean(sequences["train"], [len(s) for s in sequences["dev"]])
-    real = fgd.compute(predictions=train_subset, references=sequences["dev"])
-    mean = fgd.compute(predictions=mean_baseline, references=sequences["dev"])
+    real = fgd.compute(predictions=train_subset, references=sequences["dev"], breakdowns=False)
+    mean = fgd.compute(predictions=mean_baseline, references=sequences["dev"], breakdowns=False)
     results = {
         **{k: metrics[k] for k in ("train_windows", "dev_windows", "dev_loss_before", "dev_loss_after", "train_loss")},
         "fgd_x10_train_vs_dev": real["fgd_x10"],
