@@ -120,6 +120,19 @@ def test_train_nar_slp_same_seed_gives_bit_identical_weights(corpus, vae, tokeni
     assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])
 
 
+def test_a_sentence_of_unseen_words_is_produced_not_refused(vae, tokenizer):
+    """[UNK] is not a special token for the emptiness check (issue 10, item 9): unseen words are still words."""
+    model = nar_slp.build_nar_producer(
+        vae, tokenizer, nar_slp.NARSignProducerArguments(text_encoder_config=TINY_BERT, producer_config=TINY_PRODUCER)
+    )
+    assert tokenizer.unk_token_id not in model.config.special_token_ids
+    assert {tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id} <= set(model.config.special_token_ids)
+    text = "ψωφ λμν"  # characters the corpus never has: every word is [UNK]
+    assert set(tokenizer(text, add_special_tokens=False)["input_ids"]) == {tokenizer.unk_token_id}
+    poses, lengths = production.produce_poses(model, tokenizer, [text, "am tag regen"])
+    assert len(poses) == 2 and lengths[0] >= 1
+
+
 def test_train_nar_slp_with_and_without_kd(corpus, vae, tokenizer, tmp_path):
     models = {}
     for kd in (False, True):

@@ -119,14 +119,14 @@ def build_nar_producer(
                 f"{len(tokenizer)} tokens"
             )
         text_encoder = BertModel(BertConfig(**bert_kwargs), add_pooling_layer=False)
-    special = sorted({int(i) for i in tokenizer.all_special_ids})
-    overrides = dict(model_args.producer_config)
-    overrides.setdefault("special_token_ids", special)
+    # the tokenizer's [CLS]/[SEP]/[PAD] become the special ids a text must have more than; [UNK] is not one of
+    # them (a sentence of unseen words is still a sentence)
     return NARSignProducer.from_pretrained_parts(
         text_encoder=text_encoder,
         pose_vae=pose_vae,
+        tokenizer=tokenizer,
         use_distillation=model_args.use_distillation,
-        **overrides,
+        **dict(model_args.producer_config),
     )
 
 

@@ -325,6 +325,23 @@ def test_padding_of_the_text_does_not_change_production(tester):
     assert torch.equal(a.lengths, b.lengths)
 
 
+def test_left_padding_gives_the_same_production_as_right_padding(tester):
+    """The length regulator reads the [CLS] state wherever padding put it, and positions count from the first
+    attended token (issue 10, item 9: left padding used to give another length for the same sentence)."""
+    model = tester.get_model().eval()
+    short, long = [1, 5, 9, 2], [1, 5, 9, 7, 8, 6, 2]
+    right = torch.tensor([short + [0, 0, 0], long])
+    left = torch.tensor([[0, 0, 0] + short, long])
+    right_mask = torch.tensor([[1, 1, 1, 1, 0, 0, 0], [1] * 7])
+    left_mask = torch.tensor([[0, 0, 0, 1, 1, 1, 1], [1] * 7])
+    alone = model.generate_poses(torch.tensor([short]))
+    for ids, mask in ((right, right_mask), (left, left_mask)):
+        out = model.generate_poses(ids, mask)
+        assert int(out.lengths[0]) == int(alone.lengths[0])
+        frames = int(alone.lengths[0])
+        torch.testing.assert_close(out.poses[0, :frames], alone.poses[0, :frames], rtol=1e-5, atol=1e-5)
+
+
 # ---- bad input ----
 
 
@@ -381,6 +398,23 @@ def test_unnormalised_labels_are_warned_about(tester):
     modeling_nar_slp.logger.warning_once.cache_clear()
     with CaptureLogger(modeling_nar_slp.logger) as captured:
         model(**inputs)
+    assert captured.out == ""
+
+
+def test_label_range_check_ignores_padded_frames(tester):
+    from transformers.testing_utils import CaptureLogger
+
+    from signbridge.models.nar_slp import modeling_nar_slp
+
+    model = tester.get_model()
+    inputs = tester.get_inputs()
+    mask = inputs["pose_mask"].clone()
+    assert (mask == 0).any(), "the tester's batch must have padded frames"
+    labels = inputs["pose_labels"].clone()
+    labels[mask == 0] = -5.0  # padding may hold anything
+    modeling_nar_slp.logger.warning_once.cache_clear()
+    with CaptureLogger(modeling_nar_slp.logger) as captured:
+        model(**dict(inputs, pose_labels=labels))
     assert captured.out == ""
 
 

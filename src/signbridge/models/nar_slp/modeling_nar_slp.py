@@ -369,15 +369,16 @@ class NARSignProducer(NARSignProducerPreTrainedModel):
             raise ValueError(
                 f"pose_mask has shape {tuple(pose_mask.shape)}, expected {tuple(pose_labels.shape[:2])}"
             )
-        low, high = float(pose_labels.min()), float(pose_labels.max())
+        lengths = pose_mask.sum(dim=1)
+        if int(lengths.min()) == 0:
+            raise ValueError("pose_mask has a sequence with no real frame")
+        real_frames = pose_labels[pose_mask.bool()]  # padded frames hold anything: they are not checked
+        low, high = float(real_frames.min()), float(real_frames.max())
         if low < -0.5 or high > 1.5:
             logger.warning_once(
                 f"pose_labels range over [{low:.3g}, {high:.3g}]; they should be normalised to about [0, 1] "
                 "with the pose VAE's statistics (model.pose_vae.normalize or a PoseNormalizer)"
             )
-        lengths = pose_mask.sum(dim=1)
-        if int(lengths.min()) == 0:
-            raise ValueError("pose_mask has a sequence with no real frame")
         if int(lengths.max()) > self.config.max_frames:
             raise ValueError(f"pose_mask marks more than max_frames={self.config.max_frames} frames")
         return pose_mask
@@ -416,10 +417,16 @@ class NARSignProducer(NARSignProducerPreTrainedModel):
         if pose_labels is not None:
             pose_mask = self._check_labels(pose_labels, pose_mask, batch)
 
+        # positions count from each text's first attended token, so left and right padding give the same states,
+        # and the length regulator reads the [CLS] state wherever padding put it (the first attended position)
+        attended = attention_mask.long()
+        position_ids = (attended.cumsum(dim=1) - 1).clamp(min=0)
         encoder_states = self.text_encoder(
-            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
+            position_ids=position_ids,
         ).last_hidden_state
-        length_logits = self.length_regulator(encoder_states[:, 0])
+        cls_index = attended.argmax(dim=1)
+        length_logits = self.length_regulator(encoder_states[torch.arange(batch, device=cls_index.device), cls_index])
         length_ratio = torch.sigmoid(length_logits)
 
         memory = self.encoder_projection(encoder_states)
