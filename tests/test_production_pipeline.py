@@ -309,3 +309,25 @@ def test_training_scripts_end_to_end(tmp_path):
     reloaded = NARSignProducer.from_pretrained(nar_dir)
     assert reloaded.config.use_distillation is False
     assert (nar_dir / "tokenizer.json").exists() and (nar_dir / "results.json").exists()
+
+
+def test_headline_nar_config_needs_a_pretrained_bert_or_the_explicit_ablation_flag(tmp_path):
+    """nar_slp_phoenix14t.json is the paper's headline setting: training BERT from scratch is its ablation (item 10)."""
+    from transformers import TrainingArguments
+
+    from signbridge.data.loading import PoseDataArguments
+    from signbridge.utils.arguments import parse_config_and_flags
+
+    config = str(CONFIGS / "nar_slp_phoenix14t.json")
+    types = (PoseDataArguments, nar_slp.NARSignProducerArguments, TrainingArguments)
+    overrides = ["--output_dir", str(tmp_path), "--bf16", "false", "--use_cpu", "true"]
+    with pytest.raises(ValueError, match="pass --text_encoder_name_or_path DIR"):
+        parse_config_and_flags(types, [config, *overrides])
+    _, scratch, _ = parse_config_and_flags(types, [config, *overrides, "--text_encoder_from_scratch", "true"])
+    assert scratch.text_encoder_from_scratch is True and scratch.text_encoder_name_or_path is None
+    _, pretrained, _ = parse_config_and_flags(types, [config, *overrides, "--text_encoder_name_or_path", "/models/bert"])
+    assert pretrained.text_encoder_name_or_path == "/models/bert"
+    with pytest.raises(ValueError, match="choose one"):
+        nar_slp.NARSignProducerArguments(text_encoder_name_or_path="/models/bert", text_encoder_from_scratch=True)
+    _, synthetic, _ = parse_config_and_flags(types, [str(CONFIGS / "nar_slp_synthetic.json"), *overrides])
+    assert synthetic.text_encoder_from_scratch is True

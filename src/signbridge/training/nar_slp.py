@@ -76,8 +76,25 @@ class NARSignProducerArguments:
     use_distillation: bool = field(
         default=True, metadata={"help": "Train with L_distil (knowledge distillation); false: the 'w/o KD' ablation."}
     )
+    text_encoder_from_scratch: bool | None = field(
+        default=None,
+        metadata={"help": "true: train the BERT from scratch (the paper's 'w/o pre-trained BERT' ablation); false: a "
+                          "pretrained BERT (text_encoder_name_or_path) is required and its absence is an error; "
+                          "unset: from scratch unless text_encoder_name_or_path is given."},
+    )
 
     def __post_init__(self):
+        if self.text_encoder_from_scratch is False and not self.text_encoder_name_or_path:
+            raise ValueError(
+                "this configuration trains with a pretrained BERT text encoder (text_encoder_from_scratch: false, the "
+                "paper's headline setting): pass --text_encoder_name_or_path DIR (a BERT checkpoint folder, e.g. a "
+                "local copy of a German BERT), or --text_encoder_from_scratch true for the 'w/o pre-trained BERT' "
+                "ablation"
+            )
+        if self.text_encoder_from_scratch and self.text_encoder_name_or_path:
+            raise ValueError(
+                "text_encoder_from_scratch is true but text_encoder_name_or_path names a checkpoint: choose one"
+            )
         self.text_encoder_config = json_object_argument(self.text_encoder_config, "text_encoder_config")
         self.producer_config = json_object_argument(self.producer_config, "producer_config")
         for key in ("text_encoder", "pose_vae", "use_distillation"):
