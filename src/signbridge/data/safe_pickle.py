@@ -19,6 +19,7 @@ record by record with bounded memory.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import os
@@ -276,6 +277,22 @@ def _translate_errors(source, exc: BaseException) -> Exception:
     return SLRTFormatError(f"{ctx} is not a valid pickle ({type(exc).__name__}: {exc})")
 
 
+@contextlib.contextmanager
+def _opened(source, require_gzip: bool):
+    """The readable stream of :func:`_open`, closed afterwards; errors inside come out translated, naming the file."""
+    stream, raw = _open(source, require_gzip)
+    try:
+        yield stream
+    except Exception as exc:  # noqa: BLE001 - re-raised with the file named
+        err = _translate_errors(source, exc)
+        if err is exc:
+            raise
+        raise err from exc
+    finally:
+        stream.close()
+        raw.close()
+
+
 def safe_load_pickle(path_or_bytes: str | os.PathLike | bytes, *, require_gzip: bool = False) -> Any:
     """Load a (optionally gzip-compressed) pickle with the SLRT allow-list.
 
@@ -283,17 +300,8 @@ def safe_load_pickle(path_or_bytes: str | os.PathLike | bytes, *, require_gzip: 
     pickle asks for any other global, :class:`SLRTFormatError` when it is truncated or corrupt,
     ``FileNotFoundError`` when the path does not exist.
     """
-    stream, raw = _open(path_or_bytes, require_gzip)
-    try:
+    with _opened(path_or_bytes, require_gzip) as stream:
         return _RestrictedUnpickler(stream, _context(path_or_bytes)).load()
-    except Exception as exc:  # noqa: BLE001 - re-raised with the file named
-        err = _translate_errors(path_or_bytes, exc)
-        if err is exc:
-            raise
-        raise err from exc
-    finally:
-        stream.close()
-        raw.close()
 
 
 # --------------------------------------------------------------------------------------------
@@ -424,14 +432,5 @@ def iter_slrt_records(path: str | os.PathLike) -> Iterator[Any]:
     Memory stays bounded by one record (plus small memoised strings), which is what lets a
     PHOENIX-size feature file be converted to Arrow under 1 GiB.
     """
-    stream, raw = _open(path, require_gzip=True)
-    try:
+    with _opened(path, require_gzip=True) as stream:
         yield from _StreamingUnpickler(stream, _context(path)).iter_items()
-    except Exception as exc:  # noqa: BLE001
-        err = _translate_errors(path, exc)
-        if err is exc:
-            raise
-        raise err from exc
-    finally:
-        stream.close()
-        raw.close()
