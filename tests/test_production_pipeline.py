@@ -63,8 +63,8 @@ def _train_args(tmp_path, epochs=2, lr=3e-3):
 
 def test_pose_vae_statistics_are_training_min_max_and_it_beats_the_mean_pose(corpus, vae):
     frames = np.concatenate([e["poses"] for e in corpus["train"]])
-    np.testing.assert_allclose(np.asarray(vae.config.pose_min), frames.min(0), atol=1e-6)
-    np.testing.assert_allclose(np.asarray(vae.config.pose_max), frames.max(0), atol=1e-6)
+    np.testing.assert_allclose(np.asarray(vae.config.normalization["minimum"]), frames.min(0), atol=1e-6)
+    np.testing.assert_allclose(np.asarray(vae.config.normalization["maximum"]), frames.max(0), atol=1e-6)
     dev = np.concatenate([e["poses"] for e in corpus["dev"]])
     mean_error = np.abs(dev - production.mean_pose([e["poses"] for e in corpus["train"]])).mean()
     assert vae.dev_reconstruction_error < mean_error

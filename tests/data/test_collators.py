@@ -116,6 +116,28 @@ def test_production_padding_and_normalisation(corpus, bert_tokenizer):
     np.testing.assert_array_equal(raw["pose_labels"][0, : frames[0]].numpy(), examples[0]["poses"])
 
 
+def test_production_uses_the_pose_vae_normalisation_with_its_min_range(corpus, bert_tokenizer):
+    """The NAR training's collator normaliser (``vae_normalizer``) is the pose VAE's, min_range included: a
+    near-constant coordinate is normalised in the collator exactly as in the model."""
+    from signbridge.models.pose_vae import PoseVAEConfig, PoseVAEModel
+    from signbridge.training.nar_slp import vae_normalizer
+
+    stats = PoseNormalizer.fit(e["poses"] for e in corpus["train"]).to_dict()
+    stats["maximum"][4][2] = stats["minimum"][4][2] + 1e-3  # nearly never moves: range 1 under min_range=0.01
+    stats["min_range"] = 0.01
+    config = PoseVAEConfig(num_joints=50, joint_dim=3, hidden_sizes=[8, 8], latent_dim=2, normalization=stats)
+    model = PoseVAEModel(config)
+    normalizer = vae_normalizer(model)
+    assert normalizer.min_range == 0.01 and normalizer.scale[4, 2] == 1.0
+    examples = corpus["train"][:3]
+    batch = PoseProductionCollator(bert_tokenizer, normalizer=normalizer)(examples)
+    for i, e in enumerate(examples):
+        poses = torch.as_tensor(np.asarray(e["poses"], dtype=np.float32))
+        expected = model.normalize(poses)
+        torch.testing.assert_close(batch["pose_labels"][i, : e["num_frames"]], expected, rtol=0, atol=0)
+        torch.testing.assert_close(expected[..., 4, 2], poses[..., 4, 2] - np.float32(stats["minimum"][4][2]))
+
+
 def test_production_torch_and_list_inputs(corpus, bert_tokenizer):
     ref = PoseProductionCollator(bert_tokenizer)(corpus["train"][:2])
     for convert in (torch.from_numpy, lambda a: a.tolist()):

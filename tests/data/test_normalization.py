@@ -10,7 +10,12 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from signbridge.data.normalization import PoseNormalizer
+from signbridge.data.normalization import (
+    POSE_NORMALIZER_FILE,
+    PoseNormalizer,
+    load_pose_normalizer,
+    save_pose_normalizer,
+)
 
 
 def _sequences(seed: int = 0, n: int = 5, joints: int = 50, dims: int = 3) -> list[np.ndarray]:
@@ -126,6 +131,11 @@ def test_errors():
         PoseNormalizer([[1.0]], [[0.0]])
     with pytest.raises(ValueError, match="missing keys"):
         PoseNormalizer.from_dict({"minimum": [[0.0]]})
+    with pytest.raises(ValueError, match="unknown keys"):
+        PoseNormalizer.from_dict({"minimum": [[0.0]], "maximum": [[1.0]], "mean": [[0.5]]})
+    for bad_range in (-0.1, float("nan"), float("inf"), "wide"):
+        with pytest.raises(ValueError, match="min_range"):
+            PoseNormalizer([[0.0]], [[1.0]], min_range=bad_range)
 
 
 def test_fit_on_embedded_corpus():
@@ -137,3 +147,52 @@ def test_fit_on_embedded_corpus():
     z = norm.normalize(corpus["train"][0]["poses"])
     assert z.dtype == np.float32 and 0.0 <= z.min() and z.max() <= 1.0
     np.testing.assert_allclose(norm.denormalize(z), corpus["train"][0]["poses"], atol=1e-6)
+
+
+def test_min_range_one_rule_for_joints_that_never_move():
+    """A coordinate whose range is <= min_range is divided by 1, in numpy and torch alike; min_range travels in
+    to_dict only when it is not 0 (statistics with the default read as before)."""
+    sequences = _sequences()
+    for seq in sequences:
+        seq[:, 2, 1] = 0.25
+    sequences[0][0, 2, 1] += 1e-3  # joint 2, coordinate 1 moves by 1e-3 in one frame only
+    plain = PoseNormalizer.fit(sequences)
+    tolerant = PoseNormalizer.fit(sequences, min_range=0.01)
+    assert plain.to_dict() == {"minimum": plain.minimum.tolist(), "maximum": plain.maximum.tolist()}
+    assert tolerant.to_dict() == {**plain.to_dict(), "min_range": 0.01}
+    assert PoseNormalizer.from_dict(json.loads(json.dumps(tolerant.to_dict()))) == tolerant != plain
+    span = plain.maximum - plain.minimum
+    np.testing.assert_array_equal(tolerant.scale, np.where(span > 0.01, span, 1.0))
+    assert tolerant.scale[2, 1] == 1.0 and plain.scale[2, 1] == pytest.approx(1e-3)
+    assert tolerant.scale[1, 0] == plain.scale[1, 0] == 1.0  # the constant neck: range 1 under both
+    x = np.concatenate(sequences).astype(np.float32)
+    z = tolerant.normalize(x)
+    np.testing.assert_allclose(z[..., 2, 1], x[..., 2, 1] - np.float32(tolerant.minimum[2, 1]), rtol=0, atol=1e-7)
+    np.testing.assert_array_equal(z[..., 0, 0], plain.normalize(x)[..., 0, 0])  # moving joints: as before
+    np.testing.assert_array_equal(tolerant.normalize(torch.from_numpy(x)).numpy(), z)
+    np.testing.assert_allclose(tolerant.denormalize(z), x, atol=1e-6)
+    # the range is computed in the input's dtype: min and max are cast first (float32 statistics: exact)
+    low = np.float32([[0.1, -2.0]])
+    high = np.float32([[0.7, 3.5]])
+    norm = PoseNormalizer(low, high)
+    assert norm.normalize(np.float32([[0.7, 3.5]])).tolist() == [[1.0, 1.0]]
+    assert torch.equal(norm._stats_like(torch.zeros(1, 2))[1], torch.from_numpy(high - low))
+
+
+def test_normalizer_file_beside_a_model(tmp_path):
+    """save_pose_normalizer / load_pose_normalizer: the file is to_dict() as JSON; files written before (the same
+    format, by train_cvslt) still load; a folder without the file gives None."""
+    norm = PoseNormalizer.fit(_sequences())
+    path = save_pose_normalizer(norm, tmp_path)
+    assert path == tmp_path / POSE_NORMALIZER_FILE == tmp_path / "pose_normalizer.json"
+    assert json.loads(path.read_text()) == norm.to_dict()
+    assert load_pose_normalizer(tmp_path) == norm
+    old = tmp_path / "old"
+    old.mkdir()
+    with open(old / "pose_normalizer.json", "w", encoding="utf-8") as handle:  # as train_cvslt wrote it before
+        json.dump({"minimum": norm.minimum.tolist(), "maximum": norm.maximum.tolist()}, handle, indent=2)
+    assert (old / "pose_normalizer.json").read_text() == path.read_text()
+    assert load_pose_normalizer(old) == norm
+    tolerant = PoseNormalizer.fit(_sequences(), min_range=0.5)
+    assert load_pose_normalizer(save_pose_normalizer(tolerant, tmp_path).parent) == tolerant
+    assert load_pose_normalizer(tmp_path / "nothing") is None

@@ -44,21 +44,16 @@ class BackTranslator:
         """Load ``model``, tokenizer and ``pose_normalizer.json`` from a folder saved by ``train_cvslt``."""
         from transformers import AutoTokenizer
 
+        from signbridge.data.normalization import load_pose_normalizer
         from signbridge.models.cvslt import CVSLTForConditionalGeneration
-        from signbridge.training.cvslt import POSE_NORMALIZER_FILE
 
         path = Path(path)
         model = CVSLTForConditionalGeneration.from_pretrained(path)
         tokenizer = AutoTokenizer.from_pretrained(path)
-        normalizer = None
         settings_file = path / BACKTRANSLATION_FILE
         if settings_file.is_file() and "frame_stride" not in kwargs:
             kwargs["frame_stride"] = int(json.loads(settings_file.read_text(encoding="utf-8"))["frame_stride"])
-        if (path / POSE_NORMALIZER_FILE).is_file():
-            from signbridge.data.normalization import PoseNormalizer
-
-            with open(path / POSE_NORMALIZER_FILE, encoding="utf-8") as handle:
-                normalizer = PoseNormalizer.from_dict(json.load(handle))
+        normalizer = load_pose_normalizer(path)
         return cls(model=model, tokenizer=tokenizer, normalizer=normalizer, **kwargs)
 
     @torch.no_grad()

@@ -11,7 +11,8 @@ Sign input is either the corpus' visual ``features`` (S3D-style, ``feature_dim``
 ``poses`` (T, J, K): these are normalised per joint and coordinate with a
 :class:`~signbridge.data.normalization.PoseNormalizer` fitted on the training split and flattened to
 (T, J*K) (150 for the 50-joint skeleton). The normaliser is saved as ``pose_normalizer.json`` next
-to the model; apply it the same way (:func:`poses_to_features`) before translating poses.
+to the model (:func:`~signbridge.data.normalization.save_pose_normalizer`, read back by ``load_pose_normalizer``);
+apply it the same way (:func:`poses_to_features`) before translating poses.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import numpy as np
 import torch
 from transformers.utils import logging
 
+from signbridge.data.normalization import POSE_NORMALIZER_FILE
 from signbridge.utils.arguments import json_object_argument
 
 from .callbacks import use_callbacks
@@ -36,7 +38,6 @@ from .trainer import CVSLTTrainer, CVSLTTrainingArguments, decode_sequences, mak
 
 logger = logging.get_logger(__name__)
 
-POSE_NORMALIZER_FILE = "pose_normalizer.json"
 POSE_FEATURE_KEY = "pose_features"
 
 
@@ -386,8 +387,9 @@ def train_cvslt(
         trainer.save_model(str(model_dir))
         tokenizer.save_pretrained(str(model_dir))
         if normalizer is not None:
-            with open(model_dir / POSE_NORMALIZER_FILE, "w", encoding="utf-8") as handle:
-                json.dump(normalizer.to_dict(), handle, indent=2, default=_json_default)
+            from signbridge.data.normalization import save_pose_normalizer
+
+            save_pose_normalizer(normalizer, model_dir)
         results["model_dir"] = str(model_dir)
 
     for split in eval_split_names:

@@ -23,15 +23,13 @@ from signbridge.utils.runtime import Report, say, write_results
 
 
 def vae_normalizer(pose_vae):
-    """The pose VAE's [0, 1] min-max statistics as a :class:`~signbridge.data.normalization.PoseNormalizer`."""
-    from signbridge.data.normalization import PoseNormalizer
+    """The pose VAE's [0, 1] min-max normalisation, the :class:`~signbridge.data.normalization.PoseNormalizer` of its
+    config's statistics (with their ``min_range``): the collator normalises the targets exactly as the model does.
 
-    config = pose_vae.config
-    if not config.has_normalization:
-        from signbridge.models.pose_vae import MissingNormalizationError
-
-        raise MissingNormalizationError("the pose VAE has no normalisation statistics (config.pose_min/pose_max)")
-    return PoseNormalizer(config.pose_min, config.pose_max)
+    Raises:
+        MissingNormalizationError: the pose VAE has no statistics.
+    """
+    return pose_vae.normalizer
 
 
 class _ListDataset(torch.utils.data.Dataset):

@@ -67,7 +67,7 @@ def train_pose_vae(
     """Train the per-frame pose VAE (LGM encoder + PGM decoder) of NAR-SLP on normalised frames.
 
     The joints are min-max normalised to [0, 1] with statistics fitted on *all* training frames
-    and stored in the model's config (``pose_min``/``pose_max``), so the PGM output can be
+    and stored in the model's config (``normalization``), so the PGM output can be
     denormalised later. A plain loop over shuffled frames (AdamW, BCE + ``kl_weight`` * KL).
 
     Args:
@@ -80,7 +80,8 @@ def train_pose_vae(
         output_dir: when given, the model is saved there with ``save_pretrained``.
         progress: show a tqdm bar over the optimisation steps.
         report: callable receiving one-line summaries (default: the module logger).
-        **config_overrides: ``PoseVAEConfig`` fields (``latent_dim``, ``hidden_sizes``, ``kl_weight``).
+        **config_overrides: ``PoseVAEConfig`` fields (``latent_dim``, ``hidden_sizes``, ``kl_weight``), and
+            ``min_range``, the statistics' rule for joints that never move (see ``PoseNormalizer``).
 
     Returns:
         The trained :class:`~signbridge.models.pose_vae.PoseVAEModel`, in eval mode.
@@ -97,7 +98,7 @@ def train_pose_vae(
 
     set_seed(args.seed)
     all_frames = np.concatenate(seqs, axis=0)
-    stats = PoseNormalizer.fit([all_frames])
+    min_range = config_overrides.pop("min_range", None)
     if config is None:
         config = PoseVAEConfig(num_joints=num_joints, joint_dim=joint_dim, **config_overrides)
     else:
@@ -108,7 +109,9 @@ def train_pose_vae(
                 f"the PoseVAEConfig expects (J, K) = ({config.num_joints}, {config.joint_dim}), the training "
                 f"poses have ({num_joints}, {joint_dim})"
             )
-    config.set_normalization(stats)
+    if min_range is None:  # keep the rule of the config's statistics, if it has some
+        min_range = config.normalizer.min_range if config.has_normalization else 0.0
+    config.set_normalization(PoseNormalizer.fit([all_frames], min_range=min_range))
     model = PoseVAEModel(config)
 
     frames = _stack_frames([all_frames], args.max_frames, args.seed)

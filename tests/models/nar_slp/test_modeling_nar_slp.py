@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from old_code import old_model_package
 from signbridge_blocker import BLOCK_SIGNBRIDGE
 from torch.nn import functional as F
 from transformers import CONFIG_MAPPING, AutoModel, BertConfig, BertModel
@@ -64,8 +65,11 @@ class NARSignProducerModelTester:
         kwargs.update(overrides)
         return BertConfig(**kwargs)
 
+    def normalization(self):
+        return {"minimum": self.pose_min.tolist(), "maximum": self.pose_max.tolist()}
+
     def vae_config(self, with_stats=True):
-        stats = dict(pose_min=self.pose_min.tolist(), pose_max=self.pose_max.tolist()) if with_stats else {}
+        stats = dict(normalization=self.normalization()) if with_stats else {}
         return PoseVAEConfig(
             num_joints=self.num_joints, joint_dim=self.joint_dim, hidden_sizes=[16, 12], latent_dim=6, **stats
         )
@@ -157,7 +161,7 @@ def test_config_from_sub_models_and_round_trip(tester, tmp_path):
     config.save_pretrained(tmp_path)
     loaded = NARSignProducerConfig.from_pretrained(tmp_path)
     assert isinstance(loaded.pose_vae, PoseVAEConfig) and isinstance(loaded.text_encoder, BertConfig)
-    assert loaded.pose_vae.pose_min == config.pose_vae.pose_min
+    assert loaded.pose_vae.normalization == config.pose_vae.normalization == tester.normalization()
     assert loaded.to_dict() == config.to_dict()
     with pytest.raises(ValueError, match="BertConfig"):
         NARSignProducerConfig.from_sub_models_config(tester.vae_config(), tester.vae_config())
@@ -453,7 +457,7 @@ def test_from_pretrained_parts_loads_saved_bert_and_vae(tester, tmp_path):
         assert torch.equal(value, bert.state_dict()[key]), key
     for key, value in model.pose_vae.state_dict().items():
         assert torch.equal(value, vae.state_dict()[key]), key
-    assert model.config.pose_vae.pose_min == vae.config.pose_min
+    assert model.config.pose_vae.normalization == vae.config.normalization == tester.normalization()
     assert all(not p.requires_grad for p in model.pose_vae.parameters())
     # the text encoder inside the producer computes what the saved BERT computes
     ids = torch.tensor([[1, 7, 8, 9, 2]])
@@ -616,7 +620,14 @@ def test_save_load_identical(tester, tmp_path):
         "configuration_pose_vae.py",
         "modeling_nar_slp.py",
         "modeling_pose_vae.py",
+        "pose_normalization.py",
     ]
+    assert saved["pose_vae"]["normalization"] == tester.normalization() and "pose_min" not in saved["pose_vae"]
+    # the normalisation saved is the checked copy of signbridge.data.normalization
+    saved_text = (tmp_path / "pose_normalization.py").read_text()
+    assert saved_text == (NAR_SLP_DIR / "pose_normalization.py").read_text()
+    assert saved_text.startswith("# Copied from signbridge.data.normalization (whole file)")
+    assert saved_text.endswith((NAR_SLP_DIR.parents[1] / "data" / "normalization.py").read_text())
     # the pose VAE files saved are the checked copies of nar_slp/ (whole pose_vae files), not re-exports
     for name in ("configuration_pose_vae.py", "modeling_pose_vae.py"):
         saved_text = (tmp_path / name).read_text()
@@ -707,6 +718,18 @@ SAVED_CODE_FILES = (
 )
 
 
+def _write_old_normalization_format(folder):
+    """Rewrite a saved producer's config.json with the pose VAE statistics as configs stored them before one
+    normalisation (``pose_min`` / ``pose_max``, and ``min_range`` when set)."""
+    path = folder / "config.json"
+    config = json.loads(path.read_text())
+    stats = config["pose_vae"].pop("normalization")
+    config["pose_vae"].update(pose_min=stats["minimum"], pose_max=stats["maximum"])
+    if "min_range" in stats:
+        config["pose_vae"]["min_range"] = stats["min_range"]
+    path.write_text(json.dumps(config, indent=2))
+
+
 def _pre_move_code() -> dict[str, str]:
     files = {}
     for name in SAVED_CODE_FILES:
@@ -737,6 +760,7 @@ def test_folder_with_the_pre_move_code_still_loads(tester, tmp_path):
     model.save_pretrained(folder)
     for name, text in old_code.items():
         (folder / name).write_text(text)
+    _write_old_normalization_format(folder)
     inputs = tester.get_inputs()
     expected = model.generate_poses(inputs["input_ids"], inputs["attention_mask"])
     for loaded in (NARSignProducer.from_pretrained(folder), AutoModel.from_pretrained(folder)):
@@ -745,3 +769,56 @@ def test_folder_with_the_pre_move_code_still_loads(tester, tmp_path):
         produced = loaded.eval().generate_poses(inputs["input_ids"], inputs["attention_mask"])
         torch.testing.assert_close(produced.poses, expected.poses, rtol=0, atol=0)
     _check_loads_without_signbridge(model, folder, inputs, tmp_path)
+
+
+#: the last commit whose saved producers stored the pose VAE statistics as pose_min / pose_max (before issue 9,
+#: item 3 made them one ``normalization`` value)
+OLD_NORMALIZATION_COMMIT = "1652ed5"
+
+
+def test_folder_saved_before_one_normalisation_still_loads(tester, tmp_path):
+    """A producer saved by the code of OLD_NORMALIZATION_COMMIT (imported from git: its config stores pose_min /
+    pose_max / min_range in the pose VAE sub-config) loads with signbridge and produces exactly what it produced."""
+    old = old_model_package(
+        OLD_NORMALIZATION_COMMIT,
+        "src/signbridge/models/nar_slp",
+        SAVED_CODE_FILES,
+        tmp_path / "old_code",
+    )
+    low, high = tester.pose_min.copy(), tester.pose_max.copy()
+    high[1, 0] = low[1, 0] + 1e-3  # nearly never moves: range 1 under min_range
+    old_vae_config = old.configuration_pose_vae.PoseVAEConfig(
+        num_joints=tester.num_joints, joint_dim=tester.joint_dim, hidden_sizes=[16, 12], latent_dim=6,
+        pose_min=low.tolist(), pose_max=high.tolist(), min_range=0.01,
+    )
+    old_config = old.configuration_nar_slp.NARSignProducerConfig(
+        text_encoder=tester.text_config(), pose_vae=old_vae_config, d_model=16, decoder_layers=2,
+        decoder_attention_heads=2, decoder_ffn_dim=24, max_frames=tester.max_frames, length_regulator_hidden_size=8,
+        special_token_ids=[0, 1, 2],
+    )
+    torch.manual_seed(0)
+    old_model = old.modeling_nar_slp.NARSignProducer(old_config).eval()
+    folder = tmp_path / "producer"
+    old_model.save_pretrained(folder)
+    saved = json.loads((folder / "config.json").read_text())
+    assert saved["pose_vae"]["pose_min"] == low.tolist() and saved["pose_vae"]["min_range"] == 0.01
+    inputs = tester.get_inputs()
+    expected = old_model.generate_poses(inputs["input_ids"], inputs["attention_mask"])
+    with torch.no_grad():
+        expected_out = old_model(**inputs)
+    for loaded in (NARSignProducer.from_pretrained(folder), AutoModel.from_pretrained(folder)):
+        assert type(loaded) is NARSignProducer
+        assert loaded.config.pose_vae.normalization == {
+            "minimum": low.tolist(), "maximum": high.tolist(), "min_range": 0.01
+        }
+        produced = loaded.eval().generate_poses(inputs["input_ids"], inputs["attention_mask"])
+        torch.testing.assert_close(produced.poses, expected.poses, rtol=0, atol=0)
+        assert torch.equal(produced.lengths, expected.lengths)
+        with torch.no_grad():
+            out = loaded(**inputs)
+        for name in ("loss", "pose_loss", "distillation_loss", "length_loss"):
+            torch.testing.assert_close(out[name], expected_out[name], rtol=0, atol=0)
+    # saved again, the sub-config is in the one format
+    loaded.save_pretrained(tmp_path / "again")
+    again = json.loads((tmp_path / "again" / "config.json").read_text())["pose_vae"]
+    assert again["normalization"]["min_range"] == 0.01 and "pose_min" not in again and "min_range" not in again

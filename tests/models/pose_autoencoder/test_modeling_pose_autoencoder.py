@@ -7,6 +7,7 @@ import textwrap
 import numpy as np
 import pytest
 import torch
+from old_code import old_model_package
 from signbridge_blocker import BLOCK_SIGNBRIDGE
 
 from signbridge.models.pose_autoencoder import (
@@ -234,3 +235,49 @@ def test_normalization_matches_pose_normalizer(tester):
     torch.testing.assert_close(
         model.normalize_poses(x), torch.as_tensor(normalizer.normalize(sequences[1].astype(np.float64)))
     )
+
+
+def test_min_range_in_the_statistics_is_the_models_rule(tester):
+    low = np.zeros((tester.num_joints, tester.joint_dim))
+    high = np.full_like(low, 2.0)
+    high[3, 1] = 1e-3  # nearly never moves
+    stats = {"minimum": low.tolist(), "maximum": high.tolist(), "min_range": 0.01}
+    model = _model(tester.get_config(normalization=stats))
+    assert model.normalizer.min_range == 0.01
+    poses = tester.poses()
+    out = model.normalize_poses(poses)
+    torch.testing.assert_close(out[..., 3, 1], poses[..., 3, 1], rtol=0, atol=0)  # divided by 1
+    torch.testing.assert_close(out[..., 0, 0], poses[..., 0, 0] / 2, rtol=0, atol=0)
+    torch.testing.assert_close(model.denormalize_poses(out), poses, rtol=0, atol=1e-6)
+    with pytest.raises(ValueError, match="min_range"):
+        tester.get_config(normalization={**stats, "min_range": -1.0})
+    with pytest.raises(ValueError, match="maximum < minimum"):
+        tester.get_config(normalization={"minimum": high.tolist(), "maximum": low.tolist()})
+
+
+def test_folder_saved_before_one_normalisation_still_loads(tester, tmp_path):
+    """A TAE saved by the code before one normalisation (commit 1652ed5, imported from git; its own normalise code,
+    a constant joint among the statistics) loads with signbridge and gives exactly its features."""
+    old = old_model_package(
+        "1652ed5",
+        "src/signbridge/models/pose_autoencoder",
+        ("configuration_pose_autoencoder.py", "modeling_pose_autoencoder.py"),
+        tmp_path / "old_code",
+    )
+    stats = tester.get_config().normalization
+    stats["maximum"][2] = list(stats["minimum"][2])  # a joint that never moves
+    config = tester.get_config(normalization=stats).to_dict()
+    old_config = old.configuration_pose_autoencoder.PoseAutoencoderConfig(
+        **{k: config[k] for k in ("num_joints", "joint_dim", "window_size", "d_model", "encoder_layers",
+                                  "decoder_layers", "num_attention_heads", "ffn_dim", "latent_dim", "dropout",
+                                  "normalization")}
+    )
+    torch.manual_seed(0)
+    old_model = old.modeling_pose_autoencoder.PoseAutoencoderModel(old_config).eval()
+    old_model.save_pretrained(tmp_path / "tae")
+    loaded = PoseAutoencoderModel.from_pretrained(tmp_path / "tae").eval()
+    poses = tester.poses() * 3
+    torch.testing.assert_close(loaded.encode_windows(poses), old_model.encode_windows(poses), rtol=0, atol=0)
+    torch.testing.assert_close(loaded.normalize_poses(poses), old_model.normalize_poses(poses), rtol=0, atol=0)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(poses).loss, old_model(poses).loss, rtol=0, atol=0)

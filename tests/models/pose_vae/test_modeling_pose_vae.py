@@ -10,11 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from old_code import old_model_package
 from signbridge_blocker import BLOCK_SIGNBRIDGE
 from torch.distributions import Normal, kl_divergence
 from torch.nn import functional as F
 from transformers import AutoModel
 
+from signbridge.data.normalization import PoseNormalizer
 from signbridge.models.pose_vae import (
     MissingNormalizationError,
     PoseVAEConfig,
@@ -36,6 +38,9 @@ class PoseVAEModelTester:
         self.pose_min = rng.uniform(-2.0, 0.0, size=(num_joints, joint_dim))
         self.pose_max = self.pose_min + rng.uniform(0.5, 3.0, size=(num_joints, joint_dim))
 
+    def normalization(self):
+        return {"minimum": self.pose_min.tolist(), "maximum": self.pose_max.tolist()}
+
     def get_config(self, with_stats=True, **overrides):
         kwargs = dict(
             num_joints=self.num_joints,
@@ -44,7 +49,7 @@ class PoseVAEModelTester:
             latent_dim=self.latent_dim,
         )
         if with_stats:
-            kwargs.update(pose_min=self.pose_min.tolist(), pose_max=self.pose_max.tolist())
+            kwargs.update(normalization=self.normalization())
         kwargs.update(overrides)
         return PoseVAEConfig(**kwargs)
 
@@ -93,11 +98,20 @@ def test_config_defaults_follow_the_paper():
         ({"hidden_sizes": [8]}, "exactly two"),
         ({"num_joints": 0}, "num_joints"),
         ({"kl_weight": -1.0}, "kl_weight"),
+        ({"normalization": {"minimum": [[0.0, 0.0, 0.0]] * 5}}, "missing keys \\['maximum'\\]"),
+        ({"normalization": {"minimum": [[0.0] * 3] * 4, "maximum": [[1.0] * 3] * 4}}, "num_joints=5"),
+        ({"normalization": {"minimum": [[0.0] * 2] * 5, "maximum": [[1.0] * 2] * 5}}, "joint_dim=3"),
+        ({"normalization": {"minimum": [[1.0, 0, 0]] * 5, "maximum": [[0.0, 1, 1]] * 5}}, "maximum < minimum"),
+        ({"normalization": {"minimum": [[0.0] * 3] * 5, "maximum": [[1.0] * 3] * 5, "min_range": -1}}, "min_range"),
+        ({"normalization": {"minimum": [[0.0] * 3] * 5, "maximum": [[1.0] * 3] * 5, "mean": 0}}, "unknown keys"),
+        ({"normalization": [[0.0] * 3] * 5}, "a dict or a PoseNormalizer"),
+        # the keys of configs saved before (folded into normalization)
         ({"pose_min": [[0.0, 0.0, 0.0]] * 5, "pose_max": None}, "both pose_min and pose_max"),
         ({"pose_min": [[0.0, 0.0, 0.0]] * 4, "pose_max": [[1.0, 1.0, 1.0]] * 4}, "num_joints=5"),
         ({"pose_min": [[0.0, 0.0]] * 5, "pose_max": [[1.0, 1.0]] * 5}, "joint_dim=3"),
-        ({"pose_min": [[1.0, 0.0, 0.0]] * 5, "pose_max": [[0.0, 1.0, 1.0]] * 5}, "pose_max < pose_min"),
+        ({"pose_min": [[1.0, 0.0, 0.0]] * 5, "pose_max": [[0.0, 1.0, 1.0]] * 5}, "maximum < minimum"),
         ({"pose_min": [[float("nan"), 0.0, 0.0]] * 5, "pose_max": [[1.0, 1.0, 1.0]] * 5}, "non-finite"),
+        ({"min_range": 0.1}, "without normalisation statistics"),
     ],
 )
 def test_config_rejects_bad_values(tester, overrides, message):
@@ -108,14 +122,14 @@ def test_config_rejects_bad_values(tester, overrides, message):
 def test_set_normalization_accepts_dicts_and_objects(tester):
     config = tester.get_config(with_stats=False)
     config.set_normalization({"min": tester.pose_min, "max": tester.pose_max})
-    assert np.allclose(config.pose_min, tester.pose_min) and np.allclose(config.pose_max, tester.pose_max)
+    assert config.normalization == tester.normalization()
 
     class FakeNormalizer:
         def to_dict(self):
             return {"min": np.zeros((5, 3)).tolist(), "max": np.ones((5, 3)).tolist()}
 
     config.set_normalization(FakeNormalizer())
-    assert config.pose_max == [[1.0] * 3] * 5
+    assert config.normalization == {"minimum": [[0.0] * 3] * 5, "maximum": [[1.0] * 3] * 5}
     with pytest.raises(ValueError, match="'min' and 'max'"):
         config.set_normalization({"mean": [0.0]})
 
@@ -130,6 +144,99 @@ def test_set_normalization_from_pose_normalizer(tester):
     frames = torch.from_numpy(np.concatenate(sequences))
     expected = normalizer.normalize(frames)
     torch.testing.assert_close(model.normalize(frames), torch.as_tensor(expected, dtype=torch.float32))
+
+
+def test_min_range_travels_with_the_statistics(tester):
+    low = tester.pose_min.copy()
+    high = tester.pose_max.copy()
+    high[2, 1] = low[2, 1] + 1e-3  # a joint that nearly never moves
+    normalizer = PoseNormalizer(low, high, min_range=0.01)
+    config = tester.get_config(with_stats=False)
+    config.set_normalization(normalizer)
+    assert config.normalization == {"minimum": low.tolist(), "maximum": high.tolist(), "min_range": 0.01}
+    assert config.normalizer == normalizer
+    # a dict without min_range keeps the current one; an explicit argument wins
+    config.set_normalization({"minimum": low, "maximum": high})
+    assert config.normalization["min_range"] == 0.01
+    config.set_normalization({"minimum": low, "maximum": high}, min_range=0.0)
+    assert "min_range" not in config.normalization
+    # the model uses the rule: the near-constant coordinate is divided by 1, the others by their range
+    model = PoseVAEModel(tester.get_config(normalization=normalizer.to_dict()))
+    poses = tester.corpus_frames(4)
+    out = model.normalize(poses)
+    torch.testing.assert_close(out[..., 2, 1], poses[..., 2, 1] - float(low[2, 1]), rtol=0, atol=1e-6)
+    torch.testing.assert_close(out, normalizer.normalize(poses), rtol=0, atol=0)
+    torch.testing.assert_close(model.denormalize(out), poses, rtol=0, atol=1e-6)
+
+
+#: the last commit whose pose VAE configs stored the statistics as pose_min / pose_max / min_range
+OLD_FORMAT_COMMIT = "1652ed5"
+
+
+def _old_pose_vae(tmp_path):
+    return old_model_package(
+        OLD_FORMAT_COMMIT,
+        "src/signbridge/models/pose_vae",
+        ("configuration_pose_vae.py", "modeling_pose_vae.py"),
+        tmp_path / "old_code",
+    )
+
+
+def test_old_format_config_loads_to_the_same_normalisation(tester, tmp_path):
+    """A config dict with pose_min / pose_max (/ min_range), as the code before one normalisation saved it, folds
+    into ``normalization`` and normalises, reconstructs and denormalises exactly as before."""
+    old = _old_pose_vae(tmp_path)
+    low, high = tester.pose_min.copy(), tester.pose_max.copy()
+    high[1, 0] = low[1, 0]  # never moves
+    high[3, 2] = low[3, 2] + 1e-3  # nearly never moves: range 1 with min_range=0.01
+    for min_range in (0.0, 0.01):
+        old_config = old.configuration_pose_vae.PoseVAEConfig(
+            num_joints=5, joint_dim=3, hidden_sizes=[16, 12], latent_dim=4,
+            pose_min=low.tolist(), pose_max=high.tolist(), min_range=min_range,
+        )
+        saved = old_config.to_diff_dict()
+        assert "pose_min" in saved and "normalization" not in saved
+        assert saved["min_range"] == min_range  # the old code saved it even when 0
+        config = PoseVAEConfig.from_dict(json.loads(json.dumps(saved)))
+        expected = {"minimum": low.tolist(), "maximum": high.tolist()}
+        if min_range:
+            expected["min_range"] = min_range
+        assert config.normalization == expected
+        assert not any(hasattr(config, key) for key in ("pose_min", "pose_max", "min_range"))
+        assert "pose_min" not in config.to_diff_dict() and config.to_diff_dict()["normalization"] == expected
+        torch.manual_seed(0)
+        old_model = old.modeling_pose_vae.PoseVAEModel(old_config).eval()
+        model = PoseVAEModel(config).eval()
+        model.load_state_dict(old_model.state_dict())
+        poses = tester.corpus_frames(3, 4)
+        torch.testing.assert_close(model.normalize(poses), old_model.normalize(poses), rtol=0, atol=0)
+        torch.testing.assert_close(model.reconstruct(poses), old_model.reconstruct(poses), rtol=0, atol=0)
+        frames = tester.normalized_frames(6)
+        torch.testing.assert_close(model.denormalize(frames), old_model.denormalize(frames), rtol=0, atol=0)
+
+
+def test_old_saved_folder_still_loads(tester, tmp_path):
+    """A folder saved by the code before one normalisation (config with pose_min/pose_max, its code files) loads
+    with signbridge and gives the old model's outputs."""
+    old = _old_pose_vae(tmp_path)
+    torch.manual_seed(0)
+    old_model = old.modeling_pose_vae.PoseVAEModel(
+        old.configuration_pose_vae.PoseVAEConfig(
+            num_joints=5, joint_dim=3, hidden_sizes=[16, 12], latent_dim=4,
+            pose_min=tester.pose_min.tolist(), pose_max=tester.pose_max.tolist(),
+        )
+    ).eval()
+    folder = tmp_path / "old_vae"
+    old_model.save_pretrained(folder)
+    assert "pose_min" in json.loads((folder / "config.json").read_text())
+    loaded = PoseVAEModel.from_pretrained(folder).eval()
+    assert loaded.config.normalization == tester.normalization()
+    poses = tester.corpus_frames(2, 5)
+    torch.testing.assert_close(loaded.reconstruct(poses), old_model.reconstruct(poses), rtol=0, atol=0)
+    # saved again, it is in the one format
+    loaded.save_pretrained(tmp_path / "again")
+    again = json.loads((tmp_path / "again" / "config.json").read_text())
+    assert again["normalization"] == tester.normalization() and "pose_min" not in again
 
 
 # ---- forward, shapes and losses ----
@@ -274,7 +381,7 @@ def test_denormalize_inverts_normalize(tester):
     assert torch.equal(model.normalize(low), torch.zeros_like(low))
     torch.testing.assert_close(model.normalize(high), torch.ones_like(high), rtol=0, atol=1e-12)
     # a coordinate that never moves does not divide by zero
-    constant = tester.get_model(pose_min=tester.pose_min.tolist(), pose_max=tester.pose_min.tolist())
+    constant = tester.get_model(normalization={"minimum": tester.pose_min.tolist(), "maximum": tester.pose_min.tolist()})
     out = constant.normalize(poses)
     assert torch.isfinite(out).all()
     torch.testing.assert_close(constant.denormalize(out), poses, rtol=0, atol=1e-6)
@@ -335,7 +442,8 @@ def test_save_load_identical(tester, tmp_path):
         "AutoModel": "modeling_pose_vae.PoseVAEModel",
     }
     loaded = PoseVAEModel.from_pretrained(tmp_path).eval()
-    assert loaded.config.pose_min == model.config.pose_min and loaded.config.pose_max == model.config.pose_max
+    assert saved["normalization"] == tester.normalization() and "pose_min" not in saved
+    assert loaded.config.normalization == model.config.normalization
     for (name, a), (_, b) in zip(model.state_dict().items(), loaded.state_dict().items(), strict=True):
         assert torch.equal(a, b), name
     frames = tester.normalized_frames(4)
@@ -369,7 +477,9 @@ def test_remote_code_loads_without_signbridge(tester, tmp_path):
     assert sorted(p.name for p in folder.glob("*.py")) == [
         "configuration_pose_vae.py",
         "modeling_pose_vae.py",
+        "pose_normalization.py",
     ]
+    assert "import signbridge" not in (folder / "pose_normalization.py").read_text()
     frames = tester.normalized_frames(4)
     torch.save(frames, tmp_path / "inputs.pt")
     script = tmp_path / "load.py"
@@ -425,8 +535,7 @@ def test_vae_trained_on_real_frames_beats_the_mean_pose(skels_dir):
         joint_dim=3,
         hidden_sizes=[256, 128],
         latent_dim=32,
-        pose_min=train.amin(0).tolist(),
-        pose_max=train.amax(0).tolist(),
+        normalization={"minimum": train.amin(0).tolist(), "maximum": train.amax(0).tolist()},
     )
     torch.manual_seed(0)
     model = PoseVAEModel(config)

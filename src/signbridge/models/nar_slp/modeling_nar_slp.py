@@ -288,7 +288,7 @@ class NARSignProducer(NARSignProducerPreTrainedModel):
             )
         if not pose_vae.config.has_normalization:
             raise MissingNormalizationError(
-                "the pose VAE has no normalisation statistics (config.pose_min/pose_max); the producer could "
+                "the pose VAE has no normalisation statistics (config.normalization); the producer could "
                 "not return poses in corpus coordinates. Train it with the statistics set."
             )
         if tokenizer is not None and "special_token_ids" not in config_overrides:
@@ -491,7 +491,7 @@ class NARSignProducer(NARSignProducerPreTrainedModel):
         self.eval()
         if not self.config.pose_vae.has_normalization:
             raise MissingNormalizationError(
-                "the producer's pose VAE has no normalisation statistics (config.pose_vae.pose_min/pose_max): "
+                "the producer's pose VAE has no normalisation statistics (config.pose_vae.normalization): "
                 "cannot return poses in corpus coordinates"
             )
         output = self.forward(

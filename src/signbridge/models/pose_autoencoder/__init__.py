@@ -1,8 +1,20 @@
-"""Pose transformer autoencoder (TAE), the feature extractor of the Fréchet Gesture Distance."""
+"""Pose transformer autoencoder (TAE), the feature extractor of the Fréchet Gesture Distance.
 
-from ..auto_registration import MODEL_SUBPACKAGES, register
-from .configuration_pose_autoencoder import PoseAutoencoderConfig
-from .modeling_pose_autoencoder import (
+``pose_normalization.py`` in this folder is a copy of ``signbridge.data.normalization`` (checked by
+``utils/check_copies.py``) so that a saved model carries it for ``trust_remote_code``; inside signbridge the name
+``signbridge.models.pose_autoencoder.pose_normalization`` is bound to ``signbridge.data.normalization`` before
+anything of this folder is imported, so there is one ``PoseNormalizer`` class.
+"""
+
+import sys
+
+from ...data import normalization as _normalization
+
+sys.modules[f"{__name__}.pose_normalization"] = _normalization
+
+from ..auto_registration import MODEL_SUBPACKAGES, register  # noqa: E402 (after the binding above)
+from .configuration_pose_autoencoder import PoseAutoencoderConfig  # noqa: E402
+from .modeling_pose_autoencoder import (  # noqa: E402
     PoseAutoencoderModel,
     PoseAutoencoderOutput,
     PoseAutoencoderPreTrainedModel,

@@ -8,6 +8,8 @@ from typing import Any
 from huggingface_hub.dataclasses import strict
 from transformers.configuration_utils import PreTrainedConfig
 
+from .pose_normalization import PoseNormalizer
+
 
 @strict
 class PoseAutoencoderConfig(PreTrainedConfig):
@@ -46,8 +48,9 @@ class PoseAutoencoderConfig(PreTrainedConfig):
             NAR-SLP paper says it used for its evaluation model).
         normalization (`dict`, *optional*):
             Min-max statistics of the training poses, `{"minimum": J x K, "maximum": J x K}` nested
-            lists in corpus units (the format of `signbridge.data.PoseNormalizer.to_dict()`). The model maps poses to [0, 1] with them before encoding.
-            `None` means the poses are used as they are.
+            lists in corpus units, plus `"min_range"` when it is not 0 (the format of
+            `signbridge.data.PoseNormalizer.to_dict()`, which also does the normalisation). The model maps poses
+            to [0, 1] with them before encoding. `None` means the poses are used as they are.
         initializer_range (`float`, *optional*, defaults to 0.02):
             Standard deviation of the weight initialisation.
 
@@ -130,6 +133,10 @@ class PoseAutoencoderConfig(PreTrainedConfig):
                 )
             if not all(math.isfinite(float(v)) for row in rows for v in row):
                 raise ValueError(f"PoseAutoencoderConfig.normalization[{key!r}] has non-finite values")
+        try:
+            PoseNormalizer.from_dict(stats)
+        except ValueError as error:
+            raise ValueError(f"PoseAutoencoderConfig.normalization: {error}") from None
 
     @property
     def frame_dim(self) -> int:

@@ -6,8 +6,9 @@ NAR-SLP paper), its outputs are mean-pooled over the valid frames and projected 
 whose queries are learned frame positions plus the latent reconstructs the window; the training
 loss is the reconstruction error over the valid frames (``frame_mask``).
 
-This file imports only torch, transformers and, relatively, its configuration, so a saved folder
-loads with ``trust_remote_code=True`` where signbridge is not installed.
+This file imports only torch, transformers and, relatively, its configuration and ``pose_normalization`` (a copy
+of ``signbridge.data.normalization``), so a saved folder loads with ``trust_remote_code=True`` where signbridge is
+not installed.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from transformers.modeling_outputs import ModelOutput
 from transformers.modeling_utils import PreTrainedModel
 
 from .configuration_pose_autoencoder import PoseAutoencoderConfig
+from .pose_normalization import PoseNormalizer
 
 
 class PoseLayoutError(ValueError):
@@ -90,31 +92,23 @@ class PoseAutoencoderModel(PoseAutoencoderPreTrainedModel):
         self.post_init()
 
     # ------------------------------------------------------------------ normalisation
-    def normalize_poses(self, poses: torch.Tensor) -> torch.Tensor:
-        """Map corpus-unit poses ``(..., J, K)`` to [0, 1] with ``config.normalization``.
-
-        Joints whose range is below 1e-8 (they never move) are divided by 1. Without statistics
-        the poses are returned unchanged.
-        """
+    @property
+    def normalizer(self) -> PoseNormalizer | None:
+        """``config.normalization`` as a :class:`PoseNormalizer`, ``None`` without statistics."""
         stats = self.config.normalization
-        if stats is None:
-            return poses
-        low = torch.tensor(stats["minimum"], dtype=poses.dtype, device=poses.device)
-        high = torch.tensor(stats["maximum"], dtype=poses.dtype, device=poses.device)
-        span = high - low
-        span = torch.where(span.abs() < 1e-8, torch.ones_like(span), span)
-        return (poses - low) / span
+        return None if stats is None else PoseNormalizer.from_dict(stats)
+
+    def normalize_poses(self, poses: torch.Tensor) -> torch.Tensor:
+        """Map corpus-unit poses ``(..., J, K)`` to [0, 1] with ``config.normalization`` (``PoseNormalizer``:
+        a coordinate whose range is not above its ``min_range``, default 0, never moves and is divided by 1).
+        Without statistics the poses are returned unchanged."""
+        normalizer = self.normalizer
+        return poses if normalizer is None else normalizer.normalize(poses)
 
     def denormalize_poses(self, poses: torch.Tensor) -> torch.Tensor:
         """Inverse of :meth:`normalize_poses`."""
-        stats = self.config.normalization
-        if stats is None:
-            return poses
-        low = torch.tensor(stats["minimum"], dtype=poses.dtype, device=poses.device)
-        high = torch.tensor(stats["maximum"], dtype=poses.dtype, device=poses.device)
-        span = high - low
-        span = torch.where(span.abs() < 1e-8, torch.ones_like(span), span)
-        return poses * span + low
+        normalizer = self.normalizer
+        return poses if normalizer is None else normalizer.denormalize(poses)
 
     # ------------------------------------------------------------------ checks
     def check_poses(self, poses: torch.Tensor, name: str = "poses") -> None:

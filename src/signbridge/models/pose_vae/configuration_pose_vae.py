@@ -5,13 +5,22 @@ is a copy of it, kept identical by ``utils/check_copies.py`` (run by the test su
 ``NARSignProducer`` (which embeds the VAE) is self-contained for ``trust_remote_code``: transformers copies only
 the files a model's file imports relatively from its *own* folder. Inside signbridge the copy is never imported
 (``signbridge.models.nar_slp`` uses the ``pose_vae`` module), so there is one ``PoseVAEConfig`` class. Imports
-only transformers.
+only transformers and, relatively, ``pose_normalization`` (a copy of ``signbridge.data.normalization``, beside
+this file in both folders).
+
+The normalisation statistics are one value, ``normalization``, in the format of ``PoseNormalizer.to_dict()``.
+Configs saved before (with ``pose_min``/``pose_max``/``min_range``) are folded into it when they load.
 """
 
 import math
 from typing import Any
 
 from transformers import PreTrainedConfig
+
+from .pose_normalization import PoseNormalizer
+
+#: the keys of configs saved before the statistics became one ``normalization`` value
+LEGACY_NORMALIZATION_KEYS = ("pose_min", "pose_max", "min_range")
 
 
 class PoseVAEConfig(PreTrainedConfig):
@@ -33,14 +42,13 @@ class PoseVAEConfig(PreTrainedConfig):
             Size of the per-frame latent z.
         kl_weight (`float`, *optional*, defaults to 1e-4):
             Weight lambda of the KL term (paper, Sec. 4.2).
-        pose_min (`list[list[float]]`, *optional*):
-            Per joint and coordinate minimum (J lists of K floats) of the training poses, in corpus
-            coordinates. With `pose_max` it defines the min-max normalisation to [0, 1].
-        pose_max (`list[list[float]]`, *optional*):
-            Per joint and coordinate maximum, same layout as `pose_min`.
-        min_range (`float`, *optional*, defaults to 0.0):
-            Ranges `max - min` not above this value (a coordinate that never moves) are replaced by 1
-            so that normalisation never divides by zero (as `PoseNormalizer` does).
+        normalization (`dict`, *optional*):
+            Min-max statistics of the training poses in corpus coordinates, the format of
+            `PoseNormalizer.to_dict()`: `{"minimum": J x K, "maximum": J x K}` nested lists, plus `"min_range"`
+            when it is not 0 (ranges `max - min` not above it, coordinates that never move, are replaced by 1).
+            They define the min-max normalisation to [0, 1]. A `PoseNormalizer` is accepted too.
+            Legacy: `pose_min`, `pose_max` (and `min_range`), as configs saved before stored them, are folded
+            into `normalization`.
         initializer_gain (`float`, *optional*, defaults to 1.0):
             Gain of the Xavier-uniform initialisation of the linear layers (paper, Sec. 4.2).
 
@@ -64,12 +72,11 @@ class PoseVAEConfig(PreTrainedConfig):
     initializer_gain: float = 1.0
     # ---- loss ----
     kl_weight: float = 1e-4
-    # ---- normalisation statistics (corpus coordinates -> [0, 1]) ----
-    pose_min: list[list[float]] | None = None
-    pose_max: list[list[float]] | None = None
-    min_range: float = 0.0
+    # ---- normalisation statistics (corpus coordinates -> [0, 1]), PoseNormalizer.to_dict() ----
+    normalization: dict[str, Any] | None = None
 
     def __post_init__(self, **kwargs):
+        legacy = {key: kwargs.pop(key) for key in LEGACY_NORMALIZATION_KEYS if key in kwargs}
         if self.hidden_sizes is None:
             self.hidden_sizes = [512, 256]
         self.hidden_sizes = [int(h) for h in self.hidden_sizes]
@@ -84,13 +91,64 @@ class PoseVAEConfig(PreTrainedConfig):
             )
         if not (self.kl_weight >= 0 and math.isfinite(self.kl_weight)):
             raise ValueError(f"PoseVAEConfig.kl_weight must be finite and >= 0, got {self.kl_weight!r}")
-        if (self.pose_min is None) != (self.pose_max is None):
-            raise ValueError(
-                "PoseVAEConfig needs both pose_min and pose_max, or neither; got only one of them"
-            )
-        if self.pose_min is not None:
-            self.pose_min, self.pose_max = self._check_pair(self.pose_min, self.pose_max)
+        if legacy:
+            self._fold_legacy(legacy)
+        if self.normalization is not None:
+            self.normalization = self._checked_normalizer(self.normalization).to_dict()
         super().__post_init__(**kwargs)
+
+    def _fold_legacy(self, legacy: dict[str, Any]) -> None:
+        """``pose_min``/``pose_max``/``min_range`` (configs saved before) -> ``normalization``."""
+        low, high = legacy.get("pose_min"), legacy.get("pose_max")
+        min_range = legacy.get("min_range")
+        if (low is None) != (high is None):
+            raise ValueError("PoseVAEConfig needs both pose_min and pose_max, or neither; got only one of them")
+        if low is not None:
+            if self.normalization is not None:
+                raise ValueError(
+                    "PoseVAEConfig got both normalization and the legacy pose_min/pose_max; give only normalization"
+                )
+            self.normalization = {
+                "minimum": self._check_stats("pose_min", low),
+                "maximum": self._check_stats("pose_max", high),
+            }
+        if min_range is None or float(min_range) == 0:
+            return
+        if self.normalization is None:
+            raise ValueError(
+                f"PoseVAEConfig got min_range={min_range!r} without normalisation statistics; min_range is part of "
+                "them: give it with the statistics, e.g. set_normalization(stats, min_range=...)"
+            )
+        stats = self.normalization.to_dict() if isinstance(self.normalization, PoseNormalizer) else dict(self.normalization)
+        if float(stats.get("min_range", min_range)) != float(min_range):
+            raise ValueError(
+                f"PoseVAEConfig got min_range={min_range!r} and normalization with min_range={stats['min_range']!r}"
+            )
+        stats["min_range"] = min_range
+        self.normalization = stats
+
+    def _checked_normalizer(self, stats: Any) -> PoseNormalizer:
+        """``stats`` (a PoseNormalizer or its ``to_dict()``) as a PoseNormalizer of this config's (J, K)."""
+        if isinstance(stats, PoseNormalizer):
+            normalizer = stats
+        elif isinstance(stats, dict):
+            for key in ("minimum", "maximum"):
+                if key in stats:
+                    self._check_stats(f"normalization[{key!r}]", stats[key])
+            try:
+                normalizer = PoseNormalizer.from_dict(stats)
+            except ValueError as error:
+                raise ValueError(f"PoseVAEConfig.normalization: {error}") from None
+        else:
+            raise ValueError(
+                f"PoseVAEConfig.normalization must be a dict or a PoseNormalizer, got {type(stats).__name__}"
+            )
+        if (normalizer.num_joints, normalizer.num_dims) != (self.num_joints, self.joint_dim):
+            raise ValueError(
+                f"PoseVAEConfig.normalization has (J, K) = ({normalizer.num_joints}, {normalizer.num_dims}), the "
+                f"config has num_joints={self.num_joints}, joint_dim={self.joint_dim}"
+            )
+        return normalizer
 
     def _check_stats(self, name: str, stats: Any) -> list[list[float]]:
         if hasattr(stats, "tolist"):  # numpy array or torch tensor
@@ -119,35 +177,46 @@ class PoseVAEConfig(PreTrainedConfig):
     @property
     def has_normalization(self) -> bool:
         """Whether the min-max normalisation statistics are set."""
-        return self.pose_min is not None and self.pose_max is not None
+        return self.normalization is not None
 
-    def set_normalization(self, stats: Any) -> None:
-        """Set the normalisation statistics from a `PoseNormalizer`, its `to_dict()`, or a dict
-        with `min`/`max` (or `pose_min`/`pose_max`) entries of shape (J, K)."""
-        if hasattr(stats, "to_dict") and not isinstance(stats, dict):
-            stats = stats.to_dict()
-        if not isinstance(stats, dict):
+    @property
+    def normalizer(self) -> PoseNormalizer | None:
+        """The statistics as a `PoseNormalizer` (a new object on each call), `None` when they are not set."""
+        return None if self.normalization is None else PoseNormalizer.from_dict(self.normalization)
+
+    def set_normalization(self, stats: Any, min_range: float | None = None) -> None:
+        """Set the normalisation statistics from a `PoseNormalizer`, its `to_dict()`, or a dict with
+        `min`/`max` (or `pose_min`/`pose_max`, `data_min`/`data_max`) entries of shape (J, K).
+
+        `min_range` (see `PoseNormalizer`) defaults to the one of `stats`: a `PoseNormalizer`'s, a dict's
+        `"min_range"` entry, and for a dict without one the current statistics' (0 when none are set)."""
+        if isinstance(stats, PoseNormalizer):
+            data = stats.to_dict()
+            data.setdefault("min_range", stats.min_range)
+        elif hasattr(stats, "to_dict") and not isinstance(stats, dict):
+            data = stats.to_dict()
+        else:
+            data = stats
+        if not isinstance(data, dict):
             raise ValueError(
                 f"normalisation statistics must be a dict or a PoseNormalizer, got {type(stats).__name__}"
             )
-        lo = next((stats[k] for k in ("pose_min", "min", "data_min", "minimum") if k in stats), None)
-        hi = next((stats[k] for k in ("pose_max", "max", "data_max", "maximum") if k in stats), None)
-        if lo is None or hi is None:
+        low = next((data[k] for k in ("minimum", "pose_min", "min", "data_min") if k in data), None)
+        high = next((data[k] for k in ("maximum", "pose_max", "max", "data_max") if k in data), None)
+        if low is None or high is None:
             raise ValueError(
-                f"normalisation statistics need 'min' and 'max' (per joint and coordinate); got keys {sorted(stats)}"
+                f"normalisation statistics need 'min' and 'max' (per joint and coordinate); got keys {sorted(data)}"
             )
-        self.pose_min, self.pose_max = self._check_pair(lo, hi)
-
-    def _check_pair(self, low: Any, high: Any) -> tuple[list[list[float]], list[list[float]]]:
-        low = self._check_stats("pose_min", low)
-        high = self._check_stats("pose_max", high)
-        for j, (low_row, high_row) in enumerate(zip(low, high, strict=True)):
-            for k, (a, b) in enumerate(zip(low_row, high_row, strict=True)):
-                if b < a:
-                    raise ValueError(
-                        f"PoseVAEConfig: pose_max < pose_min at joint {j}, coordinate {k} ({b} < {a})"
-                    )
-        return low, high
+        if min_range is None:
+            current = self.normalization.get("min_range", 0.0) if self.normalization is not None else 0.0
+            min_range = data.get("min_range", current)
+        stats = {
+            "minimum": self._check_stats("normalization['minimum']", low),
+            "maximum": self._check_stats("normalization['maximum']", high),
+        }
+        if float(min_range) != 0:
+            stats["min_range"] = float(min_range)
+        self.normalization = self._checked_normalizer(stats).to_dict()
 
 
 PoseVAEConfig.register_for_auto_class()

@@ -24,6 +24,7 @@ from transformers import initialization as init
 from transformers.utils import ModelOutput, logging
 
 from .configuration_pose_vae import PoseVAEConfig
+from .pose_normalization import PoseNormalizer
 
 logger = logging.get_logger(__name__)
 
@@ -33,7 +34,7 @@ class PoseValidationError(ValueError):
 
 
 class MissingNormalizationError(ValueError):
-    """The pose VAE has no normalisation statistics (``pose_min``/``pose_max`` in its config)."""
+    """The pose VAE has no normalisation statistics (``normalization`` in its config)."""
 
 
 def gaussian_kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -173,38 +174,39 @@ class PoseVAEModel(PoseVAEPreTrainedModel):
         self.post_init()
 
     # ---- normalisation (outside the network) ----
-    def _stats(self, reference: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        if not self.config.has_normalization:
+    @property
+    def normalizer(self) -> PoseNormalizer:
+        """The config's statistics as a `PoseNormalizer` (the one implementation of the min-max normalisation).
+
+        Raises:
+            MissingNormalizationError: the config has no statistics.
+        """
+        normalizer = self.config.normalizer
+        if normalizer is None:
             raise MissingNormalizationError(
-                "this pose VAE has no normalisation statistics: set config.pose_min/pose_max, e.g. "
+                "this pose VAE has no normalisation statistics: set config.normalization, e.g. "
                 "model.config.set_normalization(PoseNormalizer.fit(train_poses)) before training"
             )
-        dtype = reference.dtype if torch.is_floating_point(reference) else torch.float32
-        low = torch.tensor(self.config.pose_min, dtype=dtype, device=reference.device)
-        high = torch.tensor(self.config.pose_max, dtype=dtype, device=reference.device)
-        scale = high - low
-        scale = torch.where(scale > self.config.min_range, scale, torch.ones_like(scale))
-        return low, scale
+        return normalizer
 
     def check_poses(self, poses: torch.Tensor, name: str = "poses") -> torch.Tensor:
         """Validate the joint layout (J, K) and finiteness of `poses` (..., J, K)."""
         return check_pose_tensor(poses, self.config.num_joints, self.config.joint_dim, name)
 
     def normalize(self, poses: torch.Tensor) -> torch.Tensor:
-        """Corpus coordinates (..., J, K) -> [0, 1] per joint coordinate: `(x - min) / (max - min)`.
+        """Corpus coordinates (..., J, K) -> [0, 1] per joint coordinate: `(x - min) / (max - min)` (with
+        `PoseNormalizer`; a range not above the statistics' `min_range` counts as 1).
 
         Values outside the training range map outside [0, 1]; nothing is clipped, so
         `denormalize(normalize(x))` gives back `x` (up to float rounding).
         """
         self.check_poses(poses)
-        low, scale = self._stats(poses)
-        return (poses - low) / scale
+        return self.normalizer.normalize(poses)
 
     def denormalize(self, poses: torch.Tensor) -> torch.Tensor:
         """Normalised frames (..., J, K) -> corpus coordinates: `x * (max - min) + min`."""
         self.check_poses(poses)
-        low, scale = self._stats(poses)
-        return poses * scale + low
+        return self.normalizer.denormalize(poses)
 
     # ---- LGM / PGM ----
     def encode_distribution(self, poses: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
