@@ -7,75 +7,62 @@
 - the embedded corpus (:mod:`.synthetic`), :class:`PoseNormalizer`, and the collators.
 """
 
-from .builders import (
-    SIGN_DATASET_BUILDERS,
-    CSLDailyBuilder,
-    Phoenix14TBuilder,
-    Phoenix14TSkelsBuilder,
-    PoseFilesBuilder,
-    SignCorpusConfig,
-    SyntheticBuilder,
-    get_sign_dataset_builder,
-    load_sign_dataset,
-)
-from .collators import PoseProductionCollator, SignTranslationCollator
-from .normalization import PoseNormalizer
-from .pose_files import (
-    PoseArray,
-    PoseFileError,
-    read_pose_file,
-    render_pose_gif,
-    skeleton50_header,
-    write_pose_file,
-)
-from .skels import SkelsFormatError, read_skels, write_skels
-from .slrt import (
-    SLRTFormatError,
-    UnsafePickleError,
-    iter_slrt_features,
-    iter_slrt_records,
-    read_slrt_annotations,
-    read_slrt_features,
-    safe_load_pickle,
-    write_slrt_annotations,
-    write_slrt_features,
-)
-from .synthetic import SyntheticCorpusConfig, corpus_statistics, generate_corpus, iter_split, write_corpus
+from __future__ import annotations
 
-__all__ = [
-    "SIGN_DATASET_BUILDERS",
-    "get_sign_dataset_builder",
-    "load_sign_dataset",
-    "SignCorpusConfig",
-    "Phoenix14TBuilder",
-    "CSLDailyBuilder",
-    "Phoenix14TSkelsBuilder",
-    "PoseFilesBuilder",
-    "SyntheticBuilder",
-    "iter_slrt_features",
-    "iter_slrt_records",
-    "SignTranslationCollator",
-    "PoseProductionCollator",
-    "PoseNormalizer",
-    "PoseArray",
-    "PoseFileError",
-    "read_pose_file",
-    "write_pose_file",
-    "skeleton50_header",
-    "render_pose_gif",
-    "SkelsFormatError",
-    "read_skels",
-    "write_skels",
-    "SLRTFormatError",
-    "UnsafePickleError",
-    "safe_load_pickle",
-    "read_slrt_annotations",
-    "read_slrt_features",
-    "write_slrt_annotations",
-    "write_slrt_features",
-    "SyntheticCorpusConfig",
-    "generate_corpus",
-    "iter_split",
-    "write_corpus",
-    "corpus_statistics",
-]
+import importlib
+from typing import Any
+
+#: public name -> submodule that defines it (imported on first use, so that importing one reader, or a model
+#: folder that shares data.normalization, does not pull in `datasets` and every other reader)
+_LAZY_NAMES: dict[str, str] = {
+    "SIGN_DATASET_BUILDERS": "builders",
+    "CSLDailyBuilder": "builders",
+    "Phoenix14TBuilder": "builders",
+    "Phoenix14TSkelsBuilder": "builders",
+    "PoseFilesBuilder": "builders",
+    "SignCorpusConfig": "builders",
+    "SyntheticBuilder": "builders",
+    "get_sign_dataset_builder": "builders",
+    "load_sign_dataset": "builders",
+    "PoseProductionCollator": "collators",
+    "SignTranslationCollator": "collators",
+    "PoseNormalizer": "normalization",
+    "PoseArray": "pose_files",
+    "PoseFileError": "pose_files",
+    "read_pose_file": "pose_files",
+    "render_pose_gif": "pose_files",
+    "skeleton50_header": "pose_files",
+    "write_pose_file": "pose_files",
+    "SkelsFormatError": "skels",
+    "read_skels": "skels",
+    "write_skels": "skels",
+    "SLRTFormatError": "slrt",
+    "UnsafePickleError": "slrt",
+    "iter_slrt_features": "slrt",
+    "iter_slrt_records": "slrt",
+    "read_slrt_annotations": "slrt",
+    "read_slrt_features": "slrt",
+    "safe_load_pickle": "slrt",
+    "write_slrt_annotations": "slrt",
+    "write_slrt_features": "slrt",
+    "SyntheticCorpusConfig": "synthetic",
+    "corpus_statistics": "synthetic",
+    "generate_corpus": "synthetic",
+    "iter_split": "synthetic",
+    "write_corpus": "synthetic",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY_NAMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_LAZY_NAMES[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+__all__ = list(_LAZY_NAMES)
