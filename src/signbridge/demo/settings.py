@@ -79,7 +79,7 @@ class DemoSettings:
     tae_config: dict = field(
         default_factory=lambda: {
             "d_model": 64, "encoder_layers": 2, "decoder_layers": 2, "num_attention_heads": 4,
-            "ffn_dim": 128, "latent_dim": 32, "dropout": 0.1,
+            "ffn_dim": 128, "dropout": 0.1, "loss_type": "bce",  # FGD features: the pooled encoder output (64-d)
         }
     )
     tae_window_stride: int = 12

@@ -192,8 +192,8 @@ def evaluate_production(
 
 def _cell(key: str, value: float, width: int = 0) -> str:
     # FGD x10 with 4 significant digits (rows of small models differ in the 4th decimal or beyond), DurACC 3 decimals
-    if key == "fgd_x10":
-        return f"{value:>{width}.4g}"
+    if key == "fgd_x10":  # a set against itself is 0 up to float rounding (~1e-11): print it as 0
+        return f"{0.0 if abs(value) < 1e-9 else value:>{width}.4g}"
     digits = 3 if key == "dur_acc" else 2
     return f"{value:>{width}.{digits}f}"
 

@@ -130,9 +130,11 @@ class TAEModelArguments:
     decoder_layers: int = 4
     num_attention_heads: int = 4
     ffn_dim: int = 1024
-    latent_dim: int = 32
+    latent_dim: int | None = field(
+        default=None, metadata={"help": "a linear bottleneck for the FGD features; unset: the pooled encoder output"}
+    )
     dropout: float = 0.1
-    loss_type: str = field(default="mse", metadata={"help": "'mse' or 'bce' (the paper's choice)"})
+    loss_type: str = field(default="bce", metadata={"help": "'bce' (the paper's choice) or 'mse'"})
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:

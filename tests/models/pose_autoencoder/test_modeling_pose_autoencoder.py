@@ -39,6 +39,7 @@ class PoseAutoencoderModelTester:
             num_attention_heads=4,
             ffn_dim=64,
             latent_dim=self.latent_dim,
+            loss_type="mse",  # the hand computations below are MSE; the default (BCE) has its own tests
             dropout=0.0,
             normalization={"minimum": low.tolist(), "maximum": (low + 4).tolist()},
         )
@@ -281,3 +282,21 @@ def test_folder_saved_before_one_normalisation_still_loads(tester, tmp_path):
     torch.testing.assert_close(loaded.normalize_poses(poses), old_model.normalize_poses(poses), rtol=0, atol=0)
     with torch.no_grad():
         torch.testing.assert_close(loaded(poses).loss, old_model(poses).loss, rtol=0, atol=0)
+
+
+def test_defaults_follow_the_paper_bce_and_pooled_encoder_features(tester):
+    """Issue 10, item 8: BCE reconstruction (the paper's evaluation model) and, without latent_dim, the FGD feature
+    is the time-pooled encoder output itself (d_model values, NSLP-G's TAE), not a small projection."""
+    config = PoseAutoencoderConfig(num_joints=tester.num_joints, joint_dim=tester.joint_dim, d_model=32,
+                                   encoder_layers=1, decoder_layers=1, num_attention_heads=4, ffn_dim=64)
+    assert config.loss_type == "bce" and config.latent_dim is None and config.feature_dim == 32
+    model = PoseAutoencoderModel(config).eval()
+    assert not any(name.startswith(("to_latent", "from_latent")) for name, _ in model.named_parameters())
+    poses = torch.rand(6, tester.window_size, tester.num_joints, tester.joint_dim)
+    out = model(poses, normalize=False)
+    assert out.features.shape == (6, 32)
+    # the loss is binary cross-entropy of the sigmoid reconstruction against the [0, 1] target
+    expected = torch.nn.functional.binary_cross_entropy(out.reconstruction, poses)
+    torch.testing.assert_close(out.loss, expected, rtol=1e-4, atol=1e-5)
+    assert model.encode_windows(poses, normalize=False).shape == (6, 32)
+    assert model.encode_windows(poses[:0], normalize=False).shape == (0, 32)

@@ -187,7 +187,7 @@ class FGD(evaluate.Metric):
 
     def _encode(self, model, windows: list[np.ndarray]) -> np.ndarray:
         if not windows:
-            return np.zeros((0, model.config.latent_dim), dtype=np.float64)
+            return np.zeros((0, model.config.feature_dim), dtype=np.float64)
         stacked = np.stack(windows).astype(np.float32)
         return model.encode_windows(stacked, batch_size=self.batch_size).numpy().astype(np.float64)
 

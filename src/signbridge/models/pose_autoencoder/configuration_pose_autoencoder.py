@@ -40,12 +40,15 @@ class PoseAutoencoderConfig(PreTrainedConfig):
             Feed-forward width.
         dropout (`float`, *optional*, defaults to 0.1):
             Dropout in the transformer layers.
-        latent_dim (`int`, *optional*, defaults to 32):
-            Size of the pooled latent, i.e. of one FGD feature vector per window.
-        loss_type (`str`, *optional*, defaults to `"mse"`):
-            Reconstruction loss on the normalised poses over the valid frames: `"mse"`, or
-            `"bce"` (sigmoid output, binary cross-entropy on [0, 1]-normalised poses: what the
-            NAR-SLP paper says it used for its evaluation model).
+        latent_dim (`int`, *optional*):
+            `None` (the default): one FGD feature vector per window is the time-pooled encoder output itself
+            (`d_model` values), as in NSLP-G's TAE that the NAR-SLP paper scores with. An integer adds a linear
+            bottleneck of that size (the earlier default was 32: its features varied by about 1e-6 across windows,
+            too little to tell producers apart).
+        loss_type (`str`, *optional*, defaults to `"bce"`):
+            Reconstruction loss on the normalised poses over the valid frames: `"bce"` (sigmoid output, binary
+            cross-entropy on [0, 1]-normalised poses: what the NAR-SLP paper used for its evaluation model, Sec. 4.3),
+            or `"mse"`.
         normalization (`dict`, *optional*):
             Min-max statistics of the training poses, `{"minimum": J x K, "maximum": J x K}` nested
             lists in corpus units, plus `"min_range"` when it is not 0 (the format of
@@ -77,9 +80,9 @@ class PoseAutoencoderConfig(PreTrainedConfig):
     num_attention_heads: int = 4
     ffn_dim: int = 1024
     dropout: float | int = 0.1
-    latent_dim: int = 32
+    latent_dim: int | None = None
     # ---- training / normalisation ----
-    loss_type: str = "mse"
+    loss_type: str = "bce"
     normalization: dict[str, Any] | None = None
     initializer_range: float = 0.02
 
@@ -101,6 +104,8 @@ class PoseAutoencoderConfig(PreTrainedConfig):
             "latent_dim",
         ):
             value = getattr(self, name)
+            if value is None and name == "latent_dim":
+                continue
             if value < 1:
                 raise ValueError(f"PoseAutoencoderConfig.{name} must be >= 1, got {value}")
         if self.d_model % self.num_attention_heads != 0:
@@ -142,6 +147,11 @@ class PoseAutoencoderConfig(PreTrainedConfig):
     def frame_dim(self) -> int:
         """Values per frame, J * K."""
         return self.num_joints * self.joint_dim
+
+    @property
+    def feature_dim(self) -> int:
+        """Size of one FGD feature vector (a window's pooled encoding): `latent_dim`, or `d_model` without one."""
+        return self.latent_dim if self.latent_dim is not None else self.d_model
 
 
 __all__ = ["PoseAutoencoderConfig"]

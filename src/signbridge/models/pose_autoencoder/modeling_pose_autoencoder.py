@@ -1,10 +1,11 @@
 """Pose transformer autoencoder (TAE): the feature extractor of the Fréchet Gesture Distance.
 
 A transformer encoder reads a window of exactly ``config.window_size`` pose frames (34 in the
-NAR-SLP paper), its outputs are mean-pooled over the valid frames and projected to
-``config.latent_dim``: that pooled latent is the FGD feature of the window. A transformer decoder
-whose queries are learned frame positions plus the latent reconstructs the window; the training
-loss is the reconstruction error over the valid frames (``frame_mask``).
+NAR-SLP paper), its outputs are mean-pooled over the valid frames (and projected to ``config.latent_dim``
+when one is set): that pooled encoding is the FGD feature of the window, as in NSLP-G's TAE. A transformer
+decoder whose queries are learned frame positions plus the encoding reconstructs the window; the training
+loss (BCE by default, as the NAR-SLP paper's evaluation model) is the reconstruction error over the valid
+frames (``frame_mask``).
 
 This file imports only torch, transformers and, relatively, its configuration and ``pose_normalization`` (a copy
 of ``signbridge.data.normalization``), so a saved folder loads with ``trust_remote_code=True`` where signbridge is
@@ -37,7 +38,7 @@ class PoseAutoencoderOutput(ModelOutput):
         loss: reconstruction loss over the valid frames (MSE, or BCE when
             ``config.loss_type == "bce"``), in normalised pose units.
         reconstruction: ``(N, W, J, K)`` reconstructed window, normalised units.
-        features: ``(N, latent_dim)`` pooled latent of every window (the FGD feature).
+        features: ``(N, config.feature_dim)`` pooled encoding of every window (the FGD feature).
         normalized_poses: ``(N, W, J, K)`` the input after normalisation (the loss target).
     """
 
@@ -82,9 +83,11 @@ class PoseAutoencoderModel(PoseAutoencoderPreTrainedModel):
         self.encoder_positions = nn.Embedding(config.window_size, config.d_model)
         self.encoder = _transformer_stack(config, config.encoder_layers)
         self.encoder_norm = nn.LayerNorm(config.d_model)
-        self.to_latent = nn.Linear(config.d_model, config.latent_dim)
+        # without latent_dim the FGD feature is the pooled encoder output itself (NSLP-G's TAE)
+        bottleneck = config.latent_dim is not None
+        self.to_latent = nn.Linear(config.d_model, config.latent_dim) if bottleneck else nn.Identity()
         # ---- decoder ----
-        self.from_latent = nn.Linear(config.latent_dim, config.d_model)
+        self.from_latent = nn.Linear(config.latent_dim, config.d_model) if bottleneck else nn.Identity()
         self.decoder_positions = nn.Embedding(config.window_size, config.d_model)
         self.decoder = _transformer_stack(config, config.decoder_layers)
         self.decoder_norm = nn.LayerNorm(config.d_model)
@@ -193,7 +196,7 @@ class PoseAutoencoderModel(PoseAutoencoderPreTrainedModel):
 
     @torch.no_grad()
     def encode_windows(self, poses, batch_size: int = 256, normalize: bool = True) -> torch.Tensor:
-        """FGD features of full windows: ``(N, window_size, J, K)`` -> ``(N, latent_dim)``.
+        """FGD features of full windows: ``(N, window_size, J, K)`` -> ``(N, config.feature_dim)``.
 
         Runs in eval mode (no dropout), in batches, and returns a float32 CPU tensor. ``poses``
         may be a torch tensor or anything ``torch.as_tensor`` accepts (a numpy array).
@@ -214,7 +217,7 @@ class PoseAutoencoderModel(PoseAutoencoderPreTrainedModel):
         finally:
             self.train(was_training)
         if not chunks:
-            return torch.zeros((0, self.config.latent_dim), dtype=torch.float32)
+            return torch.zeros((0, self.config.feature_dim), dtype=torch.float32)
         return torch.cat(chunks, dim=0)
 
 
