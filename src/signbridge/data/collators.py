@@ -17,12 +17,15 @@ a ``ValueError`` naming the example.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
-__all__ = ["SignTranslationCollator", "PoseProductionCollator"]
+if TYPE_CHECKING:
+    from .normalization import PoseNormalizer
+
+__all__ = ["PoseProductionCollator", "SignTranslationCollator", "poses_to_features"]
 
 IGNORE_INDEX = -100
 
@@ -101,6 +104,19 @@ def _check_batch(examples: Any) -> None:
     if not isinstance(examples, Sequence) or isinstance(examples, (str, bytes)) or not examples:
         raise ValueError(f"a collator needs a non-empty list of examples, got {examples!r:.80}")
 
+
+
+def poses_to_features(poses: np.ndarray, normalizer: PoseNormalizer | None = None) -> np.ndarray:
+    """(T, J, K) poses -> (T, J*K) float32 model input, normalised with ``normalizer`` when given.
+
+    The input of a pose-input CV-SLT model (a back-translator): what its collator and the back-translator feed it.
+    """
+    array = np.asarray(poses, dtype=np.float32)
+    if array.ndim != 3:
+        raise ValueError(f"poses must have shape (T, J, K), got {array.shape}")
+    if normalizer is not None:
+        array = np.asarray(normalizer.normalize(array), dtype=np.float32)
+    return array.reshape(array.shape[0], -1)
 
 class SignTranslationCollator:
     """Pad sign features and tokenize target text for sign language translation.

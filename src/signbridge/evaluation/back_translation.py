@@ -58,8 +58,8 @@ class BackTranslator:
 
     @torch.no_grad()
     def translate(self, sequences: Sequence[np.ndarray], progress: bool = False, desc: str = "back-translating") -> list[str]:
-        from signbridge.training.cvslt import poses_to_features
-        from signbridge.training.trainer import decode_sequences
+        from signbridge.data.collators import poses_to_features
+        from signbridge.evaluation.translation import decode_sequences
 
         self.model.eval()
         expected = getattr(self.model.config, "feature_dim", None)

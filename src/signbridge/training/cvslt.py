@@ -24,17 +24,23 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from transformers.utils import logging
 
+from signbridge.data.collators import poses_to_features
 from signbridge.data.normalization import POSE_NORMALIZER_FILE
 from signbridge.utils.arguments import json_object_argument
 
 from .callbacks import use_callbacks
 from .trainer import CVSLTTrainer, CVSLTTrainingArguments, decode_sequences, make_translation_compute_metrics
+
+if TYPE_CHECKING:
+    from datasets import DatasetDict
+    from transformers import TrainerCallback
+
 
 logger = logging.get_logger(__name__)
 
@@ -142,16 +148,6 @@ def parse_cvslt_args(
 
 
 # ---- data ----
-
-
-def poses_to_features(poses: np.ndarray, normalizer=None) -> np.ndarray:
-    """(T, J, K) poses -> (T, J*K) float32 model input, normalised with ``normalizer`` when given."""
-    array = np.asarray(poses, dtype=np.float32)
-    if array.ndim != 3:
-        raise ValueError(f"poses must have shape (T, J, K), got {array.shape}")
-    if normalizer is not None:
-        array = np.asarray(normalizer.normalize(array), dtype=np.float32)
-    return array.reshape(array.shape[0], -1)
 
 
 class PoseFeatureCollator:
@@ -279,8 +275,8 @@ def train_cvslt(
     model_args: CVSLTModelArguments,
     data_args: CVSLTDataArguments,
     training_args: CVSLTTrainingArguments,
-    dataset=None,
-    callbacks: list | None = None,
+    dataset: DatasetDict | None = None,
+    callbacks: list[TrainerCallback] | None = None,
 ) -> dict[str, Any]:
     """Train a CV-SLT model and score it on the evaluation splits with beam search.
 

@@ -27,16 +27,23 @@ Usage::
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from transformers.utils import logging
+
+if TYPE_CHECKING:
+    from transformers import MBartForConditionalGeneration, PreTrainedTokenizerBase
 
 logger = logging.get_logger(__name__)
 
 
-def collect_keep_ids(tokenizer, texts, extra_tokens=()) -> list[int]:
+def collect_keep_ids(
+    tokenizer: PreTrainedTokenizerBase, texts: Iterable[str], extra_tokens: Sequence[str] = ()
+) -> list[int]:
     """Sorted ids to keep: all special and added tokens, `extra_tokens` (e.g. the language code) and every id of the
     tokenised `texts` (tokenised without special tokens; those are kept anyway)."""
     keep = set(tokenizer.all_special_ids)
@@ -75,7 +82,7 @@ def _lowest_scoring_unigram_piece(tokenizer) -> int | None:
     return int(min(range(len(scores)), key=scores.__getitem__))
 
 
-def check_same_segmentation(original_json: str, pruned_json: str, texts, keep_ids: list[int]) -> None:
+def check_same_segmentation(original_json: str, pruned_json: str, texts: Iterable[str], keep_ids: list[int]) -> None:
     """Raise ``ValueError`` unless every text encodes with the pruned tokenizer to its original ids, mapped.
 
     Both tokenizers are ``tokenizers`` JSON strings; special tokens added by the post-processor are compared too.
@@ -150,7 +157,13 @@ def prune_tokenizer_json(tokenizer_json: str, keep_ids: list[int]) -> str:
     return json.dumps(data, ensure_ascii=False)
 
 
-def prune_mbart_checkpoint(mbart_name_or_path, output_dir, texts, tokenizer_name_or_path=None, extra_tokens=()):
+def prune_mbart_checkpoint(
+    mbart_name_or_path: str | os.PathLike | MBartForConditionalGeneration,
+    output_dir: str | os.PathLike,
+    texts: Iterable[str],
+    tokenizer_name_or_path: str | os.PathLike | None = None,
+    extra_tokens: Sequence[str] = (),
+) -> dict[str, Any]:
     """Prune model and tokenizer, write them with `vocab_id_map.json` to `output_dir`; returns a summary dict.
 
     Raises ``ValueError`` before writing anything when the pruned tokenizer would tokenise a corpus text differently.

@@ -11,7 +11,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -21,8 +21,15 @@ from signbridge.training.callbacks import use_callbacks
 from signbridge.utils.arguments import json_object_argument
 from signbridge.utils.runtime import Report, say, write_results
 
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase, TrainerCallback, TrainingArguments
 
-def vae_normalizer(pose_vae):
+    from signbridge.data.normalization import PoseNormalizer
+    from signbridge.models.nar_slp import NARSignProducer
+    from signbridge.models.pose_vae import PoseVAEModel
+
+
+def vae_normalizer(pose_vae: PoseVAEModel) -> PoseNormalizer:
     """The pose VAE's [0, 1] min-max normalisation, the :class:`~signbridge.data.normalization.PoseNormalizer` of its
     config's statistics (with their ``min_range``): the collator normalises the targets exactly as the model does.
 
@@ -100,7 +107,7 @@ class NARSignProducerArguments:
                 raise ValueError(f"producer_config must not set {key!r}; use the dedicated argument")
 
 
-def build_nar_tokenizer(texts: Sequence[str], vocab_size: int = 2000):
+def build_nar_tokenizer(texts: Sequence[str], vocab_size: int = 2000) -> PreTrainedTokenizerBase:
     """A BERT WordPiece tokenizer trained on ``texts`` (``[CLS] x [SEP]``), for a text encoder from scratch."""
     from signbridge.tokenization import train_bert_tokenizer
 
@@ -108,10 +115,10 @@ def build_nar_tokenizer(texts: Sequence[str], vocab_size: int = 2000):
 
 
 def build_nar_producer(
-    pose_vae,
-    tokenizer,
+    pose_vae: PoseVAEModel,
+    tokenizer: PreTrainedTokenizerBase,
     model_args: NARSignProducerArguments | None = None,
-):
+) -> NARSignProducer:
     """A fresh :class:`NARSignProducer` from a trained pose VAE and a BERT encoder (pretrained or new).
 
     With ``model_args.text_encoder_name_or_path`` the BERT weights come from that checkpoint
@@ -147,16 +154,16 @@ def build_nar_producer(
 
 def train_nar_slp(
     train_examples: Sequence[Mapping[str, Any]],
-    pose_vae,
-    tokenizer,
-    training_args,
+    pose_vae: PoseVAEModel,
+    tokenizer: PreTrainedTokenizerBase,
+    training_args: TrainingArguments,
     model_args: NARSignProducerArguments | None = None,
     *,
-    model=None,
+    model: NARSignProducer | None = None,
     eval_examples: Sequence[Mapping[str, Any]] | None = None,
     report: Report | None = None,
-    callbacks: list | None = None,
-):
+    callbacks: list[TrainerCallback] | None = None,
+) -> tuple[NARSignProducer, dict[str, Any]]:
     """Train a :class:`NARSignProducer` (text -> poses) with the transformers ``Trainer``.
 
     Args:
@@ -222,7 +229,7 @@ def train_nar_slp(
     return model, metrics
 
 
-def save_producer(model, tokenizer, output_dir: str | os.PathLike) -> Path:
+def save_producer(model: NARSignProducer, tokenizer: PreTrainedTokenizerBase, output_dir: str | os.PathLike) -> Path:
     """Save a producer with its tokenizer (what ``signbridge produce --model DIR`` loads)."""
     output_dir = Path(output_dir)
     model.save_pretrained(output_dir)

@@ -11,7 +11,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -19,6 +19,12 @@ import torch
 from signbridge.data.validation import check_pose_sequences
 from signbridge.training.callbacks import use_callbacks
 from signbridge.utils.runtime import Report, say, write_results
+
+if TYPE_CHECKING:
+    from transformers import TrainerCallback, TrainingArguments
+
+    from signbridge.models.pose_autoencoder import PoseAutoencoderModel
+
 
 
 class WindowDataset(torch.utils.data.Dataset):
@@ -50,14 +56,14 @@ def cut_windows(sequences: Sequence[np.ndarray], window: int, stride: int) -> np
 
 def train_pose_autoencoder(
     train_sequences: Sequence[np.ndarray],
-    training_args,
+    training_args: TrainingArguments,
     *,
     window_stride: int = 8,
     eval_sequences: Sequence[np.ndarray] | None = None,
     report: Report | None = None,
-    callbacks: list | None = None,
+    callbacks: list[TrainerCallback] | None = None,
     **config_kwargs: Any,
-):
+) -> tuple[PoseAutoencoderModel, dict[str, Any]]:
     """Train the TAE (:class:`~signbridge.models.pose_autoencoder.PoseAutoencoderModel`) with the ``Trainer``.
 
     Windows of ``window_size`` (34) frames are cut every ``window_stride`` frames from the training

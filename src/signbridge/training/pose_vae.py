@@ -12,7 +12,7 @@ import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -20,6 +20,10 @@ from tqdm.auto import tqdm
 
 from signbridge.data.validation import check_pose_sequences
 from signbridge.utils.runtime import Report, say, write_results
+
+if TYPE_CHECKING:
+    from signbridge.models.pose_vae import PoseVAEConfig, PoseVAEModel
+
 
 
 @dataclass
@@ -55,7 +59,7 @@ def _stack_frames(sequences: Sequence[np.ndarray], max_frames: int | None, seed:
 
 def train_pose_vae(
     train_sequences: Sequence[np.ndarray],
-    config: Any | None = None,
+    config: PoseVAEConfig | None = None,
     args: PoseVAETrainingArguments | None = None,
     *,
     dev_sequences: Sequence[np.ndarray] | None = None,
@@ -63,7 +67,7 @@ def train_pose_vae(
     progress: bool = True,
     report: Report | None = None,
     **config_overrides: Any,
-):
+) -> PoseVAEModel:
     """Train the per-frame pose VAE (LGM encoder + PGM decoder) of NAR-SLP on normalised frames.
 
     The joints are min-max normalised to [0, 1] with statistics fitted on *all* training frames

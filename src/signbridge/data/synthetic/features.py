@@ -72,7 +72,7 @@ def synthesize_visual_features(
     and a ReLU; the values of the ``frames_per_feature`` frames of a step are concatenated and cut to
     ``feature_dim`` (the last step is padded by repeating its last frame). ``rng`` adds Gaussian
     noise of ``feature_noise``. This *synthesises* the corpus' video features; the pose input of a
-    pose-input translation model is :func:`signbridge.training.cvslt.poses_to_features`.
+    pose-input translation model is :func:`signbridge.data.collators.poses_to_features`.
     """
     config = config or SyntheticCorpusConfig()
     poses = np.asarray(poses, dtype=np.float32)
