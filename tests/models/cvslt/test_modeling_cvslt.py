@@ -51,6 +51,17 @@ class CVSLTModelTester:
         )
         return {"input_features": features, "attention_mask": mask, "labels": labels}
 
+    # where get_inputs' labels hold the language code (5), written out by hand rather than found by comparison
+    lang_code_positions = ((0, 5), (1, 3), (2, 4))
+
+    def get_targets(self, labels: torch.Tensor) -> torch.Tensor:
+        """The training targets of get_inputs' labels under `mask_tgt_lang_code=True` (the default, as the release):
+        the language-code positions removed, the rest unchanged."""
+        targets = labels.clone()
+        for row, column in self.lang_code_positions:
+            targets[row, column] = -100
+        return targets
+
 
 TESTER = CVSLTModelTester()
 
@@ -173,7 +184,7 @@ def test_loss_parts_equal_a_hand_computation(reduction):
     model.train()
     model.set_global_step(4)  # annealing weight 0.4
     out = model(**inputs)
-    expected = _hand_loss_parts(out, inputs["labels"], inputs["attention_mask"], 0.2, 2.5, 0.4,
+    expected = _hand_loss_parts(out, TESTER.get_targets(inputs["labels"]), inputs["attention_mask"], 0.2, 2.5, 0.4,
                                 token_mean=reduction == "token_mean")
     assert out.annealing_weight.item() == pytest.approx(0.4)
     for name, value in expected.items():
@@ -246,7 +257,8 @@ def test_gaussian_kl_near_the_prior_is_nonnegative_and_exact():
 
 def test_bf16_model_counts_tokens_exactly():
     """621 valid target tokens: a bf16 count rounds to 620; the token mean must divide by 621."""
-    model = TESTER.get_model(loss_reduction="token_mean").to(torch.bfloat16)
+    # the language code stays a target here, so that the count is 621
+    model = TESTER.get_model(loss_reduction="token_mean", mask_tgt_lang_code=False).to(torch.bfloat16)
     gen = torch.Generator().manual_seed(3)
     batch, length = 27, 23
     features = torch.randn(batch, TESTER.seq_length, TESTER.feature_dim, generator=gen).to(torch.bfloat16)
@@ -369,7 +381,7 @@ def test_ablation_attention_not_shared():
 def test_symmetric_sd_direction_averages_both_kls():
     _, out = _eval_outputs(sd_direction="symmetric")
     _, forward_kl = _eval_outputs()
-    labels = TESTER.get_inputs()["labels"]
+    labels = TESTER.get_targets(TESTER.get_inputs()["labels"])
     valid = labels != -100
     q = torch.distributions.Categorical(logits=out.posterior_logits[valid])
     p = torch.distributions.Categorical(logits=out.logits[valid])
@@ -410,7 +422,7 @@ def test_use_latent_false_equals_mbart_on_inputs_embeds():
         mbart.final_logits_bias.normal_()
     model = CVSLTForConditionalGeneration.from_mbart(
         mbart, use_latent=False, feature_dim=TESTER.feature_dim, visual_hidden_size=8, visual_ffn_dim=16,
-        max_sign_positions=30, label_smoothing=0.2,
+        max_sign_positions=30, label_smoothing=0.2, mask_tgt_lang_code=False,  # mBART's loss keeps the language code
     ).eval()
     inputs = TESTER.get_inputs()
     embeds = torch.randn(3, 9, 16)

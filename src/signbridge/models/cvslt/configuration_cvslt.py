@@ -17,6 +17,16 @@ _LATENT_FUSIONS = ("prefix", "postfix")
 _SD_DIRECTIONS = ("posterior_to_prior", "symmetric")
 _LOSS_REDUCTIONS = ("sentence_sum", "token_mean")
 
+# Fields added for parity with the public release (rzhao-zhsq/CV-SLT). A new config takes the release's behaviour
+# (the class defaults below); a config read from a saved folder whose config.json predates a field takes the value
+# here, which is what that folder computed before the field existed (see `CVSLTConfig.from_dict`).
+_LEGACY_VALUES = {
+    "visual_pre_layer_norm": False,
+    "visual_layer_norm_eps": 1e-5,
+    "latent_dropout": 0.0,
+    "mask_tgt_lang_code": False,
+}
+
 
 class CVSLTConfig(MBartConfig):
     r"""
@@ -34,6 +44,13 @@ class CVSLTConfig(MBartConfig):
             Kernel size of the two convolutions of that block (odd).
         visual_dropout (`float`, defaults to 0.1):
             Dropout inside the visual head.
+        visual_pre_layer_norm (`bool`, defaults to `True`):
+            A LayerNorm before the first convolution of the visual head's feed-forward block (pre-LN, as SLRT's
+            `PositionwiseFeedForward` in the public release), besides the LayerNorm after its skip connection. Needed
+            to load SLRT/MMTLB Sign2Gloss visual-head weights 1:1 (`convert_slrt_visual_head_state_dict`).
+            A folder saved before this field existed loads with `False` (no inner LayerNorm), as it was trained.
+        visual_layer_norm_eps (`float`, defaults to 1e-6):
+            eps of the visual head's LayerNorms (1e-6 in the release). Folders saved before this field: 1e-5.
         max_sign_positions (`int`, defaults to 512):
             Longest sign sequence (in feature steps) accepted. Must leave room for the appended `</s>`
             and language code inside `max_position_embeddings`.
@@ -44,6 +61,12 @@ class CVSLTConfig(MBartConfig):
         tgt_lang_code_id (`int`, *optional*):
             Id of the target language code (e.g. `de_DE`). Its embedding is appended to the sign sequence after
             `</s>`; when `decoder_start_token_id` is not given it becomes the decoder start token.
+        mask_tgt_lang_code (`bool`, defaults to `True`):
+            Labels are written `tokens </s> lang_code` (mBART's target format); the decoder input is still
+            `shift_tokens_right(labels)` (`lang_code tokens </s>`). `True` (the release) removes every
+            `tgt_lang_code_id` position of the labels from the training targets (both cross-entropies and the
+            self-distillation term) and from the posterior path's text `y`. `False` keeps it as a target and in `y`,
+            as signbridge did before this field existed (folders saved then load with `False`).
         vocab_id_map (`list[int]`, *optional*):
             Set by vocabulary pruning: entry `i` is the id in the original (unpruned) vocabulary of token `i` of this
             model. Used by `map_generated_ids_to_original` so a pruned model's output reads with the original
@@ -51,11 +74,15 @@ class CVSLTConfig(MBartConfig):
         use_latent (`bool`, defaults to `True`):
             `False` removes the Gaussian network and the posterior path entirely: the model then computes exactly
             what `MBartForConditionalGeneration` computes (with label-smoothed cross-entropy, reduced as
-            `loss_reduction` says; `"token_mean"` is mBART's own reduction).
+            `loss_reduction` says; `"token_mean"` is mBART's own reduction; with `mask_tgt_lang_code` the
+            language-code target is left out of that loss, mBART's keeps it).
         latent_dim (`int`, defaults to 64):
             Size d_z of the latent variable per sign step.
         latent_attention_heads (`int`, *optional*):
             Heads of the Gaussian network's attention; defaults to `encoder_attention_heads`.
+        latent_dropout (`float`, *optional*):
+            Dropout on the Gaussian network's attention output, before `f` (prior) and `g` (posterior), in training
+            mode only. `None` means `dropout`, as in the release. Folders saved before this field: 0.
         latent_fusion (`str`, defaults to `"prefix"`):
             How z returns to the encoder output: `"prefix"` is `h + LN(W z)` (PHOENIX14T setting), `"postfix"` is
             `LN(h + W z)` (CSL-Daily setting).
@@ -105,17 +132,21 @@ class CVSLTConfig(MBartConfig):
     visual_ffn_dim: int = 2048
     visual_kernel_size: int = 3
     visual_dropout: float = 0.1
+    visual_pre_layer_norm: bool = True
+    visual_layer_norm_eps: float = 1e-6
     max_sign_positions: int = 512
     sign_embed_scale: float | None = None
 
     # ---- target language / vocabulary ---------------------------------------------------------
     tgt_lang_code_id: int | None = None
+    mask_tgt_lang_code: bool = True
     vocab_id_map: list[int] | None = None
 
     # ---- Gaussian network (ARGD) ----------------------------------------------------------------
     use_latent: bool = True
     latent_dim: int = 64
     latent_attention_heads: int | None = None
+    latent_dropout: float | None = None
     latent_fusion: str = "prefix"
     use_argd: bool = True
     share_attention: bool = True
@@ -128,6 +159,18 @@ class CVSLTConfig(MBartConfig):
     kl_annealing_steps: int = 4000
     label_smoothing: float = 0.2
     loss_reduction: str = "sentence_sum"
+
+    @classmethod
+    def from_dict(cls, config_dict, **kwargs):
+        """As `PreTrainedConfig.from_dict`, except that a CV-SLT config dict (`model_type` "cvslt", as every saved
+        config.json carries) that lacks one of the release-parity fields gets the value that reproduces what the
+        model computed before the field existed, not the new default (`save_pretrained` writes every CV-SLT field,
+        so a dict without one comes from an older folder). Dicts of other model types (an mBART config) get the
+        new defaults."""
+        if isinstance(config_dict, dict) and config_dict.get("model_type") == cls.model_type:
+            missing = {name: value for name, value in _LEGACY_VALUES.items() if name not in config_dict}
+            config_dict = {**config_dict, **missing}
+        return super().from_dict(config_dict, **kwargs)
 
     def __post_init__(self, **kwargs):
         super().__post_init__(**kwargs)
@@ -152,6 +195,10 @@ class CVSLTConfig(MBartConfig):
             value = getattr(self, name)
             if not 0.0 <= value < 1.0:
                 raise ValueError(f"CVSLTConfig.{name} must be in [0, 1), got {value!r}")
+        if self.latent_dropout is not None and not 0.0 <= self.latent_dropout < 1.0:
+            raise ValueError(f"CVSLTConfig.latent_dropout must be None or in [0, 1), got {self.latent_dropout!r}")
+        if not self.visual_layer_norm_eps > 0:
+            raise ValueError(f"CVSLTConfig.visual_layer_norm_eps must be > 0, got {self.visual_layer_norm_eps!r}")
         if self.latent_fusion not in _LATENT_FUSIONS:
             raise ValueError(f"CVSLTConfig.latent_fusion must be one of {_LATENT_FUSIONS}, got {self.latent_fusion!r}")
         if self.sd_direction not in _SD_DIRECTIONS:

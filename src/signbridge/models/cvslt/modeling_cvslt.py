@@ -173,18 +173,22 @@ class CVSLTVisualHead(nn.Module):
     """Sign features (B, T, F) -> embeddings (B, T, d_model).
 
     Linear(F->H) -> masked BatchNorm -> ReLU -> sinusoidal positions -> dropout -> position-wise convolutional
-    feed-forward (kernel k) with skip -> LayerNorm -> mapper Linear(H->d) -> ReLU -> Linear(d->d).
+    feed-forward (kernel k; with `config.visual_pre_layer_norm` a LayerNorm before its first convolution) with skip
+    -> LayerNorm -> mapper Linear(H->d) -> ReLU -> Linear(d->d). Up to the mapper this is SLRT's Sign2Gloss visual
+    head (without its gloss classifier); `convert_slrt_visual_head_state_dict` maps its weights onto this module.
     """
 
     def __init__(self, config: CVSLTConfig):
         super().__init__()
         hidden, kernel = config.visual_hidden_size, config.visual_kernel_size
+        eps = config.visual_layer_norm_eps
         self.input_proj = nn.Linear(config.feature_dim, hidden)
         self.batch_norm = CVSLTMaskedBatchNorm1d(hidden)
         self.dropout = nn.Dropout(config.visual_dropout)
+        self.ffn_pre_layer_norm = nn.LayerNorm(hidden, eps=eps) if config.visual_pre_layer_norm else None
         self.ffn_conv1 = nn.Conv1d(hidden, config.visual_ffn_dim, kernel, padding=kernel // 2)
         self.ffn_conv2 = nn.Conv1d(config.visual_ffn_dim, hidden, kernel, padding=kernel // 2)
-        self.ffn_layer_norm = nn.LayerNorm(hidden)
+        self.ffn_layer_norm = nn.LayerNorm(hidden, eps=eps)
         self.mapper = nn.Sequential(
             nn.Linear(hidden, config.d_model), nn.ReLU(), nn.Linear(config.d_model, config.d_model)
         )
@@ -195,7 +199,8 @@ class CVSLTVisualHead(nn.Module):
         positions = sinusoidal_positions(hidden.shape[1], hidden.shape[2], hidden.device, hidden.dtype)
         hidden = self.dropout(hidden + positions) * valid
         # padded steps are zero before each convolution, so they act like the convolution's own zero padding
-        inner = torch.relu(self.ffn_conv1(hidden.transpose(1, 2))).transpose(1, 2)
+        inner = hidden if self.ffn_pre_layer_norm is None else self.ffn_pre_layer_norm(hidden) * valid
+        inner = torch.relu(self.ffn_conv1(inner.transpose(1, 2))).transpose(1, 2)
         inner = self.dropout(inner) * valid
         inner = self.ffn_conv2(inner.transpose(1, 2)).transpose(1, 2)
         hidden = self.ffn_layer_norm(hidden + self.dropout(inner))
@@ -237,6 +242,8 @@ class CVSLTGaussianNetwork(nn.Module):
 
     Prior: `[mu, log sigma^2] = f(SelfAttn(H_p))`. Posterior (ARGD): `[dmu, log dsigma^2] = g(CrossAttn(H_q^sign,
     H_q^text))` and `q = N(mu + dmu, sigma^2 dsigma^2)`; without ARGD `g` gives the posterior's absolute parameters.
+    In training mode the attention output passes a dropout (`config.latent_dropout`, default `config.dropout`, as in
+    the release) before `f` and `g`.
     """
 
     def __init__(self, config: CVSLTConfig):
@@ -245,6 +252,8 @@ class CVSLTGaussianNetwork(nn.Module):
         self.latent_fusion = config.latent_fusion
         self.attention = CVSLTLatentAttention(config)
         self.posterior_attention = None if config.share_attention else CVSLTLatentAttention(config)
+        rate = config.latent_dropout if config.latent_dropout is not None else config.dropout
+        self.dropout = nn.Dropout(rate)
         self.prior_proj = nn.Linear(config.d_model, 2 * config.latent_dim)  # f
         self.posterior_proj = nn.Linear(config.d_model, 2 * config.latent_dim)  # g
         self.latent_proj = nn.Linear(config.latent_dim, config.d_model)
@@ -252,13 +261,14 @@ class CVSLTGaussianNetwork(nn.Module):
 
     def prior(self, hidden: torch.Tensor, mask: torch.Tensor):
         """(mu, logvar) of p(z|x) for every step of the prior encoder output."""
-        mu, logvar = self.prior_proj(self.attention(hidden, hidden, mask)).chunk(2, dim=-1)
+        mu, logvar = self.prior_proj(self.dropout(self.attention(hidden, hidden, mask))).chunk(2, dim=-1)
         return mu, logvar
 
     def posterior(self, sign_hidden, text_hidden, text_mask, prior_mu, prior_logvar):
         """(mu, logvar) of q(z|x,y): query = sign part, key/value = text part of the posterior encoder output."""
         attention = self.posterior_attention if self.posterior_attention is not None else self.attention
-        out_mu, out_logvar = self.posterior_proj(attention(sign_hidden, text_hidden, text_mask)).chunk(2, dim=-1)
+        attended = self.dropout(attention(sign_hidden, text_hidden, text_mask))
+        out_mu, out_logvar = self.posterior_proj(attended).chunk(2, dim=-1)
         if self.use_argd:
             return prior_mu + out_mu, prior_logvar + out_logvar
         return out_mu, out_logvar
@@ -477,6 +487,21 @@ class CVSLTForConditionalGeneration(CVSLTPreTrainedModel, GenerationMixin):
         if empty.any():
             raise ValueError(f"`labels` rows {empty.nonzero().flatten().tolist()} have no target token (all -100)")
 
+    def _training_targets(self, labels):
+        """`labels` without the target language code when `config.mask_tgt_lang_code` says so (the release's
+        targets and posterior text: "tokens </s>"); unchanged otherwise."""
+        lang = self.config.tgt_lang_code_id
+        if not self.config.mask_tgt_lang_code or lang is None:
+            return labels
+        targets = labels.masked_fill(labels == lang, -100)
+        empty = ~(targets != -100).any(1)
+        if empty.any():
+            raise ValueError(
+                f"`labels` rows {empty.nonzero().flatten().tolist()} have no target token besides the language code "
+                f"{lang} (config.mask_tgt_lang_code removes it from the targets)"
+            )
+        return targets
+
     # ---- encoder side -----------------------------------------------------------------------------
 
     def embed_sign(self, input_features: torch.Tensor, mask: torch.Tensor):
@@ -616,7 +641,9 @@ class CVSLTForConditionalGeneration(CVSLTPreTrainedModel, GenerationMixin):
             labels (`torch.LongTensor` of shape `(batch, length)`):
                 Target ids ("tokens </s> lang_code" as mBART's tokenizer writes them), -100 for padding. The decoder
                 input is `shift_tokens_right(labels)` as in mBART. With labels the posterior path runs too and the
-                loss is `CE_post + CE_prior + w * KL + w * lambda * L_SD`.
+                loss is `CE_post + CE_prior + w * KL + w * lambda * L_SD`. With `config.mask_tgt_lang_code` (the
+                default, as the release) the language-code positions are neither targets nor part of the
+                posterior's text.
             encoder_outputs: output of `get_encoder()` (prior path with z* = mu); skips the encoder side.
             cache (or `past_key_values`): the decoder's key/value cache, as `generate()` passes it; handed to
                 mBART's decoder under the installed transformers' name and returned in the output's cache field.
@@ -632,6 +659,9 @@ class CVSLTForConditionalGeneration(CVSLTPreTrainedModel, GenerationMixin):
             use_cache = False
             if decoder_input_ids is None and decoder_inputs_embeds is None:
                 decoder_input_ids = shift_tokens_right(labels, config.pad_token_id)
+            # from here on `labels` are the training targets (and the posterior's text): the decoder input above
+            # still starts with the language code
+            labels = self._training_targets(labels)
 
         prior_mu = prior_logvar = posterior_mu = posterior_logvar = None
         if decoder_input_ids is None and decoder_inputs_embeds is None:
