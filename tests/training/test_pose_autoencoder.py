@@ -1,27 +1,16 @@
-import importlib.util
+"""signbridge.training.pose_autoencoder: the TAE training entry of scripts/train_pose_autoencoder.py."""
+
 import json
-import sys
 from pathlib import Path
 
-import pytest
-
 from signbridge.models.pose_autoencoder import PoseAutoencoderModel
+from signbridge.training import pose_autoencoder
 
-SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "train_pose_autoencoder.py"
-
-
-def _load_script():
-    spec = importlib.util.spec_from_file_location("train_pose_autoencoder", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses resolve string annotations through sys.modules
-    spec.loader.exec_module(module)
-    return module
+CONFIGS = Path(__file__).resolve().parents[2] / "scripts" / "configs"
 
 
 def test_train_script_on_embedded_corpus(tmp_path):
-    pytest.importorskip("signbridge.data.synthetic", reason="the embedded corpus is not written yet")
-    script = _load_script()
-    config = json.loads((SCRIPT.parent / "configs" / "pose_autoencoder_synthetic.json").read_text())
+    config = json.loads((CONFIGS / "pose_autoencoder_synthetic.json").read_text())
     config.update(
         train_size=16,
         dev_size=8,
@@ -43,7 +32,7 @@ def test_train_script_on_embedded_corpus(tmp_path):
     )
     config_path = tmp_path / "config.json"
     config_path.write_text(json.dumps(config))
-    results = script.main([str(config_path)])
+    results = pose_autoencoder.main([str(config_path)])
     assert results["dev_loss_after"] < results["dev_loss_before"]
     assert results["fgd_x10_mean_pose_vs_dev"] > 0
     saved = json.loads((tmp_path / "tae" / "results.json").read_text())
