@@ -13,8 +13,9 @@ signbridge model registered; ``signbridge.register_auto_classes()`` does the sam
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .utils.lazy import lazy_exports
 
 __version__ = "0.1.1"
 
@@ -42,25 +43,12 @@ _LAZY_NAMES: dict[str, str] = {
     "PoseAutoencoderConfig": "signbridge.models.pose_autoencoder",
     "PoseAutoencoderModel": "signbridge.models.pose_autoencoder",
     "register_auto_classes": "signbridge.models.auto_registration",
+    # transformers' own Auto classes, handed out with every signbridge model registered
+    "AutoConfig": "signbridge.models.auto",
+    "AutoModel": "signbridge.models.auto",
+    "AutoModelForSeq2SeqLM": "signbridge.models.auto",
 }
-#: transformers' Auto classes, handed out with every signbridge model registered
-_AUTO_CLASSES = ("AutoConfig", "AutoModel", "AutoModelForSeq2SeqLM")
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY_NAMES:
-        value = getattr(importlib.import_module(_LAZY_NAMES[name]), name)
-    elif name in _AUTO_CLASSES:
-        importlib.import_module("signbridge.models.auto_registration").register_auto_classes()
-        value = getattr(importlib.import_module("transformers"), name)
-    else:
-        raise AttributeError(f"module 'signbridge' has no attribute {name!r}")
-    globals()[name] = value  # later look-ups skip __getattr__
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _LAZY_NAMES)
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names above load lazily
@@ -80,4 +68,4 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names above loa
     from .models.pose_vae import PoseVAEConfig, PoseVAEModel  # noqa: F401
     from .tokenization import train_bert_tokenizer, train_corpus_tokenizer  # noqa: F401
 
-__all__ = ["__version__", *_LAZY_NAMES, *_AUTO_CLASSES]
+__all__ = ["__version__", *_LAZY_NAMES]

@@ -9,8 +9,7 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from ..utils.lazy import lazy_exports
 
 #: public name -> submodule that defines it (imported on first use, so that importing one reader, or a model
 #: folder that shares data.normalization, does not pull in `datasets` and every other reader)
@@ -53,16 +52,6 @@ _LAZY_NAMES: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _LAZY_NAMES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{_LAZY_NAMES[name]}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
-
+__getattr__, __dir__ = lazy_exports(__name__, globals(), {name: f"{__name__}.{module}" for name, module in _LAZY_NAMES.items()})
 
 __all__ = list(_LAZY_NAMES)
