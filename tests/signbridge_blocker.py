@@ -21,3 +21,21 @@ except ImportError:
 else:
     raise SystemExit("signbridge was importable")
 '''
+
+
+def run_without_signbridge(script: str, args, tmp_path):
+    """Run ``BLOCK_SIGNBRIDGE + script`` in a fresh Python process (offline, one thread, its own remote-code module
+    cache under ``tmp_path``) with ``args``; returns the ``CompletedProcess`` after checking it exited 0."""
+    import os
+    import subprocess
+    import sys
+
+    path = tmp_path / "run_without_signbridge.py"
+    path.write_text(BLOCK_SIGNBRIDGE + script)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env.update(HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1", HF_MODULES_CACHE=str(tmp_path / "modules"),
+               HF_HOME=str(tmp_path / "hf"))
+    run = subprocess.run([sys.executable, str(path), *map(str, args)], cwd=tmp_path, env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return run

@@ -2,7 +2,6 @@
 
 import importlib.util
 import json
-import os
 import subprocess
 import sys
 import textwrap
@@ -12,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 from old_code import old_model_package
-from signbridge_blocker import BLOCK_SIGNBRIDGE
+from signbridge_blocker import run_without_signbridge
 from torch.nn import functional as F
 from transformers import CONFIG_MAPPING, AutoModel, BertConfig, BertModel
 
@@ -651,7 +650,7 @@ def test_save_load_identical(tester, tmp_path):
     torch.testing.assert_close(produced.poses, expected.poses, rtol=0, atol=0)
 
 
-BLOCKED_IMPORT_SCRIPT = BLOCK_SIGNBRIDGE + textwrap.dedent(
+BLOCKED_SCRIPT = textwrap.dedent(
     """
 
     import torch
@@ -675,20 +674,7 @@ def _check_loads_without_signbridge(model, folder, inputs, tmp_path):
     """Load ``folder`` with trust_remote_code in a process where signbridge cannot be imported; its production and
     losses must equal ``model``'s on ``inputs``."""
     torch.save(inputs, tmp_path / "inputs.pt")
-    script = tmp_path / "load.py"
-    script.write_text(BLOCKED_IMPORT_SCRIPT)
-    env = dict(
-        os.environ, HF_MODULES_CACHE=str(tmp_path / "modules"), HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1"
-    )
-    run = subprocess.run(
-        [sys.executable, str(script), str(folder), str(tmp_path / "inputs.pt"), str(tmp_path / "out.pt")],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
+    run_without_signbridge(BLOCKED_SCRIPT, [folder, tmp_path / "inputs.pt", tmp_path / "out.pt"], tmp_path)
     result = torch.load(tmp_path / "out.pt")
     assert result["class"] == "NARSignProducer" and result["frozen"]
     expected = model.generate_poses(inputs["input_ids"], inputs["attention_mask"])

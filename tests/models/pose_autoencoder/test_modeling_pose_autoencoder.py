@@ -1,14 +1,11 @@
 import json
-import os
-import subprocess
-import sys
 import textwrap
 
 import numpy as np
 import pytest
 import torch
 from old_code import old_model_package
-from signbridge_blocker import BLOCK_SIGNBRIDGE
+from signbridge_blocker import run_without_signbridge
 
 from signbridge.models.pose_autoencoder import (
     PoseAutoencoderConfig,
@@ -189,7 +186,7 @@ def test_save_load_identical(tester, tmp_path):
     assert loaded.config.joint_names == model.config.joint_names
 
 
-REMOTE_SCRIPT = BLOCK_SIGNBRIDGE + textwrap.dedent(
+REMOTE_SCRIPT = textwrap.dedent(
     """
     import torch
     from transformers import AutoModel
@@ -209,17 +206,7 @@ def test_remote_code_loads_without_signbridge(tester, tmp_path):
     model.save_pretrained(folder)
     poses = tester.poses()
     torch.save(poses, tmp_path / "poses.pt")
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env.update(HF_HUB_OFFLINE="1", HF_MODULES_CACHE=str(tmp_path / "modules"), HF_HOME=str(tmp_path / "hf"))
-    result = subprocess.run(
-        [sys.executable, "-c", REMOTE_SCRIPT, str(folder), str(tmp_path / "poses.pt")],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    result = run_without_signbridge(REMOTE_SCRIPT, [folder, tmp_path / "poses.pt"], tmp_path)
     assert "without signbridge" in result.stdout
     remote = torch.load(tmp_path / "poses.pt.out")
     torch.testing.assert_close(remote, model.encode_windows(poses), rtol=0, atol=0)

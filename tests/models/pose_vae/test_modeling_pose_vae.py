@@ -1,9 +1,6 @@
 """Tests of PoseVAEConfig / PoseVAEModel (the LGM teacher and PGM generator of NAR-SLP)."""
 
 import json
-import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -11,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 from old_code import old_model_package
-from signbridge_blocker import BLOCK_SIGNBRIDGE
+from signbridge_blocker import run_without_signbridge
 from torch.distributions import Normal, kl_divergence
 from torch.nn import functional as F
 from transformers import AutoModel
@@ -452,7 +449,7 @@ def test_save_load_identical(tester, tmp_path):
     torch.testing.assert_close(auto.encode(frames), model.encode(frames), rtol=0, atol=0)
 
 
-BLOCKED_IMPORT_SCRIPT = BLOCK_SIGNBRIDGE + textwrap.dedent(
+BLOCKED_SCRIPT = textwrap.dedent(
     """
 
     import torch
@@ -482,20 +479,7 @@ def test_remote_code_loads_without_signbridge(tester, tmp_path):
     assert "import signbridge" not in (folder / "pose_normalization.py").read_text()
     frames = tester.normalized_frames(4)
     torch.save(frames, tmp_path / "inputs.pt")
-    script = tmp_path / "load.py"
-    script.write_text(BLOCKED_IMPORT_SCRIPT)
-    env = dict(
-        os.environ, HF_MODULES_CACHE=str(tmp_path / "modules"), HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1"
-    )
-    run = subprocess.run(
-        [sys.executable, str(script), str(folder), str(tmp_path / "inputs.pt"), str(tmp_path / "out.pt")],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
+    run_without_signbridge(BLOCKED_SCRIPT, [folder, tmp_path / "inputs.pt", tmp_path / "out.pt"], tmp_path)
     result = torch.load(tmp_path / "out.pt")
     assert result["class"] == "PoseVAEModel"
     with torch.no_grad():
