@@ -19,6 +19,11 @@ the same sentences, the spread of the difference A - B under resampling of the s
   interval (95 % by default), and the fractions of resamples in which A < B and A > B. ``a_below_b``
   is True when the whole interval of A - B lies below 0.
 
+A resample repeats some sentences and leaves others out, so its FGD of a row is larger than the
+single-run FGD (fewer distinct windows, a noisier covariance); this bias is shared by two rows scored
+on the same resample and largely cancels in A - B, which is what the interval is for. The single-run
+values stay the table's.
+
 :func:`bootstrap_mean` gives the same interval for one row's mean (e.g. DurACC against a threshold).
 """
 
