@@ -120,13 +120,15 @@ class _SentenceStatistics:
 
 def _fgd_per_resample(
     rows: Mapping[str, _SentenceStatistics], references: _SentenceStatistics, counts: np.ndarray, eps: float,
-    chunk: int = 250,
+    values_per_chunk: int = 4_000_000,
 ) -> dict[str, np.ndarray]:
     """FGD of each row for each weight vector (row of ``counts``); NaN where a side has < 2 windows.
 
     The Fréchet distances of a chunk of resamples are computed together
-    (:func:`~signbridge.metrics.frechet.frechet_distances_from_statistics`).
+    (:func:`~signbridge.metrics.frechet.frechet_distances_from_statistics`); a chunk's spread of the
+    sentence means holds at most about ``values_per_chunk`` numbers (32 MB).
     """
+    chunk = max(1, values_per_chunk // (references.means.size or 1))
     out = {name: np.full(len(counts), np.nan) for name in rows}
     for begin in range(0, len(counts), chunk):
         weights = counts[begin : begin + chunk]
