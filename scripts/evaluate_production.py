@@ -13,6 +13,10 @@ Usage::
         --tae runs/pose_autoencoder_synthetic --backtranslator runs/backtranslator_synthetic/model \
         --dataset synthetic --train_size 1500 --dev_size 100 --test_size 100 --output_json table.json
 
+    # also the paired comparisons of the rows (each producer vs Mean and Random, w/ KD vs w/o KD): a
+    # bootstrap over the test sentences (1000 resamples), A-B with its 95% interval and P(A<B)
+    python scripts/evaluate_production.py ... --comparisons --num_resamples 1000 --comparisons_json comparisons.json
+
     # PHOENIX14T (Progressive Transformers skeletons)
     python scripts/evaluate_production.py --dataset phoenix14t_skels --data_dir /data/phoenix14t-skels ...
 

@@ -55,8 +55,29 @@ def test_run_demo_tiny(tmp_path):
         assert rows[GROUND_TRUTH]["fgd"] == pytest.approx(0.0, abs=1e-6)
         assert rows[GROUND_TRUTH]["dur_acc"] == 1.0 and rows[MEAN]["dur_acc"] == 1.0
         assert 0.0 <= rows[NAR_WITH_KD]["dur_acc"] <= 1.0
-    assert set(results["acceptance"]) == {"kd_fgd_below_mean", "kd_fgd_below_random", "kd_fgd_below_no_kd",
-                                          "kd_duracc_at_least_0.76"}
+    checks = {"kd_fgd_below_mean", "kd_fgd_below_random", "kd_fgd_below_no_kd", "kd_duracc_at_least_0.76"}
+    assert set(results["acceptance"]) == checks and set(results["acceptance_spread"]) == checks
+    # each check comes with its spread (paired bootstrap over the test sentences), and its boolean is the
+    # interval's verdict, not the single run's
+    test_rows = results["production"]["test"]
+    for key, row in (("kd_fgd_below_mean", MEAN), ("kd_fgd_below_random", RANDOM),
+                     ("kd_fgd_below_no_kd", NAR_WITHOUT_KD)):
+        record = results["acceptance_spread"][key]
+        assert (record["a"], record["b"], record["metric"]) == (NAR_WITH_KD, row, "fgd_x10")
+        assert record["a_value"] == pytest.approx(test_rows[NAR_WITH_KD]["fgd_x10"], rel=1e-5, abs=1e-9)
+        assert record["b_value"] == pytest.approx(test_rows[row]["fgd_x10"], rel=1e-5, abs=1e-9)
+        assert record["num_resamples"] == 1000 and record["num_sentences"] == 6
+        assert results["acceptance"][key] == (record["interval"][1] < 0)
+        assert 0.0 <= record["p_a_below_b"] <= 1.0
+        assert f"{key}: fgd_x10 {NAR_WITH_KD} vs {row}: " in text
+    duracc = results["acceptance_spread"]["kd_duracc_at_least_0.76"]
+    assert duracc["value"] == pytest.approx(test_rows[NAR_WITH_KD]["dur_acc"])
+    assert results["acceptance"]["kd_duracc_at_least_0.76"] == (duracc["interval"][0] >= 0.76)
+    assert "an FGD check is True when the 95% interval of FGD(A)-FGD(B) lies below 0" in text
+    assert "P(A<B)" in text and "P(DurACC>=0.76)" in text
+    assert set(results["comparisons"]) == {"dev", "test"}
+    assert f"{NAR_WITH_KD} vs {NAR_WITHOUT_KD}" in results["comparisons"]["test"]
+    assert json.loads((tmp_path / "demo" / "production_comparisons.json").read_text()) == results["comparisons"]
     # files: tables, .pose, GIF, every saved model with its config, the reload line
     out = tmp_path / "demo"
     assert json.loads((out / "production_table.json").read_text())["test"][NAR_WITH_KD]["dur_acc"] >= 0

@@ -264,6 +264,56 @@ def test_evaluate_production_table(corpus, vae, tokenizer, tae):
     assert md.count("\n") == 2 + 2 * 4
 
 
+def test_evaluate_production_with_comparisons(corpus, vae, tokenizer, tae):
+    """Each pair of rows gets a paired bootstrap over the test sentences; its single-run values are the table's."""
+    model = nar_slp.build_nar_producer(
+        vae, tokenizer,
+        nar_slp.NARSignProducerArguments(text_encoder_config=TINY_BERT, producer_config=TINY_PRODUCER),
+    ).eval()
+    torch.nn.init.zeros_(model.length_regulator.layers[-1].weight)
+    torch.nn.init.zeros_(model.length_regulator.layers[-1].bias)
+    producers = {production.NAR_WITHOUT_KD: (model, tokenizer), production.NAR_WITH_KD: (model, tokenizer)}
+    assert production.default_comparisons(list(producers)) == [
+        (production.NAR_WITHOUT_KD, production.MEAN), (production.NAR_WITHOUT_KD, production.RANDOM),
+        (production.NAR_WITH_KD, production.MEAN), (production.NAR_WITH_KD, production.RANDOM),
+        (production.NAR_WITH_KD, production.NAR_WITHOUT_KD),
+    ]
+    lines = []
+    table, compared = production.evaluate_production_with_comparisons(
+        producers, {"test": corpus["test"]}, corpus["train"], tae=tae, num_resamples=50, progress=False,
+        report=lines.append,
+    )
+    assert list(compared) == ["test"] and len(compared["test"]) == 5
+    rows = table["test"]
+    for record in compared["test"].values():
+        for metric, key in (("fgd_x10", "fgd_x10"), ("dur_acc", "dur_acc")):
+            r = record[metric]
+            assert r["a_value"] == pytest.approx(rows[r["a"]][key], rel=1e-5, abs=1e-9)
+            assert r["b_value"] == pytest.approx(rows[r["b"]][key], rel=1e-5, abs=1e-9)
+            assert r["num_resamples"] == 50 and r["num_sentences"] == len(corpus["test"])
+            assert r["a_below_b"] == (r["interval"][1] < 0)
+    # one model under two names: the same poses, a difference of exactly 0 in every resample
+    same = compared["test"][f"{production.NAR_WITH_KD} vs {production.NAR_WITHOUT_KD}"]["fgd_x10"]
+    assert same["interval"] == [0.0, 0.0] and same["p_a_below_b"] == 0.0 and not same["a_below_b"]
+    assert "Paired bootstrap" in lines[0] and "P(A<B)" in lines[0] and "[TEST]" in lines[0]
+    # the same seeds give the same comparisons; no pairs, none
+    again = production.evaluate_production_with_comparisons(
+        producers, {"test": corpus["test"]}, corpus["train"], tae=tae, num_resamples=50, progress=False,
+        report=lambda text: None,
+    )
+    assert again[1] == compared
+    _, none = production.evaluate_production_with_comparisons(
+        producers, {"test": corpus["test"]}, corpus["train"], tae=tae, comparisons=[], progress=False,
+        report=lambda text: None,
+    )
+    assert none == {}
+
+
+def test_evaluate_production_script_refuses_comparisons_json_without_comparisons(tmp_path):
+    with pytest.raises(ValueError, match="--comparisons_json needs --comparisons"):
+        production.main(["--comparisons_json", str(tmp_path / "c.json")])
+
+
 def test_score_production_refuses_mismatched_or_bad_input(corpus, tae):
     refs = corpus["dev"][:2]
     with pytest.raises(ValueError, match="2 references"):

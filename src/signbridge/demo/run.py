@@ -22,12 +22,13 @@ import torch
 from transformers.utils import logging
 
 from ..evaluation.back_translation import BackTranslator
+from ..evaluation.comparison import bootstrap_mean, comparison_key, format_comparison
 from ..evaluation.production import (
     MEAN,
     NAR_WITH_KD,
     NAR_WITHOUT_KD,
     RANDOM,
-    evaluate_production,
+    evaluate_production_with_comparisons,
     format_production_table,
     produce_poses,
 )
@@ -72,7 +73,8 @@ def run_demo(
 
     Args:
         output_dir: folder for the models (``models/<name>``), ``.pose`` files and GIFs
-            (``poses/``), the tables (``production_table.txt``/``.json``) and ``demo_results.json``.
+            (``poses/``), the tables (``production_table.txt``/``.json``), the comparisons of its rows
+            (``production_comparisons.json``) and ``demo_results.json``.
         quick: use :meth:`DemoSettings.quick` (under 3 minutes, low scores) instead of
             :meth:`DemoSettings.full`.
         settings: explicit sizes (overrides ``quick``); tests pass tiny ones. ``settings.workers``
@@ -85,7 +87,9 @@ def run_demo(
 
     Returns:
         ``{"settings", "translation" (scores per split), "examples" (hypothesis/reference pairs),
-        "production" ({split: {row: metrics}}), "production_table" (text), "acceptance",
+        "production" ({split: {row: metrics}}), "production_table" (text), "comparisons" (paired
+        bootstrap comparisons of the rows, ``{split: {"A vs B": {"fgd_x10", "dur_acc"}}}``),
+        "acceptance" (``{check: passed}``), "acceptance_spread" (each check's interval and P(A<B)),
         "files", "timings" (wall and CPU seconds per stage, and each training job's own under its
         folder name)}``.
     """
@@ -116,8 +120,9 @@ def run_demo(
     for folder in configs:
         watch.timings[folder] = job_results[folder]["timing"]
     translation, pairs = _show_translations(settings, job_results["cvslt"], models_dir, say)
-    table, table_text, producers = _evaluate_production(settings, corpus, job_results, out, say, progress)
-    acceptance = _acceptance(table, say)
+    table, table_text, comparisons, producers = _evaluate_production(settings, corpus, job_results, out, say,
+                                                                     progress)
+    acceptance, acceptance_spread = _acceptance(settings, table, comparisons, say)
     watch.lap("evaluation")
     files, produced_lengths = _produce_poses(settings, *producers[NAR_WITH_KD], out, say)
     watch.lap("produce")
@@ -135,7 +140,9 @@ def run_demo(
         "examples": pairs,
         "production": table,
         "production_table": table_text,
+        "comparisons": comparisons,
         "acceptance": acceptance,
+        "acceptance_spread": acceptance_spread,
         "files": files,
         "models": sorted(str(p.parent) for p in models_dir.rglob("config.json")),
         "timings": timings,
@@ -218,9 +225,10 @@ def _load_producer(folder: str | os.PathLike):
 
 
 def _evaluate_production(settings: DemoSettings, corpus: dict[str, list[dict]], job_results: dict[str, dict],
-                         out: Path, say: Say, progress: bool) -> tuple[dict, str, dict[str, tuple]]:
+                         out: Path, say: Say, progress: bool) -> tuple[dict, str, dict, dict[str, tuple]]:
     """5. The production table (FGD with the TAE, back-translation, DurACC, DTW) on dev and test,
-    shown and written to ``production_table.txt``/``.json``; also the two producers it loaded."""
+    shown and written to ``production_table.txt``/``.json``, and its rows compared pairwise by a paired
+    bootstrap over the sentences (``production_comparisons.json``); also the two producers it loaded."""
     say("5. evaluating production (FGD with the TAE, back-translation BLEU/ROUGE, DurACC, DTW) ...")
     from ..models.pose_autoencoder import PoseAutoencoderModel
 
@@ -231,29 +239,66 @@ def _evaluate_production(settings: DemoSettings, corpus: dict[str, list[dict]], 
     )
     producers = {NAR_WITHOUT_KD: _load_producer(models_dir / "nar_slp_no_kd"),
                  NAR_WITH_KD: _load_producer(models_dir / "nar_slp")}
-    table = evaluate_production(
+    table, comparisons = evaluate_production_with_comparisons(
         producers, {"dev": corpus["dev"], "test": corpus["test"]}, corpus["train"],
-        tae=tae, back_translator=back_translator, seed=settings.seed, progress=progress,
-        report=lambda text: None,
+        tae=tae, back_translator=back_translator, seed=settings.seed, num_resamples=settings.num_resamples,
+        bootstrap_seed=settings.bootstrap_seed, progress=progress, report=lambda text: None,
     )
     table_text = format_production_table(table)
     say(table_text)
     (out / "production_table.txt").write_text(table_text, encoding="utf-8")
     (out / "production_table.json").write_text(json.dumps(table, indent=2), encoding="utf-8")
-    return table, table_text, producers
+    (out / "production_comparisons.json").write_text(json.dumps(comparisons, indent=2), encoding="utf-8")
+    return table, table_text, comparisons, producers
 
 
-def _acceptance(table: dict, say: Say) -> dict[str, bool]:
-    """The main job's acceptance checks on the test split (NAR-SLP with KD against the others)."""
-    test = table["test"]
-    acceptance = {
-        "kd_fgd_below_mean": test[NAR_WITH_KD]["fgd"] < test[MEAN]["fgd"],
-        "kd_fgd_below_random": test[NAR_WITH_KD]["fgd"] < test[RANDOM]["fgd"],
-        "kd_fgd_below_no_kd": test[NAR_WITH_KD]["fgd"] < test[NAR_WITHOUT_KD]["fgd"],
-        "kd_duracc_at_least_0.76": test[NAR_WITH_KD]["dur_acc"] >= 0.76,
+#: the demo's acceptance checks of NAR-SLP w/ KD on the test split: check -> (A, B) of "FGD x10 of A below B's"
+FGD_CHECKS = {
+    "kd_fgd_below_mean": (NAR_WITH_KD, MEAN),
+    "kd_fgd_below_random": (NAR_WITH_KD, RANDOM),
+    "kd_fgd_below_no_kd": (NAR_WITH_KD, NAR_WITHOUT_KD),
+}
+DURACC_THRESHOLD = 0.76
+
+
+def _acceptance(settings: DemoSettings, table: dict, comparisons: dict,
+                say: Say) -> tuple[dict[str, bool], dict[str, dict[str, Any]]]:
+    """The main job's acceptance checks on the test split (NAR-SLP with KD against the others), each with
+    its spread: a paired bootstrap over the test sentences. An FGD check passes when the whole 95%
+    interval of FGD(A) - FGD(B) lies below 0, the DurACC check when DurACC's whole 95% interval lies at
+    or above 0.76; one run's values alone are no evidence for a small difference."""
+    test = comparisons["test"]
+    spread: dict[str, dict[str, Any]] = {
+        key: test[comparison_key(a, b)]["fgd_x10"] for key, (a, b) in FGD_CHECKS.items()
     }
-    say("   acceptance (test): " + ", ".join(f"{k}={v}" for k, v in acceptance.items()))
-    return acceptance
+    # DurACC is the mean of per-sentence 0/1 outcomes: its bootstrap depends only on how many are correct
+    kd = table["test"][NAR_WITH_KD]
+    count = next(iter(test.values()))["dur_acc"]["num_sentences"]
+    correct = round(kd["dur_acc"] * count)
+    spread[f"kd_duracc_at_least_{DURACC_THRESHOLD}"] = dict(
+        bootstrap_mean(np.r_[np.ones(correct), np.zeros(count - correct)], threshold=DURACC_THRESHOLD,
+                       num_resamples=settings.num_resamples, seed=settings.bootstrap_seed),
+        metric="dur_acc", row=NAR_WITH_KD,
+    )
+    acceptance = {key: bool(record["a_below_b"] if "a_below_b" in record else record["at_least"])
+                  for key, record in spread.items()}
+    say(
+        f"   acceptance (test; paired bootstrap over the {count} test sentences, {settings.num_resamples} "
+        f"resamples, seed {settings.bootstrap_seed}: an FGD check is True when the 95% interval of "
+        f"FGD(A)-FGD(B) lies below 0, DurACC's when its 95% interval lies at or above {DURACC_THRESHOLD}): "
+        + ", ".join(f"{k}={v}" for k, v in acceptance.items())
+    )
+    for key, record in spread.items():
+        if "a_below_b" in record:
+            say(f"     {key}: {format_comparison(record)}")
+        else:
+            low, high = record["interval"]
+            say(
+                f"     {key}: dur_acc {record['row']} {record['value']:.3f} [95%: {low:.3f}, {high:.3f}], "
+                f"P(DurACC>={DURACC_THRESHOLD}) {record['p_at_least']:.2f} ({record['num_resamples']} resamples "
+                f"of {record['num_sentences']} sentences)"
+            )
+    return acceptance, spread
 
 
 def _produce_poses(settings: DemoSettings, model, tokenizer, out: Path,

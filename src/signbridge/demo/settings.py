@@ -102,6 +102,9 @@ class DemoSettings:
             "dropout": 0.1, "attention_dropout": 0.0, "max_frames": 256,
         }
     )
+    # ---- comparisons of the production rows: paired bootstrap over the test sentences ----
+    num_resamples: int = 1000
+    bootstrap_seed: int = 0
     # ---- output ----
     num_translations_shown: int = 5
     sentences: tuple = DEMO_SENTENCES

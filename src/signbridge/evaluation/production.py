@@ -4,6 +4,9 @@ BLEU-1..4 / ROUGE-L, DurACC and DTW (Hwang et al., 2022, Sec. 4.3).
 :func:`evaluate_production` produces the poses of every producer for every split, builds the two constant
 baselines and scores each row with :func:`score_production`; the FGD features come from a pose autoencoder (TAE),
 the text from a :class:`~signbridge.evaluation.back_translation.BackTranslator`.
+:func:`evaluate_production_with_comparisons` also compares rows pairwise with a paired bootstrap over the
+sentences (:mod:`signbridge.evaluation.comparison`): one table is one run, and a small difference
+between two rows is evidence only when its interval excludes 0.
 """
 
 from __future__ import annotations
@@ -137,6 +140,93 @@ def score_production(
     return row
 
 
+def default_comparisons(producer_names: Sequence[str]) -> list[tuple[str, str]]:
+    """The pairs the production table is read for: each producer against Mean and Random (A = the producer),
+    and NAR-SLP w/ KD against w/o KD when both are scored."""
+    pairs = [(name, baseline) for name in producer_names for baseline in (MEAN, RANDOM)]
+    if NAR_WITH_KD in producer_names and NAR_WITHOUT_KD in producer_names:
+        pairs.append((NAR_WITH_KD, NAR_WITHOUT_KD))
+    return pairs
+
+
+def _split_candidates(
+    producers: Mapping[str, tuple[Any, Any]], examples: Sequence[Mapping[str, Any]], train_poses: list[np.ndarray],
+    seed: int, progress: bool,
+) -> dict[str, list[np.ndarray]]:
+    """Every row's pose sequences for one split: Ground Truth, Mean, Random and each producer."""
+    lengths = [int(np.asarray(e["poses"]).shape[0]) for e in examples]
+    candidates: dict[str, list[np.ndarray]] = {
+        GROUND_TRUTH: [np.asarray(e["poses"], dtype=np.float32) for e in examples],
+        MEAN: baseline_mean(train_poses, lengths),
+        RANDOM: baseline_random(train_poses, len(examples), seed=seed),
+    }
+    for name, (model, tokenizer) in producers.items():
+        candidates[name], _ = produce_poses(model, tokenizer, [e["text"] for e in examples], progress=progress)
+    return candidates
+
+
+def evaluate_production_with_comparisons(
+    producers: Mapping[str, tuple[Any, Any]],
+    eval_splits: Mapping[str, Sequence[Mapping[str, Any]]],
+    train_examples: Sequence[Mapping[str, Any]],
+    *,
+    tae,
+    back_translator: BackTranslator | None = None,
+    fps: float = 25.0,
+    seed: int = 0,
+    comparisons: Sequence[tuple[str, str]] | None = None,
+    num_resamples: int = 1000,
+    bootstrap_seed: int = 0,
+    confidence: float = 0.95,
+    progress: bool = True,
+    report: Report | None = None,
+) -> tuple[dict[str, dict[str, dict[str, float]]], dict[str, dict[str, dict[str, dict[str, Any]]]]]:
+    """:func:`evaluate_production`, and each pair of rows compared with a paired bootstrap over sentences.
+
+    Args:
+        comparisons: ``(A, B)`` row names (default :func:`default_comparisons`; ``[]``: none). For
+            each split every pair gets FGD x10 and DurACC records of
+            :func:`signbridge.evaluation.comparison.compare_rows`: the single-run values, A - B's
+            bootstrap mean and ``confidence`` percentile interval, P(A<B) over the resamples.
+        num_resamples, bootstrap_seed, confidence: the bootstrap (the same resamples for every pair).
+        The other arguments: as :func:`evaluate_production`.
+
+    Returns:
+        ``(table, comparisons)``: the table of :func:`evaluate_production` and
+        ``{split: {"A vs B": {"fgd_x10": record, "dur_acc": record}}}``; ``report`` receives the
+        table, then the comparisons (one line each).
+    """
+    from signbridge.evaluation.comparison import compare_rows, format_comparisons
+
+    pairs = default_comparisons(list(producers)) if comparisons is None else list(comparisons)
+    train_poses = check_pose_sequences([e["poses"] for e in train_examples], "train_examples poses")
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    compared: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
+    for split_index, (split, examples) in enumerate(eval_splits.items()):
+        check_examples(examples, f"{split} examples", ("text", "poses"))
+        candidates = _split_candidates(producers, examples, train_poses, seed + split_index, progress)
+        rows = {}
+        for name, produced in candidates.items():
+            rows[name] = score_production(
+                produced, examples, tae=tae, back_translator=back_translator, fps=fps, progress=progress,
+                desc=f"{split}/{name}",
+            )
+        results[split] = rows
+        if pairs:
+            compared[split] = compare_rows(
+                candidates, candidates[GROUND_TRUTH], pairs, tae=tae, fps=fps, num_resamples=num_resamples,
+                seed=bootstrap_seed, confidence=confidence,
+            )
+    text = format_production_table(results)
+    if compared:
+        text += (
+            f"\nPaired bootstrap over each split's sentences ({num_resamples} resamples, seed {bootstrap_seed}): "
+            f"single-run A and B, A-B, its {100 * confidence:.0f}% interval, P(A<B)\n" + format_comparisons(compared)
+        )
+    say(report)(text)
+    return results, compared
+
+
 def evaluate_production(
     producers: Mapping[str, tuple[Any, Any]],
     eval_splits: Mapping[str, Sequence[Mapping[str, Any]]],
@@ -165,29 +255,15 @@ def evaluate_production(
         report: callable receiving each printed table (default: the module logger).
 
     Returns:
-        ``{split: {row name: {fgd, fgd_x10, bleu1..bleu4, rouge_l, dur_acc, dtw}}}``.
+        ``{split: {row name: {fgd, fgd_x10, bleu1..bleu4, rouge_l, dur_acc, dtw}}}``. One run on one
+        set of sentences: :func:`evaluate_production_with_comparisons` adds the spread of each
+        comparison of rows.
     """
-    train_poses = check_pose_sequences([e["poses"] for e in train_examples], "train_examples poses")
-    results: dict[str, dict[str, dict[str, float]]] = {}
-    for split_index, (split, examples) in enumerate(eval_splits.items()):
-        check_examples(examples, f"{split} examples", ("text", "poses"))
-        lengths = [int(np.asarray(e["poses"]).shape[0]) for e in examples]
-        candidates: dict[str, list[np.ndarray]] = {
-            GROUND_TRUTH: [np.asarray(e["poses"], dtype=np.float32) for e in examples],
-            MEAN: baseline_mean(train_poses, lengths),
-            RANDOM: baseline_random(train_poses, len(examples), seed=seed + split_index),
-        }
-        for name, (model, tokenizer) in producers.items():
-            candidates[name], _ = produce_poses(model, tokenizer, [e["text"] for e in examples], progress=progress)
-        rows = {}
-        for name, produced in candidates.items():
-            rows[name] = score_production(
-                produced, examples, tae=tae, back_translator=back_translator, fps=fps, progress=progress,
-                desc=f"{split}/{name}",
-            )
-        results[split] = rows
-    say(report)(format_production_table(results))
-    return results
+    table, _ = evaluate_production_with_comparisons(
+        producers, eval_splits, train_examples, tae=tae, back_translator=back_translator, fps=fps, seed=seed,
+        comparisons=[], progress=progress, report=report,
+    )
+    return table
 
 
 def _cell(key: str, value: float, width: int = 0) -> str:
@@ -240,10 +316,19 @@ class ProductionEvaluationArguments:
     seed: int = field(default=0, metadata={"help": "seed of the Random baseline's draw"})
     splits: str = field(default="dev,test", metadata={"help": "comma-separated splits to score"})
     output_json: str | None = field(default=None, metadata={"help": "also write the rows here"})
+    comparisons: bool = field(
+        default=False,
+        metadata={"help": "also compare the rows pairwise (each producer vs Mean and Random, w/ KD vs w/o KD) with "
+                          "a paired bootstrap over the sentences: A-B, its 95% interval, P(A<B)"},
+    )
+    num_resamples: int = field(default=1000, metadata={"help": "bootstrap resamples of the comparisons"})
+    bootstrap_seed: int = field(default=0, metadata={"help": "seed of the comparisons' resamples"})
+    comparisons_json: str | None = field(default=None, metadata={"help": "also write the comparisons here"})
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, dict[str, float]]]:
-    """``scripts/evaluate_production.py``: Table 1 for the producers given, printed and returned."""
+    """``scripts/evaluate_production.py``: Table 1 for the producers given, printed and returned; with
+    ``--comparisons`` also the paired bootstrap comparisons of the rows (printed, ``--comparisons_json``)."""
     from transformers import AutoTokenizer
 
     from signbridge.data.loading import PoseDataArguments, load_text_pose_splits
@@ -252,6 +337,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, dict[str, flo
     from signbridge.utils.arguments import parse_config_and_flags
 
     args, data_args = parse_config_and_flags((ProductionEvaluationArguments, PoseDataArguments), argv)
+    if args.comparisons_json and not args.comparisons:
+        raise ValueError("--comparisons_json needs --comparisons")
     splits = [s.strip() for s in args.splits.split(",") if s.strip()]
     data = load_text_pose_splits(data_args, ["train", *splits])
     producers = {}
@@ -262,13 +349,16 @@ def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, dict[str, flo
     back_translator = (
         BackTranslator.from_pretrained(args.backtranslator, num_beams=args.num_beams) if args.backtranslator else None
     )
-    results = evaluate_production(
+    results, comparisons = evaluate_production_with_comparisons(
         producers, {s: data[s] for s in splits}, data["train"], tae=tae, back_translator=back_translator,
-        seed=args.seed, report=print,
+        seed=args.seed, comparisons=None if args.comparisons else [], num_resamples=args.num_resamples,
+        bootstrap_seed=args.bootstrap_seed, report=print,
     )
     print(format_markdown_table(results))
     if args.output_json:
         Path(args.output_json).write_text(json.dumps(results, indent=2), encoding="utf-8")
+    if args.comparisons_json:
+        Path(args.comparisons_json).write_text(json.dumps(comparisons, indent=2), encoding="utf-8")
     return results
 
 
@@ -283,7 +373,9 @@ __all__ = [
     "TABLE_COLUMNS",
     "baseline_mean",
     "baseline_random",
+    "default_comparisons",
     "evaluate_production",
+    "evaluate_production_with_comparisons",
     "fgd_score",
     "format_markdown_table",
     "format_production_table",

@@ -7,7 +7,47 @@ from collections.abc import Sequence
 import numpy as np
 from scipy.spatial.distance import cdist
 
-__all__ = ["duration_accuracy", "dtw_distance"]
+__all__ = ["duration_accuracy", "duration_correct", "dtw_distance"]
+
+
+def duration_correct(
+    pred_lengths: Sequence[float],
+    true_lengths: Sequence[float],
+    fps: float = 25.0,
+    tolerance_s: float = 1.0,
+    *,
+    name: str = "duration_correct",
+) -> np.ndarray:
+    """Per sequence, whether its predicted length is less than ``tolerance_s`` seconds off the truth.
+
+    The per-sentence outcome whose mean is :func:`duration_accuracy` (DurACC), as a boolean array;
+    paired bootstraps over sentences resample it. Same arguments and errors as
+    :func:`duration_accuracy` (``name`` is the function named in the errors).
+    """
+    pred = np.asarray(pred_lengths, dtype=np.float64)
+    true = np.asarray(true_lengths, dtype=np.float64)
+    for label, values in (("pred_lengths", pred), ("true_lengths", true)):
+        if values.ndim != 1:
+            raise ValueError(
+                f"{label} must be 1-D (one length in frames per sequence), got shape {values.shape}"
+            )
+    if pred.size == 0 or true.size == 0:
+        raise ValueError(f"{name} needs non-empty inputs, got {pred.size} predicted and {true.size} true lengths")
+    if pred.shape != true.shape:
+        raise ValueError(
+            f"pred_lengths and true_lengths must have the same length, got {pred.size} and {true.size}"
+        )
+    for label, values in (("pred_lengths", pred), ("true_lengths", true)):
+        if not np.all(np.isfinite(values)):
+            raise ValueError(f"{label} contains non-finite values")
+        if np.any(values < 0):
+            raise ValueError(f"{label} contains negative lengths (min {values.min()})")
+    if not fps > 0:
+        raise ValueError(f"fps must be positive, got {fps}")
+    if not tolerance_s > 0:
+        raise ValueError(f"tolerance_s must be > 0, got {tolerance_s}")
+    tolerance_frames = tolerance_s * fps
+    return np.abs(pred - true) < tolerance_frames
 
 
 def duration_accuracy(
@@ -37,33 +77,8 @@ def duration_accuracy(
             empty or differently sized inputs, negative or non-finite lengths, non-positive
             ``fps`` or ``tolerance_s``.
     """
-    pred = np.asarray(pred_lengths, dtype=np.float64)
-    true = np.asarray(true_lengths, dtype=np.float64)
-    for label, values in (("pred_lengths", pred), ("true_lengths", true)):
-        if values.ndim != 1:
-            raise ValueError(
-                f"{label} must be 1-D (one length in frames per sequence), got shape {values.shape}"
-            )
-    if pred.size == 0 or true.size == 0:
-        raise ValueError(
-            f"duration_accuracy needs non-empty inputs, got {pred.size} predicted and "
-            f"{true.size} true lengths"
-        )
-    if pred.shape != true.shape:
-        raise ValueError(
-            f"pred_lengths and true_lengths must have the same length, got {pred.size} and {true.size}"
-        )
-    for label, values in (("pred_lengths", pred), ("true_lengths", true)):
-        if not np.all(np.isfinite(values)):
-            raise ValueError(f"{label} contains non-finite values")
-        if np.any(values < 0):
-            raise ValueError(f"{label} contains negative lengths (min {values.min()})")
-    if not fps > 0:
-        raise ValueError(f"fps must be positive, got {fps}")
-    if not tolerance_s > 0:
-        raise ValueError(f"tolerance_s must be > 0, got {tolerance_s}")
-    tolerance_frames = tolerance_s * fps
-    return float(np.mean(np.abs(pred - true) < tolerance_frames))
+    correct = duration_correct(pred_lengths, true_lengths, fps, tolerance_s, name="duration_accuracy")
+    return float(np.mean(correct))
 
 
 def _as_frames(array, label: str) -> np.ndarray:

@@ -236,6 +236,23 @@ class FGD(evaluate.Metric):
             "unused": int((lengths % window).sum()),
         }
 
+    def sentence_features(self, sequences, model=None, side: str = "sequences") -> list[np.ndarray]:
+        """Each sequence's window features, as ``compute`` makes them, kept apart per sequence.
+
+        Returns one float64 ``(T_i // window_size, D)`` array per sequence (``(0, D)`` for a
+        sequence shorter than a window): the rows ``compute`` stacks for that sequence, in order.
+        Stacking the arrays of a set (repeats allowed) gives the features of that set of sequences,
+        which is what a bootstrap over sentences resamples.
+        """
+        model = self._load_model(model) if model is not None else self.model
+        if model is None:
+            raise ValueError("FGD needs a TAE: pass model=... to FGD(...) or to sentence_features(...)")
+        layout = (model.config.num_joints, model.config.joint_dim)
+        checked = self._check_sequences(sequences, side, layout)
+        encoded = self._side(model, checked, breakdowns=False)
+        counts = np.bincount(encoded["owner"], minlength=len(checked))
+        return np.split(encoded["features"], np.cumsum(counts)[:-1])
+
     def _compute(
         self, predictions, references, model=None, joint_names=None, batch_size=None, breakdowns: bool = True
     ):
