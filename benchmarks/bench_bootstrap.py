@@ -22,12 +22,16 @@ def rows(sentences: int, dim: int, seed: int) -> list[np.ndarray]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sentences", type=int, default=600)
     parser.add_argument("--resamples", type=int, default=1000)
     parser.add_argument("--dims", type=int, nargs="+", default=[32, 64, 256])
     args = parser.parse_args()
-    print(f"{'feature dim':>11} {'seconds':>8}   ({args.sentences} sentences, {args.resamples} resamples, 2 rows)")
+    print(
+        f"{'feature dim':>11} {'seconds':>8}   ({args.sentences} sentences, {args.resamples} resamples, 2 rows)"
+    )
     for dim in args.dims:
         reference, a, b = (rows(args.sentences, dim, seed) for seed in (0, 1, 2))
         start = time.perf_counter()

@@ -46,7 +46,9 @@ def _run(code: str) -> dict:
         print(json.dumps(_result))
         """
     )
-    proc = subprocess.run([sys.executable, "-c", wrapper, textwrap.dedent(code)], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", wrapper, textwrap.dedent(code)], capture_output=True, text=True
+    )
     if proc.returncode:
         sys.stderr.write(proc.stderr)
         raise RuntimeError(f"benchmark step failed:\n{code}")
@@ -58,7 +60,7 @@ def bench_synthetic(sizes: dict[str, int], cache: Path) -> tuple[dict, dict]:
         f"""
         from signbridge.data.synthetic import generate_corpus
         t = time.perf_counter()
-        corpus = generate_corpus(train_size={sizes['train']}, dev_size={sizes['dev']}, test_size={sizes['test']})
+        corpus = generate_corpus(train_size={sizes["train"]}, dev_size={sizes["dev"]}, test_size={sizes["test"]})
         _result["seconds"] = time.perf_counter() - t
         _result["rows"] = {{k: len(v) for k, v in corpus.items()}}
         """
@@ -68,8 +70,8 @@ def bench_synthetic(sizes: dict[str, int], cache: Path) -> tuple[dict, dict]:
         import math
         from signbridge.data.builders import load_sign_dataset
         t = time.perf_counter()
-        ds = load_sign_dataset("synthetic", cache_dir={str(cache)!r}, train_size={sizes['train']},
-                               dev_size={sizes['dev']}, test_size={sizes['test']})
+        ds = load_sign_dataset("synthetic", cache_dir={str(cache)!r}, train_size={sizes["train"]},
+                               dev_size={sizes["dev"]}, test_size={sizes["test"]})
         _result["seconds"] = time.perf_counter() - t
         _result["rows"] = {{k: ds[k].num_rows for k in ds}}
         ok = True
@@ -155,7 +157,9 @@ def read_back(data: Path, feats: Path, cache: Path, dim: int) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="tiny sizes (a smoke run)")
     parser.add_argument("--steps", type=int, default=60, help="mean feature steps per sequence")
     parser.add_argument("--dim", type=int, default=832)
@@ -174,29 +178,65 @@ def main() -> None:
         tmp = Path(tmp)
         if not args.skip_synthetic:
             gen, prep = bench_synthetic(syn_sizes, tmp / "syn-cache")
-            rows.append(("generate embedded corpus (generate_corpus)", f"{gen['seconds']:.1f}", f"{gen['peak_rss_mib']:.0f}",
-                         "rows " + "/".join(str(v) for v in gen["rows"].values())))
-            rows.append(("prepare embedded corpus (load_sign_dataset)", f"{prep['seconds']:.1f}", f"{prep['peak_rss_mib']:.0f}",
-                         "rows " + "/".join(str(v) for v in prep["rows"].values())
-                         + f", features ceil(T/4) steps: {prep['features_ceil_t_over_4']}"))
+            rows.append(
+                (
+                    "generate embedded corpus (generate_corpus)",
+                    f"{gen['seconds']:.1f}",
+                    f"{gen['peak_rss_mib']:.0f}",
+                    "rows " + "/".join(str(v) for v in gen["rows"].values()),
+                )
+            )
+            rows.append(
+                (
+                    "prepare embedded corpus (load_sign_dataset)",
+                    f"{prep['seconds']:.1f}",
+                    f"{prep['peak_rss_mib']:.0f}",
+                    "rows "
+                    + "/".join(str(v) for v in prep["rows"].values())
+                    + f", features ceil(T/4) steps: {prep['features_ceil_t_over_4']}",
+                )
+            )
         write_s, data, feats = write_feature_corpus(tmp, feat_sizes, args.steps, args.dim)
         size_gib = sum(p.stat().st_size for p in feats.iterdir()) / 2**30
-        rows.append(("write SLRT feature files (write_slrt_features)", f"{write_s:.1f}", "-",
-                     f"{sum(feat_sizes.values())} seqs, {size_gib:.2f} GiB gzip"))
+        rows.append(
+            (
+                "write SLRT feature files (write_slrt_features)",
+                f"{write_s:.1f}",
+                "-",
+                f"{sum(feat_sizes.values())} seqs, {size_gib:.2f} GiB gzip",
+            )
+        )
         small = prepare(data, feats, tmp / "cache-small", args.dim, None)
         default_batch = ds_config.DEFAULT_MAX_BATCH_SIZE
         big = prepare(data, feats, tmp / "cache-default", args.dim, default_batch)
-        rows.append((f"prepare features, writer batch {Phoenix14TBuilder.DEFAULT_WRITER_BATCH_SIZE} (builder)", f"{small['seconds']:.1f}",
-                     f"{small['peak_rss_mib']:.0f}", "rows " + "/".join(str(v) for v in small["rows"].values())))
-        rows.append((f"prepare features, writer batch {default_batch} (datasets default)", f"{big['seconds']:.1f}",
-                     f"{big['peak_rss_mib']:.0f}",
-                     f"peak RSS ratio default/builder = {big['peak_rss_mib'] / small['peak_rss_mib']:.2f}, "
-                     f"time ratio = {big['seconds'] / small['seconds']:.2f}"))
+        rows.append(
+            (
+                f"prepare features, writer batch {Phoenix14TBuilder.DEFAULT_WRITER_BATCH_SIZE} (builder)",
+                f"{small['seconds']:.1f}",
+                f"{small['peak_rss_mib']:.0f}",
+                "rows " + "/".join(str(v) for v in small["rows"].values()),
+            )
+        )
+        rows.append(
+            (
+                f"prepare features, writer batch {default_batch} (datasets default)",
+                f"{big['seconds']:.1f}",
+                f"{big['peak_rss_mib']:.0f}",
+                f"peak RSS ratio default/builder = {big['peak_rss_mib'] / small['peak_rss_mib']:.2f}, "
+                f"time ratio = {big['seconds'] / small['seconds']:.2f}",
+            )
+        )
         rb = read_back(data, feats, tmp / "cache-small", args.dim)
-        rows.append(("read train back as torch, batches of 32", f"{rb['seconds']:.1f}", f"{rb['peak_rss_mib']:.0f}",
-                     f"{rb['sequences_per_s']:.0f} sequences/s with_format('torch'); "
-                     f"{rb['numpy_sequences_per_s']:.0f} sequences/s with_format('numpy') + torch.from_numpy "
-                     f"({rb['sequences']} seqs, mean {rb['mean_steps']:.1f} steps)"))
+        rows.append(
+            (
+                "read train back as torch, batches of 32",
+                f"{rb['seconds']:.1f}",
+                f"{rb['peak_rss_mib']:.0f}",
+                f"{rb['sequences_per_s']:.0f} sequences/s with_format('torch'); "
+                f"{rb['numpy_sequences_per_s']:.0f} sequences/s with_format('numpy') + torch.from_numpy "
+                f"({rb['sequences']} seqs, mean {rb['mean_steps']:.1f} steps)",
+            )
+        )
         under = small["peak_rss_mib"] < 1024
     widths = [max(len(r[i]) for r in rows + [("step", "seconds", "peak RSS MiB", "notes")]) for i in range(4)]
     header = ("step", "seconds", "peak RSS MiB", "notes")

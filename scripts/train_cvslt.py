@@ -27,7 +27,11 @@ if __name__ == "__main__":
     logging.enable_progress_bar()
     results = main(sys.argv[1:])
     summary = {
-        split: {k: round(v, 2) for k, v in results[split].items() if k in ("bleu1", "bleu2", "bleu3", "bleu4", "rouge_l")}
+        split: {
+            k: round(v, 2)
+            for k, v in results[split].items()
+            if k in ("bleu1", "bleu2", "bleu3", "bleu4", "rouge_l")
+        }
         for split in results
         if isinstance(results[split], dict) and "bleu4" in results[split]
     }

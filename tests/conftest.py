@@ -57,7 +57,7 @@ def signbridge_caller(frame) -> str | None:
     while frame is not None:
         filename = frame.f_code.co_filename
         if filename.startswith(PACKAGE_DIR):
-            return f"{filename[len(PACKAGE_DIR) - len('signbridge'):]}:{frame.f_lineno}"
+            return f"{filename[len(PACKAGE_DIR) - len('signbridge') :]}:{frame.f_lineno}"
         frame = frame.f_back
     return None
 

@@ -4,7 +4,7 @@ Prepended to the scripts of the ``trust_remote_code`` tests: it installs a meta-
 refuses ``signbridge`` (installed editable in the venv) and checks that the refusal works.
 """
 
-BLOCK_SIGNBRIDGE = '''
+BLOCK_SIGNBRIDGE = """
 import importlib.abc, sys
 
 class RefuseSignbridge(importlib.abc.MetaPathFinder):
@@ -20,7 +20,7 @@ except ImportError:
     pass
 else:
     raise SystemExit("signbridge was importable")
-'''
+"""
 
 
 def run_without_signbridge(script: str, args, tmp_path):
@@ -33,9 +33,19 @@ def run_without_signbridge(script: str, args, tmp_path):
     path = tmp_path / "run_without_signbridge.py"
     path.write_text(BLOCK_SIGNBRIDGE + script)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env.update(HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1", HF_MODULES_CACHE=str(tmp_path / "modules"),
-               HF_HOME=str(tmp_path / "hf"))
-    run = subprocess.run([sys.executable, str(path), *map(str, args)], cwd=tmp_path, env=env, capture_output=True,
-                         text=True, timeout=300)
+    env.update(
+        HF_HUB_OFFLINE="1",
+        OMP_NUM_THREADS="1",
+        HF_MODULES_CACHE=str(tmp_path / "modules"),
+        HF_HOME=str(tmp_path / "hf"),
+    )
+    run = subprocess.run(
+        [sys.executable, str(path), *map(str, args)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     return run

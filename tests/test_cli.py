@@ -8,9 +8,11 @@ import pytest
 
 
 def test_cli_help_imports_no_heavy_module():
-    script = ("import sys, runpy\nsys.argv = ['signbridge', '--help']\ntry:\n    runpy.run_module('signbridge', "
-              "run_name='__main__')\nexcept SystemExit:\n    pass\nheavy = [m for m in ('torch', 'transformers') "
-              "if m in sys.modules]\nassert not heavy, heavy")
+    script = (
+        "import sys, runpy\nsys.argv = ['signbridge', '--help']\ntry:\n    runpy.run_module('signbridge', "
+        "run_name='__main__')\nexcept SystemExit:\n    pass\nheavy = [m for m in ('torch', 'transformers') "
+        "if m in sys.modules]\nassert not heavy, heavy"
+    )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "demo" in result.stdout
@@ -33,12 +35,22 @@ def test_cli_help_lists_subcommands():
 def test_cli_corpus_writes_a_real_format_and_prints_statistics(tmp_path, fmt, expected):
     out = tmp_path / fmt
     result = _run_cli(
-        "corpus", str(out), "--format", fmt, "--train-size", "6", "--dev-size", "2", "--test-size", "2",
-        "--feature-dim", "16",
+        "corpus",
+        str(out),
+        "--format",
+        fmt,
+        "--train-size",
+        "6",
+        "--dev-size",
+        "2",
+        "--test-size",
+        "2",
+        "--feature-dim",
+        "16",
     )
     assert result.returncode == 0, result.stderr
     assert list(out.rglob(expected)), sorted(p.name for p in out.rglob("*"))
-    stats = json.loads(result.stdout[result.stdout.index("{"):])
+    stats = json.loads(result.stdout[result.stdout.index("{") :])
     assert [stats["splits"][s]["sequences"] for s in ("train", "dev", "test")] == [6, 2, 2]
     assert stats["frames"]["total"] > 0 and stats["word_types"] > 0
 

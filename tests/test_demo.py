@@ -19,19 +19,48 @@ from signbridge.evaluation.production import (
 
 def tiny_settings() -> DemoSettings:
     return DemoSettings(
-        train_size=40, dev_size=6, test_size=6, cvslt_epochs=1, backtranslator_epochs=1, num_beams=1,
+        train_size=40,
+        dev_size=6,
+        test_size=6,
+        cvslt_epochs=1,
+        backtranslator_epochs=1,
+        num_beams=1,
         cvslt_model_config=translator_model_config(64, d_model=16, layers=1),
         backtranslator_model_config=translator_model_config(200, d_model=16, layers=1),
-        vae_epochs=1, vae_hidden_sizes=(32, 16), vae_latent_dim=8,
-        tae_epochs=1, tae_window_stride=34,
-        tae_config=dict(d_model=16, encoder_layers=1, decoder_layers=1, num_attention_heads=2, ffn_dim=32,
-                        latent_dim=4, dropout=0.0),
-        nar_epochs=1, nar_tokenizer_vocab_size=300,
-        nar_text_encoder_config=dict(hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                                     intermediate_size=32, max_position_embeddings=64),
-        nar_producer_config=dict(d_model=16, decoder_layers=1, decoder_attention_heads=2, decoder_ffn_dim=32,
-                                 dropout=0.0, max_frames=256),
-        num_translations_shown=2, sentences=("am dienstag regnet es im norden .",), workers=1,
+        vae_epochs=1,
+        vae_hidden_sizes=(32, 16),
+        vae_latent_dim=8,
+        tae_epochs=1,
+        tae_window_stride=34,
+        tae_config={
+            "d_model": 16,
+            "encoder_layers": 1,
+            "decoder_layers": 1,
+            "num_attention_heads": 2,
+            "ffn_dim": 32,
+            "latent_dim": 4,
+            "dropout": 0.0,
+        },
+        nar_epochs=1,
+        nar_tokenizer_vocab_size=300,
+        nar_text_encoder_config={
+            "hidden_size": 16,
+            "num_hidden_layers": 1,
+            "num_attention_heads": 2,
+            "intermediate_size": 32,
+            "max_position_embeddings": 64,
+        },
+        nar_producer_config={
+            "d_model": 16,
+            "decoder_layers": 1,
+            "decoder_attention_heads": 2,
+            "decoder_ffn_dim": 32,
+            "dropout": 0.0,
+            "max_frames": 256,
+        },
+        num_translations_shown=2,
+        sentences=("am dienstag regnet es im norden .",),
+        workers=1,
     )
 
 
@@ -48,7 +77,9 @@ def test_run_demo_tiny(tmp_path):
     assert "[DEV]" in text and "[TEST]" in text
     for _, header in TABLE_COLUMNS:
         assert header in text
-    assert len(results["examples"]) == 2 and all("REF: " + e["reference"] in text for e in results["examples"])
+    assert len(results["examples"]) == 2 and all(
+        "REF: " + e["reference"] in text for e in results["examples"]
+    )
     for split in ("dev", "test"):
         rows = results["production"][split]
         assert list(rows) == [GROUND_TRUTH, MEAN, RANDOM, NAR_WITHOUT_KD, NAR_WITH_KD]
@@ -60,8 +91,11 @@ def test_run_demo_tiny(tmp_path):
     # each check comes with its spread (paired bootstrap over the test sentences), and its boolean is the
     # interval's verdict, not the single run's
     test_rows = results["production"]["test"]
-    for key, row in (("kd_fgd_below_mean", MEAN), ("kd_fgd_below_random", RANDOM),
-                     ("kd_fgd_below_no_kd", NAR_WITHOUT_KD)):
+    for key, row in (
+        ("kd_fgd_below_mean", MEAN),
+        ("kd_fgd_below_random", RANDOM),
+        ("kd_fgd_below_no_kd", NAR_WITHOUT_KD),
+    ):
         record = results["acceptance_spread"][key]
         assert (record["a"], record["b"], record["metric"]) == (NAR_WITH_KD, row, "fgd_x10")
         assert record["a_value"] == pytest.approx(test_rows[NAR_WITH_KD]["fgd_x10"], rel=1e-5, abs=1e-9)
@@ -77,7 +111,9 @@ def test_run_demo_tiny(tmp_path):
     assert "P(A<B)" in text and "P(DurACC>=0.76)" in text
     assert set(results["comparisons"]) == {"dev", "test"}
     assert f"{NAR_WITH_KD} vs {NAR_WITHOUT_KD}" in results["comparisons"]["test"]
-    assert json.loads((tmp_path / "demo" / "production_comparisons.json").read_text()) == results["comparisons"]
+    assert (
+        json.loads((tmp_path / "demo" / "production_comparisons.json").read_text()) == results["comparisons"]
+    )
     # files: tables, .pose, GIF, every saved model with its config, the reload line
     out = tmp_path / "demo"
     assert json.loads((out / "production_table.json").read_text())["test"][NAR_WITH_KD]["dur_acc"] >= 0
@@ -91,8 +127,17 @@ def test_run_demo_tiny(tmp_path):
     models = {p.split("/")[-1] if not p.endswith("model") else p.split("/")[-2] for p in results["models"]}
     assert {"cvslt", "backtranslator", "pose_vae", "pose_autoencoder", "nar_slp", "nar_slp_no_kd"} <= models
     assert "reloaded NARSignProducer with AutoModel (same length: True)" in text
-    assert set(results["timings"]) >= {"corpus", "pose_vae", "training", "evaluation", "cvslt", "backtranslator",
-                                       "pose_autoencoder", "nar_slp", "nar_slp_no_kd"}
+    assert set(results["timings"]) >= {
+        "corpus",
+        "pose_vae",
+        "training",
+        "evaluation",
+        "cvslt",
+        "backtranslator",
+        "pose_autoencoder",
+        "nar_slp",
+        "nar_slp_no_kd",
+    }
     # every job's own time is inside the training stage's wall time (one after another here)
     jobs = ("cvslt", "backtranslator", "pose_autoencoder", "nar_slp", "nar_slp_no_kd")
     assert sum(results["timings"][j]["wall_s"] for j in jobs) <= results["timings"]["training"]["wall_s"] + 1

@@ -13,8 +13,10 @@ def _run_as_signbridge_code(source: str) -> None:
     # code compiled under a file name inside the package counts as signbridge's own code on the stack
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        exec(compile(source, f"{PACKAGE_DIR}/_guard_probe.py", "exec"),
-             {"warnings": warnings, "logging": logging})
+        exec(
+            compile(source, f"{PACKAGE_DIR}/_guard_probe.py", "exec"),
+            {"warnings": warnings, "logging": logging},
+        )
 
 
 def test_guard_records_a_future_warning_from_signbridge_code(fail_on_deprecations_from_signbridge):
@@ -26,7 +28,9 @@ def test_guard_records_a_future_warning_from_signbridge_code(fail_on_deprecation
 
 def test_guard_records_a_deprecation_logged_by_transformers(fail_on_deprecations_from_signbridge):
     found = fail_on_deprecations_from_signbridge
-    _run_as_signbridge_code("logging.getLogger('transformers.some_module').warning('`x` is deprecated, use `y`')")
+    _run_as_signbridge_code(
+        "logging.getLogger('transformers.some_module').warning('`x` is deprecated, use `y`')"
+    )
     assert len(found) == 1 and "transformers.some_module" in found[0]
     found.clear()
 

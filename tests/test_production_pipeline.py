@@ -16,12 +16,30 @@ from signbridge.training import nar_slp, pose_autoencoder, pose_vae
 
 torch.set_num_threads(1)
 
-TINY_BERT = dict(hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32,
-                 max_position_embeddings=64)
-TINY_PRODUCER = dict(d_model=16, decoder_layers=1, decoder_attention_heads=2, decoder_ffn_dim=32, dropout=0.0,
-                     max_frames=256)
-TINY_TAE = dict(d_model=16, encoder_layers=1, decoder_layers=1, num_attention_heads=2, ffn_dim=32, latent_dim=8,
-                dropout=0.0)
+TINY_BERT = {
+    "hidden_size": 16,
+    "num_hidden_layers": 1,
+    "num_attention_heads": 2,
+    "intermediate_size": 32,
+    "max_position_embeddings": 64,
+}
+TINY_PRODUCER = {
+    "d_model": 16,
+    "decoder_layers": 1,
+    "decoder_attention_heads": 2,
+    "decoder_ffn_dim": 32,
+    "dropout": 0.0,
+    "max_frames": 256,
+}
+TINY_TAE = {
+    "d_model": 16,
+    "encoder_layers": 1,
+    "decoder_layers": 1,
+    "num_attention_heads": 2,
+    "ffn_dim": 32,
+    "latent_dim": 8,
+    "dropout": 0.0,
+}
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +53,9 @@ def vae(corpus):
         [e["poses"] for e in corpus["train"]],
         args=pose_vae.PoseVAETrainingArguments(num_epochs=3, batch_size=256, learning_rate=3e-3),
         dev_sequences=[e["poses"] for e in corpus["dev"]],
-        progress=False, latent_dim=8, hidden_sizes=[64, 32],
+        progress=False,
+        latent_dim=8,
+        hidden_sizes=[64, 32],
     )
 
 
@@ -46,19 +66,37 @@ def tokenizer(corpus):
 
 @pytest.fixture(scope="module")
 def tae(corpus, tmp_path_factory):
-    args = TrainingArguments(output_dir=str(tmp_path_factory.mktemp("tae")), num_train_epochs=1,
-                             per_device_train_batch_size=64, report_to="none", save_strategy="no",
-                             disable_tqdm=True, use_cpu=True, dataloader_pin_memory=False)
-    model, metrics = pose_autoencoder.train_pose_autoencoder([e["poses"] for e in corpus["train"]], args,
-                                                       window_stride=34, **TINY_TAE)
+    args = TrainingArguments(
+        output_dir=str(tmp_path_factory.mktemp("tae")),
+        num_train_epochs=1,
+        per_device_train_batch_size=64,
+        report_to="none",
+        save_strategy="no",
+        disable_tqdm=True,
+        use_cpu=True,
+        dataloader_pin_memory=False,
+    )
+    model, metrics = pose_autoencoder.train_pose_autoencoder(
+        [e["poses"] for e in corpus["train"]], args, window_stride=34, **TINY_TAE
+    )
     assert math.isfinite(metrics["train_loss"])
     return model
 
 
 def _train_args(tmp_path, epochs=2, lr=3e-3):
-    return TrainingArguments(output_dir=str(tmp_path), num_train_epochs=epochs, per_device_train_batch_size=8,
-                             learning_rate=lr, report_to="none", save_strategy="no", disable_tqdm=True,
-                             logging_steps=1, use_cpu=True, dataloader_pin_memory=False, seed=0)
+    return TrainingArguments(
+        output_dir=str(tmp_path),
+        num_train_epochs=epochs,
+        per_device_train_batch_size=8,
+        learning_rate=lr,
+        report_to="none",
+        save_strategy="no",
+        disable_tqdm=True,
+        logging_steps=1,
+        use_cpu=True,
+        dataloader_pin_memory=False,
+        seed=0,
+    )
 
 
 def test_pose_vae_statistics_are_training_min_max_and_it_beats_the_mean_pose(corpus, vae):
@@ -102,7 +140,9 @@ def test_cut_windows():
     assert pose_autoencoder.cut_windows(seqs, 34, 34).shape == (2, 34, 2, 3)
     assert pose_autoencoder.cut_windows(seqs, 34, 12).shape == (4, 34, 2, 3)  # starts 0, 12, 24, 36
     # shorter sequences give no window; starts 0, 3, 6 of a 40-frame sequence, 0 of a 34-frame one
-    windows = pose_autoencoder.cut_windows([np.zeros((40, 2, 3)), np.ones((34, 2, 3)), np.ones((10, 2, 3))], 34, 3)
+    windows = pose_autoencoder.cut_windows(
+        [np.zeros((40, 2, 3)), np.ones((34, 2, 3)), np.ones((10, 2, 3))], 34, 3
+    )
     assert windows.shape == (3 + 1, 34, 2, 3)
     with pytest.raises(ValueError, match="no sequence has 34 frames"):
         pose_autoencoder.cut_windows([np.zeros((10, 2, 3))], 34, 34)
@@ -114,8 +154,9 @@ def test_train_nar_slp_same_seed_gives_bit_identical_weights(corpus, vae, tokeni
     states = []
     for run, noise_seed in enumerate((11, 22)):
         torch.manual_seed(noise_seed)
-        model, _ = nar_slp.train_nar_slp(corpus["train"][:16], vae, tokenizer, _train_args(tmp_path / str(run), 1),
-                                         args)
+        model, _ = nar_slp.train_nar_slp(
+            corpus["train"][:16], vae, tokenizer, _train_args(tmp_path / str(run), 1), args
+        )
         states.append(model.state_dict())
     assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])
 
@@ -123,10 +164,14 @@ def test_train_nar_slp_same_seed_gives_bit_identical_weights(corpus, vae, tokeni
 def test_a_sentence_of_unseen_words_is_produced_not_refused(vae, tokenizer):
     """[UNK] is not a special token for the emptiness check (issue 10, item 9): unseen words are still words."""
     model = nar_slp.build_nar_producer(
-        vae, tokenizer, nar_slp.NARSignProducerArguments(text_encoder_config=TINY_BERT, producer_config=TINY_PRODUCER)
+        vae,
+        tokenizer,
+        nar_slp.NARSignProducerArguments(text_encoder_config=TINY_BERT, producer_config=TINY_PRODUCER),
     )
     assert tokenizer.unk_token_id not in model.config.special_token_ids
-    assert {tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id} <= set(model.config.special_token_ids)
+    assert {tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id} <= set(
+        model.config.special_token_ids
+    )
     text = "ψωφ λμν"  # characters the corpus never has: every word is [UNK]
     assert set(tokenizer(text, add_special_tokens=False)["input_ids"]) == {tokenizer.unk_token_id}
     poses, lengths = production.produce_poses(model, tokenizer, [text, "am tag regen"])
@@ -136,10 +181,12 @@ def test_a_sentence_of_unseen_words_is_produced_not_refused(vae, tokenizer):
 def test_train_nar_slp_with_and_without_kd(corpus, vae, tokenizer, tmp_path):
     models = {}
     for kd in (False, True):
-        args = nar_slp.NARSignProducerArguments(text_encoder_config=TINY_BERT, producer_config=TINY_PRODUCER,
-                                                   use_distillation=kd)
-        model, metrics = nar_slp.train_nar_slp(corpus["train"], vae, tokenizer, _train_args(tmp_path / str(kd)),
-                                                  args)
+        args = nar_slp.NARSignProducerArguments(
+            text_encoder_config=TINY_BERT, producer_config=TINY_PRODUCER, use_distillation=kd
+        )
+        model, metrics = nar_slp.train_nar_slp(
+            corpus["train"], vae, tokenizer, _train_args(tmp_path / str(kd)), args
+        )
         assert model.config.use_distillation is kd
         assert not model.training
         # the frozen VAE is untouched by training
@@ -158,8 +205,9 @@ def test_train_nar_slp_with_and_without_kd(corpus, vae, tokenizer, tmp_path):
 
 def test_train_nar_slp_loss_falls(corpus, vae, tokenizer, tmp_path):
     args = nar_slp.NARSignProducerArguments(text_encoder_config=TINY_BERT, producer_config=TINY_PRODUCER)
-    model, _ = nar_slp.train_nar_slp(corpus["train"][:8], vae, tokenizer, _train_args(tmp_path, epochs=15),
-                                        args)
+    model, _ = nar_slp.train_nar_slp(
+        corpus["train"][:8], vae, tokenizer, _train_args(tmp_path, epochs=15), args
+    )
     from signbridge.data.collators import PoseProductionCollator
 
     inputs = PoseProductionCollator(tokenizer, normalizer=nar_slp.vae_normalizer(vae))(corpus["train"][:8])
@@ -170,15 +218,17 @@ def test_train_nar_slp_loss_falls(corpus, vae, tokenizer, tmp_path):
 
 
 def test_train_nar_slp_refuses_sequences_longer_than_max_frames(corpus, vae, tokenizer, tmp_path):
-    args = nar_slp.NARSignProducerArguments(text_encoder_config=TINY_BERT,
-                                               producer_config={**TINY_PRODUCER, "max_frames": 20})
+    args = nar_slp.NARSignProducerArguments(
+        text_encoder_config=TINY_BERT, producer_config={**TINY_PRODUCER, "max_frames": 20}
+    )
     with pytest.raises(ValueError, match="max_frames=20"):
         nar_slp.train_nar_slp(corpus["train"], vae, tokenizer, _train_args(tmp_path), args)
 
 
 def test_produce_poses_lengths_and_errors(corpus, vae, tokenizer):
     model = nar_slp.build_nar_producer(
-        vae, tokenizer,
+        vae,
+        tokenizer,
         nar_slp.NARSignProducerArguments(text_encoder_config=TINY_BERT, producer_config=TINY_PRODUCER),
     )
     texts = [e["text"] for e in corpus["dev"][:3]]
@@ -199,17 +249,31 @@ def _tiny_backtranslator(corpus):
 
     tok = train_corpus_tokenizer([e["text"] for e in corpus["train"]])
     config = CVSLTConfig(
-        vocab_size=len(tok), pad_token_id=tok.pad_token_id, bos_token_id=tok.bos_token_id,
-        eos_token_id=tok.eos_token_id, tgt_lang_code_id=tok.convert_tokens_to_ids("de_DE"), feature_dim=150,
-        d_model=16, encoder_layers=1, decoder_layers=1, encoder_attention_heads=2, decoder_attention_heads=2,
-        encoder_ffn_dim=32, decoder_ffn_dim=32, max_position_embeddings=300, max_sign_positions=250,
-        visual_hidden_size=16, visual_ffn_dim=32, latent_dim=8,
+        vocab_size=len(tok),
+        pad_token_id=tok.pad_token_id,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+        tgt_lang_code_id=tok.convert_tokens_to_ids("de_DE"),
+        feature_dim=150,
+        d_model=16,
+        encoder_layers=1,
+        decoder_layers=1,
+        encoder_attention_heads=2,
+        decoder_attention_heads=2,
+        encoder_ffn_dim=32,
+        decoder_ffn_dim=32,
+        max_position_embeddings=300,
+        max_sign_positions=250,
+        visual_hidden_size=16,
+        visual_ffn_dim=32,
+        latent_dim=8,
     )
     torch.manual_seed(0)
     model = CVSLTForConditionalGeneration(config).eval()
     normalizer = PoseNormalizer.fit([e["poses"] for e in corpus["train"]])
-    return back_translation.BackTranslator(model=model, tokenizer=tok, normalizer=normalizer, num_beams=1,
-                                     max_new_tokens=5, batch_size=3)
+    return back_translation.BackTranslator(
+        model=model, tokenizer=tok, normalizer=normalizer, num_beams=1, max_new_tokens=5, batch_size=3
+    )
 
 
 def test_back_translator_normalises_like_training(corpus):
@@ -217,14 +281,24 @@ def test_back_translator_normalises_like_training(corpus):
     seq = corpus["dev"][0]["poses"]
     hyp = bt.translate([seq])
     x = torch.from_numpy(np.asarray(bt.normalizer.normalize(seq), dtype=np.float32).reshape(1, len(seq), 150))
-    ids = bt.model.generate(input_features=x, attention_mask=torch.ones(1, len(seq), dtype=torch.long),
-                            num_beams=1, max_new_tokens=5)
+    ids = bt.model.generate(
+        input_features=x,
+        attention_mask=torch.ones(1, len(seq), dtype=torch.long),
+        num_beams=1,
+        max_new_tokens=5,
+    )
     from signbridge.training.trainer import decode_sequences
 
     assert hyp == decode_sequences(bt.tokenizer, ids.numpy())
     assert len(bt.translate([e["poses"] for e in corpus["dev"][:4]])) == 4  # two batches
-    strided = back_translation.BackTranslator(model=bt.model, tokenizer=bt.tokenizer, normalizer=bt.normalizer,
-                                        num_beams=1, max_new_tokens=5, frame_stride=2)
+    strided = back_translation.BackTranslator(
+        model=bt.model,
+        tokenizer=bt.tokenizer,
+        normalizer=bt.normalizer,
+        num_beams=1,
+        max_new_tokens=5,
+        frame_stride=2,
+    )
     assert strided.translate([seq]) == bt.translate([seq[::2]])
     with pytest.raises(ValueError, match="frame_stride"):
         back_translation.BackTranslator(model=bt.model, tokenizer=bt.tokenizer, frame_stride=0)
@@ -232,7 +306,8 @@ def test_back_translator_normalises_like_training(corpus):
 
 def test_evaluate_production_table(corpus, vae, tokenizer, tae):
     model = nar_slp.build_nar_producer(
-        vae, tokenizer,
+        vae,
+        tokenizer,
         nar_slp.NARSignProducerArguments(text_encoder_config=TINY_BERT, producer_config=TINY_PRODUCER),
     )
     # untrained: pin the length regulator at ratio 0.5 (128 frames) so that every sequence has FGD windows
@@ -241,19 +316,32 @@ def test_evaluate_production_table(corpus, vae, tokenizer, tae):
     torch.nn.init.zeros_(model.length_regulator.layers[-1].bias)
     lines = []
     results = production.evaluate_production(
-        {production.NAR_WITH_KD: (model, tokenizer)}, {"dev": corpus["dev"], "test": corpus["test"]},
-        corpus["train"], tae=tae, back_translator=_tiny_backtranslator(corpus), progress=False, report=lines.append,
+        {production.NAR_WITH_KD: (model, tokenizer)},
+        {"dev": corpus["dev"], "test": corpus["test"]},
+        corpus["train"],
+        tae=tae,
+        back_translator=_tiny_backtranslator(corpus),
+        progress=False,
+        report=lines.append,
     )
     assert set(results) == {"dev", "test"}
-    assert list(results["test"]) == [production.GROUND_TRUTH, production.MEAN, production.RANDOM,
-                                     production.NAR_WITH_KD]
+    assert list(results["test"]) == [
+        production.GROUND_TRUTH,
+        production.MEAN,
+        production.RANDOM,
+        production.NAR_WITH_KD,
+    ]
     gt, mean = results["test"][production.GROUND_TRUTH], results["test"][production.MEAN]
     assert gt["fgd"] == pytest.approx(0.0, abs=1e-6) and gt["dtw"] == 0.0 and gt["dur_acc"] == 1.0
     assert mean["dur_acc"] == 1.0 and mean["fgd"] > 0
     assert mean["fgd_x10"] == pytest.approx(10 * mean["fgd"])
     refs = corpus["test"]
-    mean_seqs = production.baseline_mean([e["poses"] for e in corpus["train"]], [len(e["poses"]) for e in refs])
-    assert mean["dtw"] == pytest.approx(np.mean([dtw_distance(m, e["poses"]) for m, e in zip(mean_seqs, refs, strict=False)]))
+    mean_seqs = production.baseline_mean(
+        [e["poses"] for e in corpus["train"]], [len(e["poses"]) for e in refs]
+    )
+    assert mean["dtw"] == pytest.approx(
+        np.mean([dtw_distance(m, e["poses"]) for m, e in zip(mean_seqs, refs, strict=False)])
+    )
     for row in results["dev"].values():
         assert {k for k, _ in production.TABLE_COLUMNS} <= set(row)
         assert all(0.0 <= row[k] <= 100.0 for k in ("bleu1", "bleu4", "rouge_l"))
@@ -267,20 +355,28 @@ def test_evaluate_production_table(corpus, vae, tokenizer, tae):
 def test_evaluate_production_with_comparisons(corpus, vae, tokenizer, tae):
     """Each pair of rows gets a paired bootstrap over the test sentences; its single-run values are the table's."""
     model = nar_slp.build_nar_producer(
-        vae, tokenizer,
+        vae,
+        tokenizer,
         nar_slp.NARSignProducerArguments(text_encoder_config=TINY_BERT, producer_config=TINY_PRODUCER),
     ).eval()
     torch.nn.init.zeros_(model.length_regulator.layers[-1].weight)
     torch.nn.init.zeros_(model.length_regulator.layers[-1].bias)
     producers = {production.NAR_WITHOUT_KD: (model, tokenizer), production.NAR_WITH_KD: (model, tokenizer)}
     assert production.default_comparisons(list(producers)) == [
-        (production.NAR_WITHOUT_KD, production.MEAN), (production.NAR_WITHOUT_KD, production.RANDOM),
-        (production.NAR_WITH_KD, production.MEAN), (production.NAR_WITH_KD, production.RANDOM),
+        (production.NAR_WITHOUT_KD, production.MEAN),
+        (production.NAR_WITHOUT_KD, production.RANDOM),
+        (production.NAR_WITH_KD, production.MEAN),
+        (production.NAR_WITH_KD, production.RANDOM),
         (production.NAR_WITH_KD, production.NAR_WITHOUT_KD),
     ]
     lines = []
     table, compared = production.evaluate_production_with_comparisons(
-        producers, {"test": corpus["test"]}, corpus["train"], tae=tae, num_resamples=50, progress=False,
+        producers,
+        {"test": corpus["test"]},
+        corpus["train"],
+        tae=tae,
+        num_resamples=50,
+        progress=False,
         report=lines.append,
     )
     assert list(compared) == ["test"] and len(compared["test"]) == 5
@@ -298,12 +394,22 @@ def test_evaluate_production_with_comparisons(corpus, vae, tokenizer, tae):
     assert "Paired bootstrap" in lines[0] and "P(A<B)" in lines[0] and "[TEST]" in lines[0]
     # the same seeds give the same comparisons; no pairs, none
     again = production.evaluate_production_with_comparisons(
-        producers, {"test": corpus["test"]}, corpus["train"], tae=tae, num_resamples=50, progress=False,
+        producers,
+        {"test": corpus["test"]},
+        corpus["train"],
+        tae=tae,
+        num_resamples=50,
+        progress=False,
         report=lambda text: None,
     )
     assert again[1] == compared
     _, none = production.evaluate_production_with_comparisons(
-        producers, {"test": corpus["test"]}, corpus["train"], tae=tae, comparisons=[], progress=False,
+        producers,
+        {"test": corpus["test"]},
+        corpus["train"],
+        tae=tae,
+        comparisons=[],
+        progress=False,
         report=lambda text: None,
     )
     assert none == {}
@@ -346,14 +452,37 @@ def test_training_scripts_end_to_end(tmp_path):
 
     vae_dir, nar_dir = tmp_path / "vae", tmp_path / "nar"
     vae_results = _load_script("train_pose_vae").main(
-        [str(CONFIGS / "pose_vae_synthetic.json"), "--train_size", "30", "--dev_size", "5", "--num_epochs", "2",
-         "--output_dir", str(vae_dir)]
+        [
+            str(CONFIGS / "pose_vae_synthetic.json"),
+            "--train_size",
+            "30",
+            "--dev_size",
+            "5",
+            "--num_epochs",
+            "2",
+            "--output_dir",
+            str(vae_dir),
+        ]
     )
     assert vae_results["dev_reconstruction_mae"] < vae_results["dev_mean_pose_mae"]
     nar_results = _load_script("train_nar_slp").main(
-        [str(CONFIGS / "nar_slp_synthetic.json"), "--train_size", "30", "--dev_size", "5",
-         "--num_train_epochs", "1", "--pose_vae_name_or_path", str(vae_dir), "--output_dir", str(nar_dir),
-         "--use_distillation", "false", "--disable_tqdm", "true"]
+        [
+            str(CONFIGS / "nar_slp_synthetic.json"),
+            "--train_size",
+            "30",
+            "--dev_size",
+            "5",
+            "--num_train_epochs",
+            "1",
+            "--pose_vae_name_or_path",
+            str(vae_dir),
+            "--output_dir",
+            str(nar_dir),
+            "--use_distillation",
+            "false",
+            "--disable_tqdm",
+            "true",
+        ]
     )
     assert 0.0 <= nar_results["dev_dur_acc"] <= 1.0 and nar_results["use_distillation"] is False
     reloaded = NARSignProducer.from_pretrained(nar_dir)
@@ -375,9 +504,13 @@ def test_headline_nar_config_needs_a_pretrained_bert_or_the_explicit_ablation_fl
         parse_config_and_flags(types, [config, *overrides])
     _, scratch, _ = parse_config_and_flags(types, [config, *overrides, "--text_encoder_from_scratch", "true"])
     assert scratch.text_encoder_from_scratch is True and scratch.text_encoder_name_or_path is None
-    _, pretrained, _ = parse_config_and_flags(types, [config, *overrides, "--text_encoder_name_or_path", "/models/bert"])
+    _, pretrained, _ = parse_config_and_flags(
+        types, [config, *overrides, "--text_encoder_name_or_path", "/models/bert"]
+    )
     assert pretrained.text_encoder_name_or_path == "/models/bert"
     with pytest.raises(ValueError, match="choose one"):
-        nar_slp.NARSignProducerArguments(text_encoder_name_or_path="/models/bert", text_encoder_from_scratch=True)
+        nar_slp.NARSignProducerArguments(
+            text_encoder_name_or_path="/models/bert", text_encoder_from_scratch=True
+        )
     _, synthetic, _ = parse_config_and_flags(types, [str(CONFIGS / "nar_slp_synthetic.json"), *overrides])
     assert synthetic.text_encoder_from_scratch is True

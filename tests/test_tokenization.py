@@ -164,8 +164,13 @@ def test_bert_tokenizer_is_the_same_in_every_process(corpus_texts):
         "print(json.dumps(sorted(train_bert_tokenizer(texts, vocab_size=120).get_vocab().items())))\n"
     )
     vocabs = [
-        subprocess.run([sys.executable, "-c", script], input=json.dumps(corpus_texts["train"]), text=True,
-                       capture_output=True, check=True).stdout
+        subprocess.run(
+            [sys.executable, "-c", script],
+            input=json.dumps(corpus_texts["train"]),
+            text=True,
+            capture_output=True,
+            check=True,
+        ).stdout
         for _ in range(2)
     ]
     here = json.dumps(sorted(train_bert_tokenizer(corpus_texts["train"], vocab_size=120).get_vocab().items()))
@@ -188,6 +193,10 @@ def test_bert_tokenizer_vocabulary_and_fallback(corpus_texts):
     assert most_common in vocab
     rare = next(w for w in sorted(set(words), key=words.count) if w not in vocab and len(w) > 2)
     pieces = small.tokenize(rare)
-    assert len(pieces) > 1 and all(p.startswith("##") for p in pieces[1:]) and "".join(pieces).replace("##", "") == rare
+    assert (
+        len(pieces) > 1
+        and all(p.startswith("##") for p in pieces[1:])
+        and "".join(pieces).replace("##", "") == rare
+    )
     with pytest.raises(ValueError, match="cannot hold the corpus"):
         train_bert_tokenizer(texts, vocab_size=20)

@@ -87,11 +87,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"signbridge {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    corpus = sub.add_parser("corpus", help="write the embedded corpus in a real format and print its statistics")
+    corpus = sub.add_parser(
+        "corpus", help="write the embedded corpus in a real format and print its statistics"
+    )
     corpus.add_argument("out_dir", help="folder to write into")
-    corpus.add_argument("--format", choices=["slrt", "skels", "pose"], default="slrt",
-                        help="slrt: SLRT gzip pickles (annotations + features); skels: Progressive "
-                             "Transformers .skels/.text/.gloss/.files; pose: pose-format .pose files + index.csv")
+    corpus.add_argument(
+        "--format",
+        choices=["slrt", "skels", "pose"],
+        default="slrt",
+        help="slrt: SLRT gzip pickles (annotations + features); skels: Progressive "
+        "Transformers .skels/.text/.gloss/.files; pose: pose-format .pose files + index.csv",
+    )
     corpus.add_argument("--seed", type=int, default=0)
     corpus.add_argument("--train-size", type=int, default=4000)
     corpus.add_argument("--dev-size", type=int, default=300)
@@ -99,19 +105,29 @@ def build_parser() -> argparse.ArgumentParser:
     corpus.add_argument("--feature-dim", type=int, default=832)
     corpus.set_defaults(func=_cmd_corpus)
 
-    produce = sub.add_parser("produce", help="produce a sign pose sequence from text with a saved NARSignProducer")
+    produce = sub.add_parser(
+        "produce", help="produce a sign pose sequence from text with a saved NARSignProducer"
+    )
     produce.add_argument("text", help='the sentence, e.g. "am tag regen im norden"')
-    produce.add_argument("--model", required=True, help="folder of a saved NARSignProducer (with its tokenizer)")
+    produce.add_argument(
+        "--model", required=True, help="folder of a saved NARSignProducer (with its tokenizer)"
+    )
     produce.add_argument("--out", required=True, help="the .pose file to write")
     produce.add_argument("--gif", default=None, help="also render a GIF here (needs the `pose` extra)")
     produce.set_defaults(func=_cmd_produce)
 
-    demo = sub.add_parser("demo", help="end-to-end demo on the embedded corpus (trains small models on the CPU)")
+    demo = sub.add_parser(
+        "demo", help="end-to-end demo on the embedded corpus (trains small models on the CPU)"
+    )
     demo.add_argument("--quick", action="store_true", help="a first look in under 3 minutes (tiny sizes)")
     demo.add_argument("--output-dir", default="demo_output", help="where models, .pose files and GIFs go")
-    demo.add_argument("--workers", type=int, default=None,
-                      help="models trained side by side, one single-threaded process each "
-                           "(default: one per CPU core, at most 5; 1: one after another in this process)")
+    demo.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="models trained side by side, one single-threaded process each "
+        "(default: one per CPU core, at most 5; 1: one after another in this process)",
+    )
     demo.set_defaults(func=_cmd_demo)
     return parser
 

@@ -124,7 +124,9 @@ def train_corpus_tokenizer(
     )
 
 
-def _wordpiece_vocab(normalizer, pre_tokenizer, texts: list[str], vocab_size: int, min_frequency: int) -> dict[str, int]:
+def _wordpiece_vocab(
+    normalizer, pre_tokenizer, texts: list[str], vocab_size: int, min_frequency: int
+) -> dict[str, int]:
     """A WordPiece vocabulary built deterministically from the corpus' words.
 
     tokenizers' ``WordPieceTrainer`` gives a different vocabulary in each process (its merge ties
@@ -147,7 +149,9 @@ def _wordpiece_vocab(normalizer, pre_tokenizer, texts: list[str], vocab_size: in
             f"characters and continuation characters plus {len(BERT_SPECIAL_TOKENS)} special tokens; raise it"
         )
     known = set(pieces)
-    words = sorted((w for w, n in counts.items() if n >= min_frequency and w not in known), key=lambda w: (-counts[w], w))
+    words = sorted(
+        (w for w, n in counts.items() if n >= min_frequency and w not in known), key=lambda w: (-counts[w], w)
+    )
     pieces += words[: vocab_size - len(pieces)]
     return {piece: i for i, piece in enumerate(pieces)}
 

@@ -35,7 +35,11 @@ def test_csl_daily(csl_dir, tmp_path):
 
 def test_phoenix14t_skels(skels_dir, tmp_path):
     ds = load_sign_dataset("phoenix14t_skels", data_dir=skels_dir, cache_dir=tmp_path)
-    expected = {"train": [86, 126, 168, 185, 71], "dev": [42, 111, 148, 142, 93], "test": [181, 150, 198, 130, 111]}
+    expected = {
+        "train": [86, 126, 168, 185, 71],
+        "dev": [42, 111, 148, 142, 93],
+        "test": [181, 150, 198, 130, 111],
+    }
     assert {k: list(ds[k]["num_frames"]) for k in ds} == expected
     first = ds["dev"].with_format("numpy")[0]
     assert first["poses"].shape == (42, 50, 3) and first["poses"].dtype == np.float32
@@ -59,7 +63,9 @@ def _pose_folder(tmp_path, rel_paths):
     folder = tmp_path / "lex"
     folder.mkdir()
     write_pose_file(folder / "a.pose", np.zeros((3, 50, 3), np.float32))
-    (folder / "index.csv").write_text("path,glosses\n" + "".join(f"{p},G{i}\n" for i, p in enumerate(rel_paths)))
+    (folder / "index.csv").write_text(
+        "path,glosses\n" + "".join(f"{p},G{i}\n" for i, p in enumerate(rel_paths))
+    )
     return folder
 
 
@@ -84,9 +90,16 @@ def _slrt_corpus(folder, sizes=(5, 3, 2), feature_dim=6, seed=0, text="regen .")
         examples = []
         for i in range(n):
             t = int(rng.integers(4, 30))
-            examples.append({"name": f"{split}/seq{i}", "signer": f"Signer0{i % 2}", "gloss": "REGEN",
-                             "text": text, "num_frames": t,
-                             "features": rng.standard_normal((math.ceil(t / 4), feature_dim)).astype(np.float32)})
+            examples.append(
+                {
+                    "name": f"{split}/seq{i}",
+                    "signer": f"Signer0{i % 2}",
+                    "gloss": "REGEN",
+                    "text": text,
+                    "num_frames": t,
+                    "features": rng.standard_normal((math.ceil(t / 4), feature_dim)).astype(np.float32),
+                }
+            )
         write_slrt_annotations(examples, folder / f"phoenix-2014t_cleaned.{split}")
         write_slrt_features(examples[::-1], feats_dir / f"{split}.pkl")  # other order: joined by name
         out[split] = examples
@@ -95,8 +108,13 @@ def _slrt_corpus(folder, sizes=(5, 3, 2), feature_dim=6, seed=0, text="regen .")
 
 def test_slrt_with_features(tmp_path):
     feats_dir, examples = _slrt_corpus(tmp_path / "data")
-    ds = load_sign_dataset("phoenix14t", data_dir=tmp_path / "data", cache_dir=tmp_path / "cache",
-                           features_dir=feats_dir, feature_dim=6)
+    ds = load_sign_dataset(
+        "phoenix14t",
+        data_dir=tmp_path / "data",
+        cache_dir=tmp_path / "cache",
+        features_dir=feats_dir,
+        feature_dim=6,
+    )
     assert ds["train"].features["features"].shape == (None, 6)
     by_name = {e["name"]: e for e in examples["train"]}
     torch_rows = ds["train"].with_format("torch")
@@ -111,14 +129,28 @@ def test_slrt_features_must_cover_annotations(tmp_path):
     feats_dir, examples = _slrt_corpus(tmp_path / "data")
     write_slrt_features(examples["dev"][:2], feats_dir / "dev.pkl")
     with pytest.raises(ValueError, match=r"no features for 1 sequences"):
-        load_sign_dataset("phoenix14t", data_dir=tmp_path / "data", cache_dir=tmp_path / "c1", features_dir=feats_dir, feature_dim=6)
+        load_sign_dataset(
+            "phoenix14t",
+            data_dir=tmp_path / "data",
+            cache_dir=tmp_path / "c1",
+            features_dir=feats_dir,
+            feature_dim=6,
+        )
     extra = examples["dev"] + [{**examples["dev"][0], "name": "dev/unknown"}]
     write_slrt_features(extra, feats_dir / "dev.pkl")
     with pytest.raises(ValueError, match=r"features for 'dev/unknown'"):
-        load_sign_dataset("phoenix14t", data_dir=tmp_path / "data", cache_dir=tmp_path / "c2", features_dir=feats_dir, feature_dim=6)
+        load_sign_dataset(
+            "phoenix14t",
+            data_dir=tmp_path / "data",
+            cache_dir=tmp_path / "c2",
+            features_dir=feats_dir,
+            feature_dim=6,
+        )
     write_slrt_features(examples["dev"], feats_dir / "dev.pkl")
     with pytest.raises(ValueError, match="expected feature_dim=832"):
-        load_sign_dataset("phoenix14t", data_dir=tmp_path / "data", cache_dir=tmp_path / "c3", features_dir=feats_dir)
+        load_sign_dataset(
+            "phoenix14t", data_dir=tmp_path / "data", cache_dir=tmp_path / "c3", features_dir=feats_dir
+        )
 
 
 def test_editing_a_data_file_gives_fresh_data(tmp_path):
@@ -127,19 +159,27 @@ def test_editing_a_data_file_gives_fresh_data(tmp_path):
     first = load_sign_dataset("phoenix14t", data_dir=data, cache_dir=tmp_path / "cache")
     assert set(first["dev"]["text"]) == {"alt ."}
     again = get_sign_dataset_builder("phoenix14t", data_dir=data, cache_dir=tmp_path / "cache")
-    assert again.cache_dir == get_sign_dataset_builder("phoenix14t", data_dir=data, cache_dir=tmp_path / "cache").cache_dir
+    assert (
+        again.cache_dir
+        == get_sign_dataset_builder("phoenix14t", data_dir=data, cache_dir=tmp_path / "cache").cache_dir
+    )
     time.sleep(0.01)
     _slrt_corpus(data, sizes=(5, 4, 2), text="neu .")  # rewrite every file
     second = load_sign_dataset("phoenix14t", data_dir=data, cache_dir=tmp_path / "cache")
     assert second["dev"].num_rows == 4 and set(second["dev"]["text"]) == {"neu ."}
-    assert get_sign_dataset_builder("phoenix14t", data_dir=data, cache_dir=tmp_path / "cache").cache_dir != again.cache_dir
+    assert (
+        get_sign_dataset_builder("phoenix14t", data_dir=data, cache_dir=tmp_path / "cache").cache_dir
+        != again.cache_dir
+    )
 
 
 def test_cache_key_changes_with_version_and_options(tmp_path, monkeypatch):
     data = tmp_path / "data"
     feats_dir, _ = _slrt_corpus(data)
     base = get_sign_dataset_builder("phoenix14t", data_dir=data, cache_dir=tmp_path).cache_dir
-    with_feats = get_sign_dataset_builder("phoenix14t", data_dir=data, cache_dir=tmp_path, features_dir=feats_dir, feature_dim=6).cache_dir
+    with_feats = get_sign_dataset_builder(
+        "phoenix14t", data_dir=data, cache_dir=tmp_path, features_dir=feats_dir, feature_dim=6
+    ).cache_dir
     assert with_feats != base
 
     import datasets
@@ -190,8 +230,14 @@ def test_synthetic_written_as_slrt_reads_back_identically(tmp_path):
     synthetic = pytest.importorskip("signbridge.data.synthetic")
     opts = {"train_size": 4, "dev_size": 2, "test_size": 2, "feature_dim": 12, "seed": 5}
     synthetic.write_corpus(synthetic.SyntheticCorpusConfig(**opts), tmp_path / "slrt", format="slrt")
-    from_files = load_sign_dataset("phoenix14t", data_dir=tmp_path / "slrt", cache_dir=tmp_path / "c",
-                                   annotation_prefix="synthetic", features_dir=tmp_path / "slrt", feature_dim=12)
+    from_files = load_sign_dataset(
+        "phoenix14t",
+        data_dir=tmp_path / "slrt",
+        cache_dir=tmp_path / "c",
+        annotation_prefix="synthetic",
+        features_dir=tmp_path / "slrt",
+        feature_dim=12,
+    )
     generated = load_sign_dataset("synthetic", cache_dir=tmp_path / "c", **opts)
     for split in ("train", "dev", "test"):
         a = from_files[split].with_format("numpy")

@@ -145,7 +145,7 @@ def test_fit_on_embedded_corpus():
     norm = PoseNormalizer.fit(e["poses"] for e in corpus["train"])
     assert (norm.num_joints, norm.num_dims) == (50, 3)
     z = norm.normalize(corpus["train"][0]["poses"])
-    assert z.dtype == np.float32 and 0.0 <= z.min() and z.max() <= 1.0
+    assert z.dtype == np.float32 and z.min() >= 0.0 and z.max() <= 1.0
     np.testing.assert_allclose(norm.denormalize(z), corpus["train"][0]["poses"], atol=1e-6)
 
 
@@ -167,7 +167,9 @@ def test_min_range_one_rule_for_joints_that_never_move():
     assert tolerant.scale[1, 0] == plain.scale[1, 0] == 1.0  # the constant neck: range 1 under both
     x = np.concatenate(sequences).astype(np.float32)
     z = tolerant.normalize(x)
-    np.testing.assert_allclose(z[..., 2, 1], x[..., 2, 1] - np.float32(tolerant.minimum[2, 1]), rtol=0, atol=1e-7)
+    np.testing.assert_allclose(
+        z[..., 2, 1], x[..., 2, 1] - np.float32(tolerant.minimum[2, 1]), rtol=0, atol=1e-7
+    )
     np.testing.assert_array_equal(z[..., 0, 0], plain.normalize(x)[..., 0, 0])  # moving joints: as before
     np.testing.assert_array_equal(tolerant.normalize(torch.from_numpy(x)).numpy(), z)
     np.testing.assert_allclose(tolerant.denormalize(z), x, atol=1e-6)
@@ -189,7 +191,9 @@ def test_normalizer_file_beside_a_model(tmp_path):
     assert load_pose_normalizer(tmp_path) == norm
     old = tmp_path / "old"
     old.mkdir()
-    with open(old / "pose_normalizer.json", "w", encoding="utf-8") as handle:  # as train_cvslt wrote it before
+    with open(
+        old / "pose_normalizer.json", "w", encoding="utf-8"
+    ) as handle:  # as train_cvslt wrote it before
         json.dump({"minimum": norm.minimum.tolist(), "maximum": norm.maximum.tolist()}, handle, indent=2)
     assert (old / "pose_normalizer.json").read_text() == path.read_text()
     assert load_pose_normalizer(old) == norm

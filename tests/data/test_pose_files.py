@@ -74,7 +74,9 @@ def test_write_read_round_trip(tmp_path, dims):
 
 def test_real_file_round_trip_with_its_header(pose_samples_dir, tmp_path):
     pose = read_pose_file(pose_samples_dir / "mediapipe.pose")
-    path = write_pose_file(tmp_path / "copy.pose", pose.data, mask=pose.mask, fps=pose.fps, header=pose.header)
+    path = write_pose_file(
+        tmp_path / "copy.pose", pose.data, mask=pose.mask, fps=pose.fps, header=pose.header
+    )
     back = read_pose_file(path)
     np.testing.assert_array_equal(back.mask, pose.mask)
     np.testing.assert_array_equal(back.data, pose.data)

@@ -79,7 +79,10 @@ def _evil_cases(marker):
 def test_malicious_global_is_refused_and_never_runs(tmp_path, case, reader):
     marker = tmp_path / "PWNED"
     func, args = _evil_cases(marker)[case]
-    payload = pickle.dumps([{"name": "x", "signer": "s", "gloss": "G", "text": "t", "num_frames": 1, "sign": _Evil(func, args)}], protocol=3)
+    payload = pickle.dumps(
+        [{"name": "x", "signer": "s", "gloss": "G", "text": "t", "num_frames": 1, "sign": _Evil(func, args)}],
+        protocol=3,
+    )
     path = tmp_path / "evil.train"
     path.write_bytes(gzip.compress(payload))
     expected_module = f"{func.__module__}.{func.__name__}"  # os.system pickles as posix.system
@@ -119,7 +122,11 @@ def _legacy_payload(numel, count, data: bytes, storage_type=torch.FloatStorage, 
             return None
 
     buf = io.BytesIO()
-    for obj in (safe_pickle._LEGACY_MAGIC, safe_pickle._LEGACY_PROTOCOL, {"protocol_version": 1001, "little_endian": True, "type_sizes": {}}):
+    for obj in (
+        safe_pickle._LEGACY_MAGIC,
+        safe_pickle._LEGACY_PROTOCOL,
+        {"protocol_version": 1001, "little_endian": True, "type_sizes": {}},
+    ):
         pickle.dump(obj, buf, protocol=2)
     P(buf, protocol=2).dump(sentinel)
     pickle.dump(["k0"], buf, protocol=2)
@@ -128,7 +135,10 @@ def _legacy_payload(numel, count, data: bytes, storage_type=torch.FloatStorage, 
 
 
 def _wrap_payload(payload: bytes) -> bytes:
-    tensor = _Evil(torch._utils._rebuild_tensor_v2, (_Evil(torch.storage._load_from_bytes, (payload,)), 0, (2,), (1,), False, {}))
+    tensor = _Evil(
+        torch._utils._rebuild_tensor_v2,
+        (_Evil(torch.storage._load_from_bytes, (payload,)), 0, (2,), (1,), False, {}),
+    )
     return pickle.dumps([{"name": "x", "sign": tensor}], protocol=3)
 
 
@@ -167,14 +177,19 @@ def test_bad_storage_payloads(payload, match):
 
 def test_tensor_view_outside_storage_is_refused():
     payload = _legacy_payload(2, 2, b"\0" * 8)
-    tensor = _Evil(torch._utils._rebuild_tensor_v2, (_Evil(torch.storage._load_from_bytes, (payload,)), 1, (5,), (1,), False, {}))
+    tensor = _Evil(
+        torch._utils._rebuild_tensor_v2,
+        (_Evil(torch.storage._load_from_bytes, (payload,)), 1, (5,), (1,), False, {}),
+    )
     with pytest.raises(SLRTFormatError, match="reaches element"):
         safe_load_pickle(pickle.dumps(tensor, protocol=3))
 
 
 def test_streaming_hands_out_records_before_the_batch_closes():
     # pickle batches list items 1000 per APPENDS; the streaming reader must not wait for it
-    records = [{"name": f"n{i}", "sign": torch.full((3, 2), float(i)), "meta": {"k": [i]}} for i in range(300)]
+    records = [
+        {"name": f"n{i}", "sign": torch.full((3, 2), float(i)), "meta": {"k": [i]}} for i in range(300)
+    ]
     raw = pickle.dumps(records, protocol=3)
     f = io.BytesIO(raw)
     items = safe_pickle._StreamingUnpickler(f, "<test>").iter_items()
@@ -184,4 +199,3 @@ def test_streaming_hands_out_records_before_the_batch_closes():
     rest = list(items)
     assert [r["name"] for r in rest] == [f"n{i}" for i in range(1, 300)]
     np.testing.assert_array_equal(rest[-1]["sign"], np.full((3, 2), 299.0, np.float32))
-

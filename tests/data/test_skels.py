@@ -24,7 +24,7 @@ def test_real_sample(skels_dir, split):
         assert first["name"] == "dev/11August_2010_Wednesday_tagesschau-2"
         assert first["gloss"] == "DRUCK TIEF KOMMEN"
         # stored values x 3: the first stored value is -0.02429, the neck (joint 1) is the origin
-        raw = np.array(open(skels_dir / "dev.skels").readline().split()[:6], dtype=np.float32)
+        raw = np.array((skels_dir / "dev.skels").read_text().split("\n", 1)[0].split()[:6], dtype=np.float32)
         np.testing.assert_allclose(first["poses"][0, :2].ravel(), raw * 3, rtol=1e-6)
         np.testing.assert_array_equal(first["poses"][:, 1], 0)
 
@@ -32,8 +32,12 @@ def test_real_sample(skels_dir, split):
 def test_round_trip(tmp_path):
     rng = np.random.default_rng(0)
     examples = [
-        {"name": f"dev/seq{i}", "text": f"satz {i} .", "gloss": f"GLOSS{i} WETTER",
-         "poses": rng.uniform(-1.5, 1.5, size=(t, 50, 3)).astype(np.float32)}
+        {
+            "name": f"dev/seq{i}",
+            "text": f"satz {i} .",
+            "gloss": f"GLOSS{i} WETTER",
+            "poses": rng.uniform(-1.5, 1.5, size=(t, 50, 3)).astype(np.float32),
+        }
         for i, t in enumerate([3, 17, 1])
     ]
     write_skels(examples, tmp_path, "dev")
@@ -43,7 +47,9 @@ def test_round_trip(tmp_path):
         assert (b["name"], b["text"], b["gloss"]) == (ex["name"], ex["text"], ex["gloss"])
         # 5 decimals of value/3, times 3: error at most 1.5e-5
         np.testing.assert_allclose(b["poses"], ex["poses"], atol=1.6e-5)
-    counters = np.array(open(tmp_path / "dev.skels").read().split("\n")[1].split(), dtype=float).reshape(17, 151)[:, -1]
+    counters = np.array((tmp_path / "dev.skels").read_text().split("\n")[1].split(), dtype=float).reshape(
+        17, 151
+    )[:, -1]
     np.testing.assert_allclose(counters, np.arange(17) / 17, atol=5e-5)
 
 
@@ -52,7 +58,9 @@ def test_real_sample_round_trip_is_byte_identical(skels_dir, tmp_path, split):
     seqs = read_skels(skels_dir, split)
     write_skels(seqs, tmp_path, split)
     for suffix in ("skels", "text", "gloss", "files"):
-        assert (tmp_path / f"{split}.{suffix}").read_bytes() == (skels_dir / f"{split}.{suffix}").read_bytes(), suffix
+        assert (tmp_path / f"{split}.{suffix}").read_bytes() == (
+            skels_dir / f"{split}.{suffix}"
+        ).read_bytes(), suffix
 
 
 def _write_raw(tmp_path, skels_lines, n_other=None):
@@ -93,4 +101,6 @@ def test_writer_rejects_bad_poses(tmp_path):
     with pytest.raises(ValueError, match=r"\(T>0, 50, 3\)"):
         write_skels([{"name": "a", "text": "t", "gloss": "G", "poses": np.zeros((4, 49, 3))}], tmp_path, "x")
     with pytest.raises(ValueError, match="non-finite"):
-        write_skels([{"name": "a", "text": "t", "gloss": "G", "poses": np.full((4, 50, 3), np.nan)}], tmp_path, "x")
+        write_skels(
+            [{"name": "a", "text": "t", "gloss": "G", "poses": np.full((4, 50, 3), np.nan)}], tmp_path, "x"
+        )

@@ -47,8 +47,12 @@ def test_real_csl_annotations(csl_dir, split, count):
 
 
 def test_real_files_contain_only_allowed_globals(phoenix_dir):
-    raw = gzip.open(phoenix_dir / "phoenix-2014t_cleaned.dev").read()
-    assert pickle_globals(raw) == {"collections OrderedDict", "torch._utils _rebuild_tensor_v2", "torch.storage _load_from_bytes"}
+    raw = gzip.decompress((phoenix_dir / "phoenix-2014t_cleaned.dev").read_bytes())
+    assert pickle_globals(raw) == {
+        "collections OrderedDict",
+        "torch._utils _rebuild_tensor_v2",
+        "torch.storage _load_from_bytes",
+    }
     assert nested_payload_globals(pickle_payloads(raw)[0]) == {"torch FloatStorage"}
 
 
@@ -63,22 +67,32 @@ def test_plain_pickle_streams_identically(phoenix_dir):
 def test_writer_output_loads_with_torch_and_has_release_structure(tmp_path):
     rng = np.random.default_rng(0)
     examples = [
-        {"name": f"train/s{i}", "signer": f"Signer0{i % 3}", "gloss": "REGEN MORGEN", "text": "morgen regen .",
-         "num_frames": 4 * (i % 7 + 3), "features": rng.standard_normal((i % 7 + 3, 16)).astype(np.float32)}
+        {
+            "name": f"train/s{i}",
+            "signer": f"Signer0{i % 3}",
+            "gloss": "REGEN MORGEN",
+            "text": "morgen regen .",
+            "num_frames": 4 * (i % 7 + 3),
+            "features": rng.standard_normal((i % 7 + 3, 16)).astype(np.float32),
+        }
         for i in range(1203)  # more than one APPENDS batch of 1000
     ]
     ann = write_slrt_annotations(examples, tmp_path / "ann.train")
     feats = write_slrt_features(examples, tmp_path / "feat.train")
 
     for path in (ann, feats):
-        raw = gzip.open(path).read()
+        raw = gzip.decompress(path.read_bytes())
         assert raw[:2] == b"\x80\x03"  # protocol 3 like the release
-        assert pickle_globals(raw) == {"collections OrderedDict", "torch._utils _rebuild_tensor_v2", "torch.storage _load_from_bytes"}
+        assert pickle_globals(raw) == {
+            "collections OrderedDict",
+            "torch._utils _rebuild_tensor_v2",
+            "torch.storage _load_from_bytes",
+        }
         assert nested_payload_globals(pickle_payloads(raw)[0]) == {"torch FloatStorage"}
 
     # the real consumer (pickle + torch) reads them
-    real_ann = pickle.load(gzip.open(ann))
-    real_feat = pickle.load(gzip.open(feats))
+    real_ann = pickle.loads(gzip.decompress(ann.read_bytes()))
+    real_feat = pickle.loads(gzip.decompress(feats.read_bytes()))
     assert len(real_ann) == len(real_feat) == 1203
     assert isinstance(real_ann[0]["sign"], torch.Tensor) and real_ann[0]["sign"].numel() == 0
     assert real_ann[8]["signer"] == "Signer02" and real_ann[8]["num_frames"] == 16
@@ -118,8 +132,17 @@ def test_not_gzip(tmp_path):
 
 
 def test_truncated_gzip(tmp_path):
-    examples = [{"name": f"n{i}", "signer": "s", "gloss": "G", "text": "t .", "num_frames": 3,
-                 "features": np.ones((3, 4), np.float32)} for i in range(50)]
+    examples = [
+        {
+            "name": f"n{i}",
+            "signer": "s",
+            "gloss": "G",
+            "text": "t .",
+            "num_frames": 3,
+            "features": np.ones((3, 4), np.float32),
+        }
+        for i in range(50)
+    ]
     path = write_slrt_features(examples, tmp_path / "full.train")
     cut = tmp_path / "cut.train"
     cut.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
@@ -152,8 +175,8 @@ def test_non_finite_features(tmp_path):
 
 
 def test_duplicate_feature_names(tmp_path):
-    path = _write(tmp_path, [{"name": "x", "sign": torch.ones(2, 3)}, {"name": "x", "sign": torch.ones(2, 3)}])
+    path = _write(
+        tmp_path, [{"name": "x", "sign": torch.ones(2, 3)}, {"name": "x", "sign": torch.ones(2, 3)}]
+    )
     with pytest.raises(SLRTFormatError, match="duplicate name 'x'"):
         read_slrt_features(path)
-
-

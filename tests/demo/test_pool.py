@@ -33,8 +33,11 @@ def test_results_come_back_in_the_jobs_order_with_every_event(workers):
     pids = {r["pid"] for r in results.values()}
     assert (pids == {os.getpid()}) if workers == 1 else (os.getpid() not in pids)
     # every event reached the parent, each job's in the order it sent them
-    assert sorted(events, key=str) == sorted([("start", x, r["pid"]) for x, r in enumerate(results.values())]
-                                             + [("done", x, x * x) for x in range(4)], key=str)
+    assert sorted(events, key=str) == sorted(
+        [("start", x, r["pid"]) for x, r in enumerate(results.values())]
+        + [("done", x, x * x) for x in range(4)],
+        key=str,
+    )
     for x in range(4):
         assert [kind for kind, job, _ in events if job == x] == ["start", "done"]
     if workers == 1:  # here, one after another in order

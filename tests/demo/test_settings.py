@@ -37,13 +37,19 @@ def test_sized_model_configs_keep_configs_that_fit():
 
 def test_sized_model_configs_grow_to_a_long_corpus_without_touching_the_settings():
     settings = DemoSettings()
-    before = (dict(settings.cvslt_model_config), dict(settings.backtranslator_model_config),
-              dict(settings.nar_producer_config))
+    before = (
+        dict(settings.cvslt_model_config),
+        dict(settings.backtranslator_model_config),
+        dict(settings.nar_producer_config),
+    )
     configs = sized_model_configs(settings, fake_corpus(pose_frames=1000, feature_frames=300))
     assert configs["cvslt"]["max_sign_positions"] == 300 + 8
     assert configs["cvslt"]["max_position_embeddings"] >= 300 + 8 + 2 + 42
     # the back-translator reads every 4th pose: ceil(1000 / 4) = 250 steps
     assert configs["backtranslator"]["max_sign_positions"] == 250 + 8
     assert configs["nar_slp"]["max_frames"] == 1200 and configs["nar_slp"]["max_frames"] % 8 == 0
-    assert (settings.cvslt_model_config, settings.backtranslator_model_config,
-            settings.nar_producer_config) == before
+    assert (
+        settings.cvslt_model_config,
+        settings.backtranslator_model_config,
+        settings.nar_producer_config,
+    ) == before

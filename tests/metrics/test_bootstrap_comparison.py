@@ -2,7 +2,6 @@
 hand-written references: a slow loop that stacks the resampled sentences' windows, np.cov + the scalar
 Fréchet distance, and rows built to be equal or clearly different."""
 
-
 import numpy as np
 import pytest
 import torch
@@ -61,8 +60,12 @@ def test_fgd_bootstrap_equals_slow_stacking_loop():
     result = paired_bootstrap_fgd(a, b, ref, num_resamples=40, seed=5, names=("a", "b"))
     slow = _slow_fgd_x10_differences(a, b, ref, 40, 5)
     # the single run is the FGD of the whole stacks
-    assert result["a_value"] == pytest.approx(10 * frechet_distance(np.concatenate(a), np.concatenate(ref)), rel=1e-9)
-    assert result["b_value"] == pytest.approx(10 * frechet_distance(np.concatenate(b), np.concatenate(ref)), rel=1e-9)
+    assert result["a_value"] == pytest.approx(
+        10 * frechet_distance(np.concatenate(a), np.concatenate(ref)), rel=1e-9
+    )
+    assert result["b_value"] == pytest.approx(
+        10 * frechet_distance(np.concatenate(b), np.concatenate(ref)), rel=1e-9
+    )
     assert result["difference"] == pytest.approx(result["a_value"] - result["b_value"], rel=1e-12)
     assert result["num_valid_resamples"] == 40 and result["num_sentences"] == 12
     assert result["mean_difference"] == pytest.approx(slow.mean(), rel=1e-8)
@@ -184,13 +187,17 @@ def test_batched_frechet_equals_scalar():
         mus2.append(y.mean(0))
         sig1.append(np.cov(x, rowvar=False))
         sig2.append(np.cov(y, rowvar=False))
-    batched = frechet_distances_from_statistics(np.array(mus1), np.array(sig1), np.array(mus2), np.array(sig2))
+    batched = frechet_distances_from_statistics(
+        np.array(mus1), np.array(sig1), np.array(mus2), np.array(sig2)
+    )
     for i in range(12):
         assert batched[i] == pytest.approx(
             frechet_distance_from_statistics(mus1[i], sig1[i], mus2[i], sig2[i]), rel=1e-10, abs=1e-14
         )
     with pytest.raises(ValueError, match="positive semi-definite"):
-        frechet_distances_from_statistics(np.zeros((1, 2)), -np.eye(2)[None], np.zeros((1, 2)), np.eye(2)[None])
+        frechet_distances_from_statistics(
+            np.zeros((1, 2)), -np.eye(2)[None], np.zeros((1, 2)), np.eye(2)[None]
+        )
 
 
 # ------------------------------------------------------------------ rows of poses with a TAE
@@ -203,8 +210,16 @@ def tae():
 
     torch.manual_seed(0)
     config = PoseAutoencoderConfig(
-        num_joints=5, joint_dim=3, window_size=8, d_model=16, encoder_layers=1, decoder_layers=1,
-        num_attention_heads=2, ffn_dim=32, latent_dim=3, dropout=0.0,
+        num_joints=5,
+        joint_dim=3,
+        window_size=8,
+        d_model=16,
+        encoder_layers=1,
+        decoder_layers=1,
+        num_attention_heads=2,
+        ffn_dim=32,
+        latent_dim=3,
+        dropout=0.0,
     )
     return PoseAutoencoderModel(config).eval()
 

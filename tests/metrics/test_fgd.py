@@ -135,7 +135,9 @@ def test_bucket_with_fewer_windows_than_features_is_nan_with_warning(tae, sets):
     # warning naming it; every other cell and the overall FGD are still computed
     preds, refs = sets
     preds = [s for s in preds if not 50 <= len(s) < 100] + _sequences([70, 80], seed=9, shift=0.5)
-    with pytest.warns(UserWarning, match=r"fgd_by_length\['50-100'\] \(predictions 4, references 16 windows\)") as caught:
+    with pytest.warns(
+        UserWarning, match=r"fgd_by_length\['50-100'\] \(predictions 4, references 16 windows\)"
+    ) as caught:
         result = FGD(model=tae).compute(predictions=preds, references=refs)
     assert result["num_windows_by_length"]["50-100"][0] == 4
     assert np.isnan(result["fgd_by_length"]["50-100"])

@@ -80,7 +80,10 @@ def test_a_changed_copy_is_reported_then_fixed(tree):
     assert run.returncode == 1
     assert "src/signbridge/models/nar_slp/modeling_pose_vae.py differs from" in run.stdout
     assert "-    return -0.5 * torch.sum(" in run.stdout and "+    return -0.25 * torch.sum(" in run.stdout
-    assert "configuration_pose_vae.py differs" not in run.stdout and "pose_normalization.py differs" not in run.stdout
+    assert (
+        "configuration_pose_vae.py differs" not in run.stdout
+        and "pose_normalization.py differs" not in run.stdout
+    )
     fixed = _run("--root", str(tree), "--fix_and_overwrite")
     assert fixed.returncode == 0, fixed.stdout
     assert copy.read_text() == original

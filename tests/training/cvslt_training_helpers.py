@@ -32,13 +32,31 @@ def make_tokenizer() -> PreTrainedTokenizerFast:
 def tiny_config(**overrides):
     from signbridge.models.cvslt import CVSLTConfig
 
-    values = dict(
-        vocab_size=5 + len(WORDS), d_model=32, encoder_layers=1, decoder_layers=1, encoder_attention_heads=2,
-        decoder_attention_heads=2, encoder_ffn_dim=64, decoder_ffn_dim=64, max_position_embeddings=64,
-        max_sign_positions=40, feature_dim=FEATURE_DIM, visual_hidden_size=32, visual_ffn_dim=64, latent_dim=8,
-        pad_token_id=1, bos_token_id=0, eos_token_id=2, tgt_lang_code_id=4, kl_annealing_steps=4,
-        dropout=0.0, attention_dropout=0.0, visual_dropout=0.0, label_smoothing=0.1,
-    )
+    values = {
+        "vocab_size": 5 + len(WORDS),
+        "d_model": 32,
+        "encoder_layers": 1,
+        "decoder_layers": 1,
+        "encoder_attention_heads": 2,
+        "decoder_attention_heads": 2,
+        "encoder_ffn_dim": 64,
+        "decoder_ffn_dim": 64,
+        "max_position_embeddings": 64,
+        "max_sign_positions": 40,
+        "feature_dim": FEATURE_DIM,
+        "visual_hidden_size": 32,
+        "visual_ffn_dim": 64,
+        "latent_dim": 8,
+        "pad_token_id": 1,
+        "bos_token_id": 0,
+        "eos_token_id": 2,
+        "tgt_lang_code_id": 4,
+        "kl_annealing_steps": 4,
+        "dropout": 0.0,
+        "attention_dropout": 0.0,
+        "visual_dropout": 0.0,
+        "label_smoothing": 0.1,
+    }
     values.update(overrides)
     return CVSLTConfig(**values)
 

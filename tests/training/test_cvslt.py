@@ -20,11 +20,21 @@ from signbridge.training.cvslt import POSE_NORMALIZER_FILE, poses_to_features
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIGS = REPO / "scripts" / "configs"
-TINY = dict(
-    d_model=16, encoder_layers=1, decoder_layers=1, encoder_attention_heads=2, decoder_attention_heads=2,
-    encoder_ffn_dim=32, decoder_ffn_dim=32, max_position_embeddings=300, max_sign_positions=280,
-    visual_hidden_size=16, visual_ffn_dim=32, latent_dim=4, kl_annealing_steps=2,
-)
+TINY = {
+    "d_model": 16,
+    "encoder_layers": 1,
+    "decoder_layers": 1,
+    "encoder_attention_heads": 2,
+    "decoder_attention_heads": 2,
+    "encoder_ffn_dim": 32,
+    "decoder_ffn_dim": 32,
+    "max_position_embeddings": 300,
+    "max_sign_positions": 280,
+    "visual_hidden_size": 16,
+    "visual_ffn_dim": 32,
+    "latent_dim": 4,
+    "kl_annealing_steps": 2,
+}
 
 
 @pytest.fixture(scope="module")
@@ -39,9 +49,17 @@ def _run(tmp_path, dataset, input_key="features", use_latent=True, **model_confi
     model_args = CVSLTModelArguments(model_config={**TINY, **model_config}, use_latent=use_latent)
     data_args = CVSLTDataArguments(input_key=input_key, num_beams=2, max_new_tokens=6, max_target_length=40)
     training_args = CVSLTTrainingArguments(
-        output_dir=str(tmp_path / "run"), max_steps=2, per_device_train_batch_size=4, per_device_eval_batch_size=4,
-        learning_rate=1e-3, eval_strategy="no", save_strategy="no", report_to="none", use_cpu=True,
-        disable_tqdm=True, logging_steps=1,
+        output_dir=str(tmp_path / "run"),
+        max_steps=2,
+        per_device_train_batch_size=4,
+        per_device_eval_batch_size=4,
+        learning_rate=1e-3,
+        eval_strategy="no",
+        save_strategy="no",
+        report_to="none",
+        use_cpu=True,
+        disable_tqdm=True,
+        logging_steps=1,
     )
     return train_cvslt(model_args, data_args, training_args, dataset=dataset), tmp_path / "run"
 
@@ -76,14 +94,17 @@ def test_train_cvslt_on_poses_saves_the_normalizer(tmp_path, tiny_corpus):
 
     results, out = _run(tmp_path, tiny_corpus, input_key="poses", use_latent=False)
     model = CVSLTForConditionalGeneration.from_pretrained(out / "model")
-    assert model.config.feature_dim == 150 and model.config.use_latent is False and model.latent_network is None
+    assert (
+        model.config.feature_dim == 150 and model.config.use_latent is False and model.latent_network is None
+    )
     normalizer = PoseNormalizer.from_dict(json.loads((out / "model" / POSE_NORMALIZER_FILE).read_text()))
     poses = np.asarray(tiny_corpus["train"][0]["poses"], dtype=np.float32)
     feats = poses_to_features(poses, normalizer)
     assert feats.shape == (poses.shape[0], 150)
     # min-max fitted on the training split: normalised training poses span [0, 1] per joint coordinate
-    train = np.concatenate([poses_to_features(np.asarray(p, np.float32), normalizer)
-                            for p in tiny_corpus["train"]["poses"]])
+    train = np.concatenate(
+        [poses_to_features(np.asarray(p, np.float32), normalizer) for p in tiny_corpus["train"]["poses"]]
+    )
     moving = train.max(0) > train.min(0)
     np.testing.assert_allclose(train.min(0)[moving], 0.0, atol=1e-5)
     np.testing.assert_allclose(train.max(0)[moving], 1.0, atol=1e-5)
@@ -105,7 +126,9 @@ def test_bad_inputs_are_reported(tmp_path, tiny_corpus):
         poses_to_features(np.zeros((4, 150), np.float32))
 
 
-@pytest.mark.parametrize("name", ["cvslt_synthetic.json", "cvslt_phoenix14t.json", "backtranslator_synthetic.json"])
+@pytest.mark.parametrize(
+    "name", ["cvslt_synthetic.json", "cvslt_phoenix14t.json", "backtranslator_synthetic.json"]
+)
 def test_configs_parse(name):
     model_args, data_args, training_args = parse_cvslt_args([str(CONFIGS / name), "--output_dir", "/tmp/x"])
     assert data_args.num_beams == 5 and data_args.length_penalty == 1.0
@@ -124,10 +147,15 @@ def test_configs_parse(name):
 
 def test_parse_overrides_and_unknown_keys(tmp_path):
     config = tmp_path / "c.json"
-    config.write_text(json.dumps({"output_dir": "a", "use_latent": True, "num_beams": 3,
-                                  "model_config": {"d_model": 8}}))
+    config.write_text(
+        json.dumps({"output_dir": "a", "use_latent": True, "num_beams": 3, "model_config": {"d_model": 8}})
+    )
     model_args, data_args, training_args = parse_cvslt_args([str(config), "--use_latent", "false"])
-    assert model_args.use_latent is False and data_args.num_beams == 3 and model_args.model_config == {"d_model": 8}
+    assert (
+        model_args.use_latent is False
+        and data_args.num_beams == 3
+        and model_args.model_config == {"d_model": 8}
+    )
     config.write_text(json.dumps({"output_dir": "a", "num_beam": 3}))
     with pytest.raises(ValueError, match="num_beam"):
         parse_cvslt_args([str(config)])
@@ -143,8 +171,14 @@ def test_same_config_and_seed_give_bit_identical_weights_and_scores(tmp_path, ti
     first, out_a = _run(tmp_path / "a", tiny_corpus)
     torch.manual_seed(456)
     second, out_b = _run(tmp_path / "b", tiny_corpus)
-    weights_a, weights_b = load_file(out_a / "model" / "model.safetensors"), load_file(out_b / "model" / "model.safetensors")
+    weights_a, weights_b = (
+        load_file(out_a / "model" / "model.safetensors"),
+        load_file(out_b / "model" / "model.safetensors"),
+    )
     assert weights_a.keys() == weights_b.keys()
     assert all(torch.equal(weights_a[k], weights_b[k]) for k in weights_a)
     for split in ("dev", "test"):
-        assert first[split]["bleu4"] == second[split]["bleu4"] and first[split]["rouge_l"] == second[split]["rouge_l"]
+        assert (
+            first[split]["bleu4"] == second[split]["bleu4"]
+            and first[split]["rouge_l"] == second[split]["rouge_l"]
+        )

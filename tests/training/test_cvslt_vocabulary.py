@@ -30,10 +30,20 @@ def _script():
 
 def _tiny_mbart(vocab_size: int, lang_id: int) -> MBartForConditionalGeneration:
     torch.manual_seed(0)
-    config = MBartConfig(vocab_size=vocab_size, d_model=16, encoder_layers=1, decoder_layers=1,
-                         encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=32, decoder_ffn_dim=32,
-                         max_position_embeddings=48, scale_embedding=True, init_std=0.3,
-                         decoder_start_token_id=lang_id)
+    config = MBartConfig(
+        vocab_size=vocab_size,
+        d_model=16,
+        encoder_layers=1,
+        decoder_layers=1,
+        encoder_attention_heads=2,
+        decoder_attention_heads=2,
+        encoder_ffn_dim=32,
+        decoder_ffn_dim=32,
+        max_position_embeddings=48,
+        scale_embedding=True,
+        init_std=0.3,
+        decoder_start_token_id=lang_id,
+    )
     model = MBartForConditionalGeneration(config).eval()
     with torch.no_grad():
         model.final_logits_bias.normal_()
@@ -55,8 +65,18 @@ def checkpoint(tmp_path):
 def test_prune_round_trip(tmp_path, checkpoint):
     folder, corpus_file = checkpoint
     out = tmp_path / "pruned"
-    summary = _script().main(["--mbart_name_or_path", str(folder), "--text_file", str(corpus_file),
-                              "--output_dir", str(out), "--lang_code", "de_DE"])
+    summary = _script().main(
+        [
+            "--mbart_name_or_path",
+            str(folder),
+            "--text_file",
+            str(corpus_file),
+            "--output_dir",
+            str(out),
+            "--lang_code",
+            "de_DE",
+        ]
+    )
     original_tok = AutoTokenizer.from_pretrained(folder)
     pruned_tok = AutoTokenizer.from_pretrained(out)
     id_map = json.loads((out / "vocab_id_map.json").read_text())["kept_ids"]
@@ -93,17 +113,29 @@ def test_prune_round_trip(tmp_path, checkpoint):
 def test_cvslt_from_pruned_mbart_decodes_to_text(tmp_path, checkpoint):
     folder, corpus_file = checkpoint
     out = tmp_path / "pruned"
-    _script().main(["--mbart_name_or_path", str(folder), "--text_file", str(corpus_file), "--output_dir", str(out)])
+    _script().main(
+        ["--mbart_name_or_path", str(folder), "--text_file", str(corpus_file), "--output_dir", str(out)]
+    )
     original_tok = AutoTokenizer.from_pretrained(folder)
     pruned_tok = AutoTokenizer.from_pretrained(out)
     lang = pruned_tok.convert_tokens_to_ids("de_DE")
-    overrides = dict(feature_dim=6, visual_hidden_size=8, visual_ffn_dim=16, max_sign_positions=20, latent_dim=4,
-                     dropout=0.0, visual_dropout=0.0)
+    overrides = {
+        "feature_dim": 6,
+        "visual_hidden_size": 8,
+        "visual_ffn_dim": 16,
+        "max_sign_positions": 20,
+        "latent_dim": 4,
+        "dropout": 0.0,
+        "visual_dropout": 0.0,
+    }
     from_folder = CVSLTForConditionalGeneration.from_mbart(out, tgt_lang_code_id=lang, **overrides).eval()
     # the same model from the full checkpoint with keep_token_ids (token ids are the checkpoint's own)
     id_map = from_folder.config.vocab_id_map
     from_full = CVSLTForConditionalGeneration.from_mbart(
-        folder, keep_token_ids=id_map, tgt_lang_code_id=original_tok.convert_tokens_to_ids("de_DE"), **overrides
+        folder,
+        keep_token_ids=id_map,
+        tgt_lang_code_id=original_tok.convert_tokens_to_ids("de_DE"),
+        **overrides,
     ).eval()
     assert from_full.config.vocab_id_map == id_map
     assert from_full.config.tgt_lang_code_id == lang
@@ -111,20 +143,26 @@ def test_cvslt_from_pruned_mbart_decodes_to_text(tmp_path, checkpoint):
 
     features = torch.randn(2, 5, 6)
     mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]])
-    generated = from_folder.generate(input_features=features, attention_mask=mask, num_beams=2, max_new_tokens=6)
-    assert torch.equal(generated, from_full.generate(input_features=features, attention_mask=mask, num_beams=2,
-                                                     max_new_tokens=6))
+    generated = from_folder.generate(
+        input_features=features, attention_mask=mask, num_beams=2, max_new_tokens=6
+    )
+    assert torch.equal(
+        generated,
+        from_full.generate(input_features=features, attention_mask=mask, num_beams=2, max_new_tokens=6),
+    )
     original_ids = from_folder.map_generated_ids_to_original(generated)
     for row, orig_row in zip(generated, original_ids, strict=True):
         assert original_tok.decode(orig_row, skip_special_tokens=True) == pruned_tok.decode(
-            row, skip_special_tokens=True)
+            row, skip_special_tokens=True
+        )
     assert set(original_ids.flatten().tolist()) <= set(id_map)
 
     labels = original_tok(CORPUS, return_tensors="pt", padding=True)["input_ids"]
     labels[labels == original_tok.pad_token_id] = -100
     mapped = from_folder.map_original_ids_to_pruned(labels)
-    assert torch.equal(from_folder.map_generated_ids_to_original(mapped.clamp(min=0))[labels != -100],
-                       labels[labels != -100])
+    assert torch.equal(
+        from_folder.map_generated_ids_to_original(mapped.clamp(min=0))[labels != -100], labels[labels != -100]
+    )
     assert (mapped[labels == -100] == -100).all()
     pruned_labels = pruned_tok(CORPUS, return_tensors="pt", padding=True)["input_ids"]
     assert torch.equal(mapped[labels != -100], pruned_labels[labels != -100])
@@ -146,15 +184,27 @@ def test_unigram_tokenizer_pruning_keeps_corpus_segmentation():
     backend = Tokenizer(models.Unigram())
     backend.pre_tokenizer = pre_tokenizers.Metaspace()
     backend.decoder = decoders.Metaspace()
-    backend.train_from_iterator(ALL_TEXTS * 5, trainers.UnigramTrainer(
-        vocab_size=60, special_tokens=["<s>", "<pad>", "</s>", "<unk>"], unk_token="<unk>", show_progress=False))
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, bos_token="<s>", pad_token="<pad>",
-                                        eos_token="</s>", unk_token="<unk>")
+    backend.train_from_iterator(
+        ALL_TEXTS * 5,
+        trainers.UnigramTrainer(
+            vocab_size=60,
+            special_tokens=["<s>", "<pad>", "</s>", "<unk>"],
+            unk_token="<unk>",
+            show_progress=False,
+        ),
+    )
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=backend, bos_token="<s>", pad_token="<pad>", eos_token="</s>", unk_token="<unk>"
+    )
     keep = script.collect_keep_ids(tokenizer, CORPUS)
     assert len(keep) < len(tokenizer)
     pruned = PreTrainedTokenizerFast(
         tokenizer_object=Tokenizer.from_str(script.prune_tokenizer_json(backend.to_str(), keep)),
-        bos_token="<s>", pad_token="<pad>", eos_token="</s>", unk_token="<unk>")
+        bos_token="<s>",
+        pad_token="<pad>",
+        eos_token="</s>",
+        unk_token="<unk>",
+    )
     position = {old: new for new, old in enumerate(keep)}
     for text in CORPUS:
         old_ids = tokenizer(text)["input_ids"]
@@ -169,8 +219,15 @@ def test_prune_with_an_mbart_tokenizer_keeps_language_codes_and_segmentation(tmp
 
     backend = Tokenizer(models.Unigram())
     backend.pre_tokenizer = pre_tokenizers.Metaspace()
-    backend.train_from_iterator(ALL_TEXTS * 5, trainers.UnigramTrainer(
-        vocab_size=80, special_tokens=["<s>", "<pad>", "</s>", "<unk>"], unk_token="<unk>", show_progress=False))
+    backend.train_from_iterator(
+        ALL_TEXTS * 5,
+        trainers.UnigramTrainer(
+            vocab_size=80,
+            special_tokens=["<s>", "<pad>", "</s>", "<unk>"],
+            unk_token="<unk>",
+            show_progress=False,
+        ),
+    )
     pieces = [tuple(piece) for piece in json.loads(backend.to_str())["model"]["vocab"]]
     tokenizer = MBartTokenizer(vocab=pieces, src_lang="en_XX", tgt_lang="de_DE")
     folder = tmp_path / "mbart"
@@ -179,8 +236,9 @@ def test_prune_with_an_mbart_tokenizer_keeps_language_codes_and_segmentation(tmp
     corpus_file = tmp_path / "train.txt"
     corpus_file.write_text("\n".join(CORPUS), encoding="utf-8")
     out = tmp_path / "pruned"
-    summary = _script().main(["--mbart_name_or_path", str(folder), "--text_file", str(corpus_file),
-                              "--output_dir", str(out)])
+    summary = _script().main(
+        ["--mbart_name_or_path", str(folder), "--text_file", str(corpus_file), "--output_dir", str(out)]
+    )
     assert summary["tokenizer_pruned"] and summary["pruned_vocab_size"] < summary["original_vocab_size"]
     pruned = AutoTokenizer.from_pretrained(out, src_lang="en_XX", tgt_lang="de_DE")
     assert isinstance(pruned, MBartTokenizer)
@@ -217,7 +275,9 @@ def test_pruning_keeps_every_corpus_segmentation():
     original = [tokenizer.backend_tokenizer.encode(t).tokens for t in texts]
     assert original == [["xa", "b"], ["ab"]]
     script = _script()
-    naive = sorted({0} | {i for t in texts for i in tokenizer.backend_tokenizer.encode(t).ids})  # the corpus' pieces
+    naive = sorted(
+        {0} | {i for t in texts for i in tokenizer.backend_tokenizer.encode(t).ids}
+    )  # the corpus' pieces
     naive_json = script.prune_tokenizer_json(tokenizer.backend_tokenizer.to_str(), naive)
     assert Tokenizer.from_str(naive_json).encode("xab").ids == [0, 3]  # [<unk>, ab]: the counterexample
     with pytest.raises(ValueError, match="change the tokens of 1 of 2 corpus text"):

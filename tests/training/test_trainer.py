@@ -20,11 +20,20 @@ from signbridge.training import (
 
 
 def _args(tmp_path, **overrides):
-    values = dict(
-        output_dir=str(tmp_path / "out"), per_device_train_batch_size=2, per_device_eval_batch_size=4,
-        learning_rate=1e-3, use_cpu=True, report_to="none", save_strategy="no", remove_unused_columns=False,
-        disable_tqdm=True, seed=0, data_seed=0, dataloader_num_workers=0,
-    )
+    values = {
+        "output_dir": str(tmp_path / "out"),
+        "per_device_train_batch_size": 2,
+        "per_device_eval_batch_size": 4,
+        "learning_rate": 1e-3,
+        "use_cpu": True,
+        "report_to": "none",
+        "save_strategy": "no",
+        "remove_unused_columns": False,
+        "disable_tqdm": True,
+        "seed": 0,
+        "data_seed": 0,
+        "dataloader_num_workers": 0,
+    }
     values.update(overrides)
     return CVSLTTrainingArguments(**values)
 
@@ -46,12 +55,19 @@ class _RecordingTrainer(CVSLTTrainer):
 def test_annealing_follows_optimizer_steps_under_gradient_accumulation(tmp_path, tokenizer):
     model = tiny_model(kl_annealing_steps=4)
     args = _args(tmp_path, gradient_accumulation_steps=2, max_steps=5, logging_steps=100)
-    trainer = _RecordingTrainer(model=model, args=args, train_dataset=toy_corpus(40),
-                                data_collator=ToyCollator(tokenizer), processing_class=tokenizer)
+    trainer = _RecordingTrainer(
+        model=model,
+        args=args,
+        train_dataset=toy_corpus(40),
+        data_collator=ToyCollator(tokenizer),
+        processing_class=tokenizer,
+    )
     trainer.train()
     # 5 optimizer steps x 2 micro-batches; the weight is min(1, step / 4) for both micro-batches of a step.
     assert [s for s, _ in trainer.seen] == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
-    np.testing.assert_allclose([w for _, w in trainer.seen], [0, 0, .25, .25, .5, .5, .75, .75, 1, 1], atol=1e-7)
+    np.testing.assert_allclose(
+        [w for _, w in trainer.seen], [0, 0, 0.25, 0.25, 0.5, 0.5, 0.75, 0.75, 1, 1], atol=1e-7
+    )
     # The model's step counts the optimizer steps done (5), so a model saved now continues from there; evaluation
     # forwards do not move it.
     assert int(model.global_step) == 5
@@ -69,24 +85,37 @@ def test_plain_seq2seq_trainer_with_callback_anneals_by_step(tmp_path, tokenizer
 
     model.forward = forward
     args = _args(tmp_path, gradient_accumulation_steps=3, max_steps=3, logging_steps=100)
-    trainer = Seq2SeqTrainer(model=model, args=args, train_dataset=toy_corpus(30),
-                             data_collator=ToyCollator(tokenizer), callbacks=[KLAnnealingCallback()])
+    trainer = Seq2SeqTrainer(
+        model=model,
+        args=args,
+        train_dataset=toy_corpus(30),
+        data_collator=ToyCollator(tokenizer),
+        callbacks=[KLAnnealingCallback()],
+    )
     trainer.train()
-    np.testing.assert_allclose(weights, [0, 0, 0, .5, .5, .5, 1, 1, 1], atol=1e-7)
+    np.testing.assert_allclose(weights, [0, 0, 0, 0.5, 0.5, 0.5, 1, 1, 1], atol=1e-7)
 
 
 def test_training_continued_from_a_saved_folder_continues_the_annealing(tmp_path, tokenizer):
     from signbridge.models.cvslt import CVSLTForConditionalGeneration
 
     model = tiny_model(kl_annealing_steps=4)
-    trainer = _RecordingTrainer(model=model, args=_args(tmp_path, max_steps=2, logging_steps=100),
-                                train_dataset=toy_corpus(8), data_collator=ToyCollator(tokenizer))
+    trainer = _RecordingTrainer(
+        model=model,
+        args=_args(tmp_path, max_steps=2, logging_steps=100),
+        train_dataset=toy_corpus(8),
+        data_collator=ToyCollator(tokenizer),
+    )
     trainer.train()
     trainer.save_model(str(tmp_path / "saved"))
     loaded = CVSLTForConditionalGeneration.from_pretrained(tmp_path / "saved")
     assert int(loaded.global_step) == 2
-    again = _RecordingTrainer(model=loaded, args=_args(tmp_path, max_steps=3, logging_steps=100),
-                              train_dataset=toy_corpus(8), data_collator=ToyCollator(tokenizer))
+    again = _RecordingTrainer(
+        model=loaded,
+        args=_args(tmp_path, max_steps=3, logging_steps=100),
+        train_dataset=toy_corpus(8),
+        data_collator=ToyCollator(tokenizer),
+    )
     again.train()
     # a new Trainer counts from 0; the annealing goes on from the 2 saved steps instead of restarting at weight 0
     assert again.seen == [(0, 0.5), (1, 0.75), (2, 1.0)]
@@ -95,11 +124,19 @@ def test_training_continued_from_a_saved_folder_continues_the_annealing(tmp_path
 
 def test_run_resumed_from_a_checkpoint_continues_the_annealing(tmp_path, tokenizer):
     args = _args(tmp_path, max_steps=4, logging_steps=100, save_strategy="steps", save_steps=2)
-    first = _RecordingTrainer(model=tiny_model(kl_annealing_steps=4), args=args, train_dataset=toy_corpus(8),
-                              data_collator=ToyCollator(tokenizer))
+    first = _RecordingTrainer(
+        model=tiny_model(kl_annealing_steps=4),
+        args=args,
+        train_dataset=toy_corpus(8),
+        data_collator=ToyCollator(tokenizer),
+    )
     first.train()
-    resumed = _RecordingTrainer(model=tiny_model(kl_annealing_steps=4), args=args, train_dataset=toy_corpus(8),
-                                data_collator=ToyCollator(tokenizer))
+    resumed = _RecordingTrainer(
+        model=tiny_model(kl_annealing_steps=4),
+        args=args,
+        train_dataset=toy_corpus(8),
+        data_collator=ToyCollator(tokenizer),
+    )
     resumed.train(resume_from_checkpoint=str(tmp_path / "out" / "checkpoint-2"))
     # the checkpoint's step (2) and the Trainer's restored step (2) are the same count: not added twice
     assert resumed.seen == first.seen[2:] == [(2, 0.5), (3, 0.75)]
@@ -111,8 +148,13 @@ def test_plain_trainer_warns_once_without_the_annealing_callback(tmp_path, token
     from signbridge.models.cvslt import modeling_cvslt
 
     def run(trainer_cls, **kwargs):
-        trainer_cls(model=tiny_model(), args=_args(tmp_path, max_steps=3, logging_steps=100),
-                    train_dataset=toy_corpus(6), data_collator=ToyCollator(tokenizer), **kwargs).train()
+        trainer_cls(
+            model=tiny_model(),
+            args=_args(tmp_path, max_steps=3, logging_steps=100),
+            train_dataset=toy_corpus(6),
+            data_collator=ToyCollator(tokenizer),
+            **kwargs,
+        ).train()
 
     modeling_cvslt.logger.warning_once.cache_clear()
     with CaptureLogger(modeling_cvslt.logger) as captured:
@@ -127,7 +169,9 @@ def test_plain_trainer_warns_once_without_the_annealing_callback(tmp_path, token
 
 
 @pytest.mark.parametrize("loss_reduction", ["sentence_sum", "token_mean"])
-def test_gradient_accumulation_matches_the_full_batch_with_the_paper_reduction(tmp_path, tokenizer, loss_reduction):
+def test_gradient_accumulation_matches_the_full_batch_with_the_paper_reduction(
+    tmp_path, tokenizer, loss_reduction
+):
     """One SGD step on 4 sentences as 1 x 4 and as 2 micro-batches x 2 (the Trainer divides each micro-batch loss by
     the accumulation steps: CV-SLT has `accepts_loss_kwargs = False`). The model is kept in eval mode (no z noise,
     BatchNorm with fixed statistics), so both runs differentiate the same function of the same sentences. With the
@@ -141,10 +185,20 @@ def test_gradient_accumulation_matches_the_full_batch_with_the_paper_reduction(t
         model = tiny_model(kl_annealing_steps=0, loss_reduction=loss_reduction)
         model.eval()
         model.train = lambda mode=True: model  # keep eval mode inside the Trainer
-        args = _args(tmp_path, per_device_train_batch_size=batch_size, gradient_accumulation_steps=accumulation,
-                     max_steps=1, optim="sgd", learning_rate=0.1, max_grad_norm=0.0, lr_scheduler_type="constant",
-                     logging_steps=100)
-        trainer = CVSLTTrainer(model=model, args=args, train_dataset=data, data_collator=ToyCollator(tokenizer))
+        args = _args(
+            tmp_path,
+            per_device_train_batch_size=batch_size,
+            gradient_accumulation_steps=accumulation,
+            max_steps=1,
+            optim="sgd",
+            learning_rate=0.1,
+            max_grad_norm=0.0,
+            lr_scheduler_type="constant",
+            logging_steps=100,
+        )
+        trainer = CVSLTTrainer(
+            model=model, args=args, train_dataset=data, data_collator=ToyCollator(tokenizer)
+        )
         assert trainer.model_accepts_loss_kwargs is False
         before = {n: p.detach().clone() for n, p in model.named_parameters()}
         trainer.train()
@@ -162,8 +216,13 @@ def test_gradient_accumulation_matches_the_full_batch_with_the_paper_reduction(t
 def test_loss_parts_and_annealing_weight_are_logged_as_interval_means(tmp_path, tokenizer):
     model = tiny_model(kl_annealing_steps=4)
     args = _args(tmp_path, max_steps=4, logging_steps=2)
-    trainer = _RecordingTrainer(model=model, args=args, train_dataset=toy_corpus(16),
-                                data_collator=ToyCollator(tokenizer), processing_class=tokenizer)
+    trainer = _RecordingTrainer(
+        model=model,
+        args=args,
+        train_dataset=toy_corpus(16),
+        data_collator=ToyCollator(tokenizer),
+        processing_class=tokenizer,
+    )
     trainer.train()
     logs = [h for h in trainer.state.log_history if "loss" in h]
     assert [h["step"] for h in logs] == [2, 4]
@@ -195,9 +254,17 @@ def test_loss_part_means_match_recorded_forwards(tmp_path, tokenizer):
 
 def test_param_groups_get_module_learning_rates(tmp_path, tokenizer):
     model = tiny_model()
-    args = _args(tmp_path, learning_rate=1e-5, visual_head_learning_rate=1e-3, latent_network_learning_rate=3e-5,
-                 weight_decay=0.01, max_steps=1)
-    trainer = CVSLTTrainer(model=model, args=args, train_dataset=toy_corpus(4), data_collator=ToyCollator(tokenizer))
+    args = _args(
+        tmp_path,
+        learning_rate=1e-5,
+        visual_head_learning_rate=1e-3,
+        latent_network_learning_rate=3e-5,
+        weight_decay=0.01,
+        max_steps=1,
+    )
+    trainer = CVSLTTrainer(
+        model=model, args=args, train_dataset=toy_corpus(4), data_collator=ToyCollator(tokenizer)
+    )
     optimizer = trainer.create_optimizer()
     lr_of = {}
     for group in optimizer.param_groups:
@@ -208,18 +275,25 @@ def test_param_groups_get_module_learning_rates(tmp_path, tokenizer):
     assert set(lr_of) == {id(p) for p in named.values()}
     for name, p in named.items():
         lr, wd = lr_of[id(p)]
-        expected = 1e-3 if name.startswith("visual_head.") else 3e-5 if name.startswith("latent_network.") else 1e-5
+        expected = (
+            1e-3 if name.startswith("visual_head.") else 3e-5 if name.startswith("latent_network.") else 1e-5
+        )
         assert lr == expected, name
         if name.endswith(".bias"):
             assert wd == 0.0, name
     assert optimizer.defaults["betas"] == (0.9, 0.998)  # the CV-SLT recipe's defaults
-    assert args.lr_scheduler_type in ("cosine", "SchedulerType.COSINE") or args.lr_scheduler_type.value == "cosine"
+    assert (
+        args.lr_scheduler_type in ("cosine", "SchedulerType.COSINE")
+        or args.lr_scheduler_type.value == "cosine"
+    )
 
 
 def test_cosine_schedule_keeps_module_ratio_in_logs(tmp_path, tokenizer):
     model = tiny_model()
     args = _args(tmp_path, learning_rate=1e-4, visual_head_learning_rate=1e-2, max_steps=4, logging_steps=1)
-    trainer = CVSLTTrainer(model=model, args=args, train_dataset=toy_corpus(8), data_collator=ToyCollator(tokenizer))
+    trainer = CVSLTTrainer(
+        model=model, args=args, train_dataset=toy_corpus(8), data_collator=ToyCollator(tokenizer)
+    )
     trainer.train()
     logs = [h for h in trainer.state.log_history if "loss" in h]
     lrs = [h["learning_rate"] for h in logs]
@@ -233,22 +307,38 @@ def test_cosine_schedule_keeps_module_ratio_in_logs(tmp_path, tokenizer):
 
 def test_unknown_module_prefix_and_label_smoothing_are_rejected(tmp_path, tokenizer):
     model = tiny_model()
-    trainer = CVSLTTrainer(model=model, args=_args(tmp_path, max_steps=1), train_dataset=toy_corpus(4),
-                           data_collator=ToyCollator(tokenizer), module_learning_rates={"visual_hed": 1e-3})
+    trainer = CVSLTTrainer(
+        model=model,
+        args=_args(tmp_path, max_steps=1),
+        train_dataset=toy_corpus(4),
+        data_collator=ToyCollator(tokenizer),
+        module_learning_rates={"visual_hed": 1e-3},
+    )
     with pytest.raises(ValueError, match="visual_hed"):
         trainer.create_optimizer()
     with pytest.raises(ValueError, match="label_smoothing"):
-        CVSLTTrainer(model=model, args=_args(tmp_path, label_smoothing_factor=0.1), train_dataset=toy_corpus(4),
-                     data_collator=ToyCollator(tokenizer))
+        CVSLTTrainer(
+            model=model,
+            args=_args(tmp_path, label_smoothing_factor=0.1),
+            train_dataset=toy_corpus(4),
+            data_collator=ToyCollator(tokenizer),
+        )
     with pytest.raises(ValueError, match="visual_head_learning_rate"):
         _args(tmp_path, visual_head_learning_rate=-1.0)
 
 
 def test_latent_removed_model_trains_with_latent_lr_given(tmp_path, tokenizer):
     model = tiny_model(use_latent=False)
-    args = _args(tmp_path, latent_network_learning_rate=1e-3, visual_head_learning_rate=1e-3, max_steps=2,
-                 logging_steps=1)
-    trainer = CVSLTTrainer(model=model, args=args, train_dataset=toy_corpus(4), data_collator=ToyCollator(tokenizer))
+    args = _args(
+        tmp_path,
+        latent_network_learning_rate=1e-3,
+        visual_head_learning_rate=1e-3,
+        max_steps=2,
+        logging_steps=1,
+    )
+    trainer = CVSLTTrainer(
+        model=model, args=args, train_dataset=toy_corpus(4), data_collator=ToyCollator(tokenizer)
+    )
     trainer.train()
     logs = [h for h in trainer.state.log_history if "loss" in h]
     assert "prior_ce_loss" in logs[0] and "kl_loss" not in logs[0]
@@ -266,8 +356,14 @@ def test_short_training_lowers_the_loss(tmp_path, tokenizer):
             return float(model(**batch).prior_ce_loss)
 
     before = eval_loss()
-    args = _args(tmp_path, per_device_train_batch_size=8, max_steps=16, learning_rate=1e-2,
-                 visual_head_learning_rate=1e-2, logging_steps=8)
+    args = _args(
+        tmp_path,
+        per_device_train_batch_size=8,
+        max_steps=16,
+        learning_rate=1e-2,
+        visual_head_learning_rate=1e-2,
+        logging_steps=8,
+    )
     CVSLTTrainer(model=model, args=args, train_dataset=data, data_collator=collator).train()
     after = eval_loss()
     assert after < 0.7 * before, (before, after)
@@ -277,9 +373,15 @@ def test_predict_with_generate_and_translation_metrics(tmp_path, tokenizer):
     model = tiny_model()
     data = toy_corpus(6)
     args = _args(tmp_path, predict_with_generate=True, generation_num_beams=2, max_steps=1)
-    trainer = CVSLTTrainer(model=model, args=args, train_dataset=data, eval_dataset=data,
-                           data_collator=ToyCollator(tokenizer), processing_class=tokenizer,
-                           compute_metrics=make_translation_compute_metrics(tokenizer))
+    trainer = CVSLTTrainer(
+        model=model,
+        args=args,
+        train_dataset=data,
+        eval_dataset=data,
+        data_collator=ToyCollator(tokenizer),
+        processing_class=tokenizer,
+        compute_metrics=make_translation_compute_metrics(tokenizer),
+    )
     metrics = trainer.evaluate(max_new_tokens=6)
     for key in ("eval_bleu1", "eval_bleu2", "eval_bleu3", "eval_bleu4", "eval_rouge_l", "eval_loss"):
         assert key in metrics and 0.0 <= metrics[key] <= (100.0 if key != "eval_loss" else 1e9), key

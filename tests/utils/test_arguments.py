@@ -28,8 +28,17 @@ def _write(tmp_path, config) -> str:
 
 
 def test_json_values_are_defaults_and_flags_override(tmp_path):
-    config = _write(tmp_path, {"_comment": "ignored", "size": 8, "sub_config": {"a": 1}, "use_latent": False,
-                               "name": "phoenix", "files": ["a.txt", "b.txt"]})
+    config = _write(
+        tmp_path,
+        {
+            "_comment": "ignored",
+            "size": 8,
+            "sub_config": {"a": 1},
+            "use_latent": False,
+            "name": "phoenix",
+            "files": ["a.txt", "b.txt"],
+        },
+    )
     model, data = parse_config_and_flags((_Model, _Data), [config, "--size", "16"])
     assert model.size == 16  # the flag wins
     assert json.loads(model.sub_config) == {"a": 1} and model.use_latent is False
@@ -45,8 +54,11 @@ def test_flags_alone_and_null_keeps_the_default(tmp_path):
 
 @pytest.mark.parametrize(
     "content, message",
-    [('{"size": 8, "colour": 1}', "unknown keys \\['colour'\\]"), ("[1, 2]", "expected a JSON object"),
-     ("{not json", "is not valid JSON")],
+    [
+        ('{"size": 8, "colour": 1}', "unknown keys \\['colour'\\]"),
+        ("[1, 2]", "expected a JSON object"),
+        ("{not json", "is not valid JSON"),
+    ],
 )
 def test_bad_config_files_are_refused_by_name(tmp_path, content, message):
     path = tmp_path / "bad.json"

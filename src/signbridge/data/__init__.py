@@ -52,6 +52,8 @@ _LAZY_NAMES: dict[str, str] = {
 }
 
 
-__getattr__, __dir__ = lazy_exports(__name__, globals(), {name: f"{__name__}.{module}" for name, module in _LAZY_NAMES.items()})
+__getattr__, __dir__ = lazy_exports(
+    __name__, globals(), {name: f"{__name__}.{module}" for name, module in _LAZY_NAMES.items()}
+)
 
 __all__ = list(_LAZY_NAMES)

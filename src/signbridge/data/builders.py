@@ -163,11 +163,20 @@ class _SLRTBuilder(_SignBuilder):
     def feature_file(self, split: str) -> Path:
         folder = Path(self.config.features_dir)
         prefix = self._prefix()
-        names = [f"{prefix}.{split}.features", f"{prefix}.{split}", split, f"{split}.pkl", f"{split}.pkl.gz", f"{split}.gz"]
+        names = [
+            f"{prefix}.{split}.features",
+            f"{prefix}.{split}",
+            split,
+            f"{split}.pkl",
+            f"{split}.pkl.gz",
+            f"{split}.gz",
+        ]
         for name in names:
             if (folder / name).is_file():
                 return folder / name
-        raise FileNotFoundError(f"{self.CORPUS_NAME}: no feature file for split {split!r} in {folder} (tried {names})")
+        raise FileNotFoundError(
+            f"{self.CORPUS_NAME}: no feature file for split {split!r} in {folder} (tried {names})"
+        )
 
     def data_files(self) -> list[Path]:
         files = [self.annotation_file(s) for s in SPLITS]
@@ -205,7 +214,9 @@ class _SLRTBuilder(_SignBuilder):
             yield i, {**{k: rec[k] for k in columns}, "features": feats}
         missing = [n for n in by_name if n not in seen]
         if missing:
-            raise ValueError(f"{feat_path}: no features for {len(missing)} sequences of {ann_path}, e.g. {missing[:3]}")
+            raise ValueError(
+                f"{feat_path}: no features for {len(missing)} sequences of {ann_path}, e.g. {missing[:3]}"
+            )
 
 
 class Phoenix14TBuilder(_SLRTBuilder):
@@ -251,11 +262,15 @@ class Phoenix14TSkelsBuilder(_SignBuilder):
 
     def data_files(self) -> list[Path]:
         root = self._data_dir()
-        return [root / f"{s}.{suf}" for s in SPLITS for suf in ("skels", "text", "gloss", "files") if (root / f"{s}.{suf}").exists()]
+        return [
+            root / f"{s}.{suf}"
+            for s in SPLITS
+            for suf in ("skels", "text", "gloss", "files")
+            if (root / f"{s}.{suf}").exists()
+        ]
 
     def _generate_examples(self, split):
-        for i, ex in enumerate(read_skels(self._data_dir(), split)):
-            yield i, ex
+        yield from enumerate(read_skels(self._data_dir(), split))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -322,7 +337,9 @@ class PoseFilesBuilder(_SignBuilder):
                 "mask": datasets.Array2D(shape=(None, j), dtype="bool"),
             }
         )
-        return datasets.DatasetInfo(description="pose-format files with an index CSV", features=datasets.Features(feats))
+        return datasets.DatasetInfo(
+            description="pose-format files with an index CSV", features=datasets.Features(feats)
+        )
 
     def data_files(self) -> list[Path]:
         index_path, rows = self._index()
@@ -337,14 +354,19 @@ class PoseFilesBuilder(_SignBuilder):
             path = self._resolve(row["path"], index_path, i + 2)
             pose = read_pose_file(path)
             if pose.data.shape[1:] != shape:
-                raise ValueError(f"{path}: {pose.data.shape[1:]} points x dims, the folder's first file has {shape}")
-            yield i, {
-                **{k: v for k, v in row.items() if k is not None},
-                "num_frames": pose.num_frames,
-                "fps": pose.fps,
-                "poses": pose.data,
-                "mask": pose.mask,
-            }
+                raise ValueError(
+                    f"{path}: {pose.data.shape[1:]} points x dims, the folder's first file has {shape}"
+                )
+            yield (
+                i,
+                {
+                    **{k: v for k, v in row.items() if k is not None},
+                    "num_frames": pose.num_frames,
+                    "fps": pose.fps,
+                    "poses": pose.data,
+                    "mask": pose.mask,
+                },
+            )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -390,7 +412,10 @@ class SyntheticBuilder(_SignBuilder):
         from .synthetic import iter_split
 
         for i, ex in enumerate(iter_split(split, self._corpus_config())):
-            yield i, {k: ex[k] for k in ("name", "signer", "gloss", "text", "num_frames", "poses", "features")}
+            yield (
+                i,
+                {k: ex[k] for k in ("name", "signer", "gloss", "text", "num_frames", "poses", "features")},
+            )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -444,7 +469,9 @@ def get_sign_dataset_builder(
         unknown = sorted(set(options) - known)
         if unknown:
             raise ValueError(f"{name}: unknown options {unknown}; known: {sorted(known)}")
-        config_kwargs = {k: (str(v) if k == "features_dir" and v is not None else v) for k, v in options.items()}
+        config_kwargs = {
+            k: (str(v) if k == "features_dir" and v is not None else v) for k, v in options.items()
+        }
         config_kwargs["data_dir"] = str(Path(data_dir).resolve())
         if config_kwargs.get("features_dir"):
             config_kwargs["features_dir"] = str(Path(config_kwargs["features_dir"]).resolve())

@@ -105,7 +105,6 @@ def _check_batch(examples: Any) -> None:
         raise ValueError(f"a collator needs a non-empty list of examples, got {examples!r:.80}")
 
 
-
 def poses_to_features(poses: np.ndarray, normalizer: PoseNormalizer | None = None) -> np.ndarray:
     """(T, J, K) poses -> (T, J*K) float32 model input, normalised with ``normalizer`` when given.
 
@@ -117,6 +116,7 @@ def poses_to_features(poses: np.ndarray, normalizer: PoseNormalizer | None = Non
     if normalizer is not None:
         array = np.asarray(normalizer.normalize(array), dtype=np.float32)
     return array.reshape(array.shape[0], -1)
+
 
 class SignTranslationCollator:
     """Pad sign features and tokenize target text for sign language translation.

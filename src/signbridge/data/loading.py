@@ -15,8 +15,10 @@ class PoseDataArguments:
 
     dataset: str = field(
         default="synthetic",
-        metadata={"help": "'synthetic' (the embedded corpus) or a load_sign_dataset name with poses "
-                          "(phoenix14t_skels, pose_files)"},
+        metadata={
+            "help": "'synthetic' (the embedded corpus) or a load_sign_dataset name with poses "
+            "(phoenix14t_skels, pose_files)"
+        },
     )
     data_dir: str | None = field(default=None, metadata={"help": "corpus folder (real corpora)"})
     corpus_seed: int = field(default=0, metadata={"help": "embedded corpus: its seed"})
@@ -26,13 +28,18 @@ class PoseDataArguments:
     max_train_samples: int | None = field(default=None, metadata={"help": "use the first N training pairs"})
 
 
-def load_text_pose_splits(args: PoseDataArguments, splits: Sequence[str] = ("train", "dev")) -> dict[str, list[dict[str, Any]]]:
+def load_text_pose_splits(
+    args: PoseDataArguments, splits: Sequence[str] = ("train", "dev")
+) -> dict[str, list[dict[str, Any]]]:
     """``{split: [{"text": str, "poses": float32 (T, J, K)}, ...]}`` for each split named."""
     if args.dataset == "synthetic":
         from signbridge.data.synthetic import SyntheticCorpusConfig, iter_split
 
         config = SyntheticCorpusConfig(
-            seed=args.corpus_seed, train_size=args.train_size, dev_size=args.dev_size, test_size=args.test_size
+            seed=args.corpus_seed,
+            train_size=args.train_size,
+            dev_size=args.dev_size,
+            test_size=args.test_size,
         )
         pairs = {s: [{"text": e["text"], "poses": e["poses"]} for e in iter_split(s, config)] for s in splits}
     else:
@@ -42,8 +49,10 @@ def load_text_pose_splits(args: PoseDataArguments, splits: Sequence[str] = ("tra
             raise ValueError(f"--dataset {args.dataset} needs --data_dir")
         dataset = load_sign_dataset(args.dataset, args.data_dir).with_format("numpy")
         pairs = {
-            s: [{"text": str(t), "poses": np.asarray(p, dtype=np.float32)}
-                for t, p in zip(dataset[s]["text"], dataset[s]["poses"], strict=True)]
+            s: [
+                {"text": str(t), "poses": np.asarray(p, dtype=np.float32)}
+                for t, p in zip(dataset[s]["text"], dataset[s]["poses"], strict=True)
+            ]
             for s in splits
         }
     if args.max_train_samples is not None and "train" in pairs:

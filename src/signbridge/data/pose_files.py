@@ -57,7 +57,9 @@ _FINGERS = ["THUMB", "INDEX", "MIDDLE", "RING", "PINKY"]
 HAND_POINTS = ["WRIST", "THUMB_CMC", "THUMB_MCP", "THUMB_IP", "THUMB_TIP"] + [
     f"{finger}_{part}" for finger in _FINGERS[1:] for part in ("MCP", "PIP", "DIP", "TIP")
 ]
-HAND_LIMBS = [(0, 1 + 4 * f) for f in range(5)] + [(1 + 4 * f + i, 2 + 4 * f + i) for f in range(5) for i in range(3)]
+HAND_LIMBS = [(0, 1 + 4 * f) for f in range(5)] + [
+    (1 + 4 * f + i, 2 + 4 * f + i) for f in range(5) for i in range(3)
+]
 
 
 @dataclass
@@ -100,9 +102,13 @@ def skeleton50_header(dims: int = 3, width: int = 1000, height: int = 1000, dept
     if dims not in (2, 3):
         raise ValueError(f"dims must be 2 or 3, got {dims}")
     fmt = "XYZC" if dims == 3 else "XYC"
-    body = PoseHeaderComponent("BODY", list(BODY_POINTS), list(BODY_LIMBS), [_color(i) for i in range(len(BODY_LIMBS))], fmt)
+    body = PoseHeaderComponent(
+        "BODY", list(BODY_POINTS), list(BODY_LIMBS), [_color(i) for i in range(len(BODY_LIMBS))], fmt
+    )
     hands = [
-        PoseHeaderComponent(name, list(HAND_POINTS), list(HAND_LIMBS), [_color(i // 3) for i in range(len(HAND_LIMBS))], fmt)
+        PoseHeaderComponent(
+            name, list(HAND_POINTS), list(HAND_LIMBS), [_color(i // 3) for i in range(len(HAND_LIMBS))], fmt
+        )
         for name in ("LEFT_HAND", "RIGHT_HAND")
     ]
     return PoseHeader(0.2, PoseHeaderDimensions(width, height, depth), [body, *hands])
@@ -199,31 +205,43 @@ def _check_v0_0_body(raw: bytes, offset: int, header, path) -> int:
     pos, max_people = offset + 4, 0
     for frame in range(frames):
         if pos + 2 > len(raw):
-            raise PoseFileError(f"{path}: header claims {frames} frames but the file ends after {frame} frames")
+            raise PoseFileError(
+                f"{path}: header claims {frames} frames but the file ends after {frame} frames"
+            )
         (people,) = struct.unpack_from("<H", raw, pos)
         pos += 2 + people * person_bytes
         if pos > len(raw):
-            raise PoseFileError(f"{path}: header claims {frames} frames but the file ends inside frame {frame}")
+            raise PoseFileError(
+                f"{path}: header claims {frames} frames but the file ends inside frame {frame}"
+            )
         max_people = max(max_people, people)
     if pos != len(raw):
-        raise PoseFileError(f"{path}: body does not match the header: {len(raw) - pos} bytes beyond {frames} frames")
+        raise PoseFileError(
+            f"{path}: body does not match the header: {len(raw) - pos} bytes beyond {frames} frames"
+        )
     return max_people
 
 
-def _to_pose_array(raw: bytes, header, person: int, points: int, dims: int, path, expected_people: int) -> PoseArray:
+def _to_pose_array(
+    raw: bytes, header, person: int, points: int, dims: int, path, expected_people: int
+) -> PoseArray:
     from pose_format import Pose
 
     pose = Pose.read(raw)
     data = pose.body.data
     people = data.shape[1]
     if people < expected_people or person >= max(people, 1) or data.shape[2:] != (points, dims):
-        raise PoseFileError(f"{path}: body shape {data.shape[1:]} does not match the header ({people}, {points}, {dims})")
+        raise PoseFileError(
+            f"{path}: body shape {data.shape[1:]} does not match the header ({people}, {points}, {dims})"
+        )
     coords = np.asarray(np.ma.getdata(data)[:, person], dtype=np.float32)
     masked = np.ma.getmaskarray(data)[:, person].any(axis=-1)
     confidence = np.asarray(pose.body.confidence[:, person], dtype=np.float32)
     mask = (~masked) & (confidence > 0)
     if not np.isfinite(coords[mask]).all():
-        raise PoseFileError(f"{path}: {int((~np.isfinite(coords[mask])).sum())} non-finite values in valid points")
+        raise PoseFileError(
+            f"{path}: {int((~np.isfinite(coords[mask])).sum())} non-finite values in valid points"
+        )
     coords = np.where(mask[..., None], coords, 0.0).astype(np.float32)
     return PoseArray(data=coords, mask=mask, fps=float(pose.body.fps), header=header, confidence=confidence)
 
@@ -268,7 +286,9 @@ def write_pose_file(path: str | os.PathLike, data, mask=None, fps: float = 25, h
     return path
 
 
-def render_pose_gif(path: str | os.PathLike, data, fps: float = 25, mask=None, header=None, size: int = 256) -> Path:
+def render_pose_gif(
+    path: str | os.PathLike, data, fps: float = 25, mask=None, header=None, size: int = 256
+) -> Path:
     """Render a pose sequence ``(T, J, K)`` (or a :class:`PoseArray`) as an animated GIF.
 
     pose-format's ``PoseVisualizer`` needs OpenCV, which signbridge does not require, so frames
@@ -324,5 +344,7 @@ def render_pose_gif(path: str | os.PathLike, data, fps: float = 25, mask=None, h
         frames.append(img)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    frames[0].save(path, save_all=True, append_images=frames[1:], duration=max(int(round(1000 / fps)), 20), loop=0)
+    frames[0].save(
+        path, save_all=True, append_images=frames[1:], duration=max(int(round(1000 / fps)), 20), loop=0
+    )
     return path

@@ -147,13 +147,17 @@ def _parse_legacy_storage(data: bytes, context: str) -> np.ndarray:
         raise SLRTFormatError(f"{context}: tensor storage payload has a wrong magic number {magic!r}")
     protocol, _ = load()
     if protocol != _LEGACY_PROTOCOL:
-        raise SLRTFormatError(f"{context}: unsupported storage protocol {protocol!r}, expected {_LEGACY_PROTOCOL}")
+        raise SLRTFormatError(
+            f"{context}: unsupported storage protocol {protocol!r}, expected {_LEGACY_PROTOCOL}"
+        )
     sys_info, _ = load()
     if not isinstance(sys_info, dict) or sys_info.get("little_endian") is not True:
         raise SLRTFormatError(f"{context}: storage payload is not little-endian ({sys_info!r})")
     result, unpickler = load()
     if not isinstance(result, _StorageRef):
-        raise SLRTFormatError(f"{context}: storage payload holds {type(result).__name__}, expected one storage")
+        raise SLRTFormatError(
+            f"{context}: storage payload holds {type(result).__name__}, expected one storage"
+        )
     keys, _ = load()
     if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
         raise SLRTFormatError(f"{context}: storage key list is malformed ({keys!r})")
@@ -178,19 +182,33 @@ def _parse_legacy_storage(data: bytes, context: str) -> np.ndarray:
         ref.array = np.frombuffer(view[start : start + nbytes], dtype=ref.dtype).copy()
         f.seek(start + nbytes)
     if f.tell() != len(data):
-        raise SLRTFormatError(f"{context}: {len(data) - f.tell()} unexpected trailing bytes in a storage payload")
+        raise SLRTFormatError(
+            f"{context}: {len(data) - f.tell()} unexpected trailing bytes in a storage payload"
+        )
     if result.array is None:
         raise SLRTFormatError(f"{context}: storage {result.key!r} has no data block")
     return result.array
 
 
-def _rebuild_tensor(storage, storage_offset, size, stride, requires_grad=False, backward_hooks=None, metadata=None, *, context: str):
+def _rebuild_tensor(
+    storage,
+    storage_offset,
+    size,
+    stride,
+    requires_grad=False,
+    backward_hooks=None,
+    metadata=None,
+    *,
+    context: str,
+):
     """numpy version of ``torch._utils._rebuild_tensor_v2`` with bounds checks."""
     if not isinstance(storage, np.ndarray):
         raise SLRTFormatError(f"{context}: tensor rebuilt from {type(storage).__name__}, expected a storage")
     ints = (storage_offset, *size, *stride)
     if not all(isinstance(v, int) and v >= 0 for v in ints) or len(size) != len(stride):
-        raise SLRTFormatError(f"{context}: invalid tensor geometry offset={storage_offset} size={size} stride={stride}")
+        raise SLRTFormatError(
+            f"{context}: invalid tensor geometry offset={storage_offset} size={size} stride={stride}"
+        )
     if backward_hooks:
         raise SLRTFormatError(f"{context}: tensors with backward hooks are not supported")
     size, stride = tuple(size), tuple(stride)
@@ -253,14 +271,16 @@ def _open(source, require_gzip: bool):
         path = Path(source)
         if not path.is_file():
             raise FileNotFoundError(f"SLRT file not found: {path}")
-        raw = open(path, "rb")
+        raw = open(path, "rb")  # noqa: SIM115 - returned open; _opened() closes it
     head = raw.read(2)
     raw.seek(0)
     if head == b"\x1f\x8b":
         return gzip.GzipFile(fileobj=raw, mode="rb"), raw
     if require_gzip:
         raw.close()
-        raise SLRTFormatError(f"{_context(source)} is not a gzip file (starts with {head!r}); SLRT files are gzip-compressed pickles")
+        raise SLRTFormatError(
+            f"{_context(source)} is not a gzip file (starts with {head!r}); SLRT files are gzip-compressed pickles"
+        )
     return raw, raw
 
 
@@ -333,7 +353,9 @@ class _ReleasingMemo(dict):
     def __getitem__(self, key):
         value = super().__getitem__(key)
         if value is _RELEASED:
-            raise SLRTFormatError("pickle references a large payload twice, which the streaming reader does not support")
+            raise SLRTFormatError(
+                "pickle references a large payload twice, which the streaming reader does not support"
+            )
         return value
 
 

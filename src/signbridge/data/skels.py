@@ -21,7 +21,14 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["SkelsFormatError", "read_skels", "write_skels", "SKELS_NUM_JOINTS", "SKELS_VALUES_PER_FRAME", "SKELS_SCALE"]
+__all__ = [
+    "SkelsFormatError",
+    "read_skels",
+    "write_skels",
+    "SKELS_NUM_JOINTS",
+    "SKELS_VALUES_PER_FRAME",
+    "SKELS_SCALE",
+]
 
 SKELS_NUM_JOINTS = 50
 SKELS_VALUES_PER_FRAME = SKELS_NUM_JOINTS * 3 + 1  # 151: joints x (x, y, z) + counter
@@ -56,7 +63,9 @@ def _parse_skels_line(line: str, path: Path, lineno: int) -> np.ndarray:
             f"(50 joints x 3 + counter per frame); {values.size % SKELS_VALUES_PER_FRAME} values left over"
         )
     if not np.isfinite(values).all():
-        raise SkelsFormatError(f"{path}, line {lineno}: {int((~np.isfinite(values)).sum())} non-finite values")
+        raise SkelsFormatError(
+            f"{path}, line {lineno}: {int((~np.isfinite(values)).sum())} non-finite values"
+        )
     frames = values.reshape(-1, SKELS_VALUES_PER_FRAME)
     poses = frames[:, :-1].reshape(-1, SKELS_NUM_JOINTS, 3) * SKELS_SCALE
     return poses.astype(np.float32)
@@ -82,13 +91,23 @@ def read_skels(data_dir: str | os.PathLike, split: str) -> list[dict]:
     ):
         poses = _parse_skels_line(skels, paths["skels"], i + 1)
         out.append(
-            {"name": name.strip(), "text": text.strip(), "gloss": gloss.strip(), "poses": poses, "num_frames": len(poses)}
+            {
+                "name": name.strip(),
+                "text": text.strip(),
+                "gloss": gloss.strip(),
+                "poses": poses,
+                "num_frames": len(poses),
+            }
         )
     return out
 
 
 def write_skels(
-    examples: Iterable[Mapping], data_dir: str | os.PathLike, split: str, decimals: int = 5, counter_decimals: int = 4
+    examples: Iterable[Mapping],
+    data_dir: str | os.PathLike,
+    split: str,
+    decimals: int = 5,
+    counter_decimals: int = 4,
 ) -> Path:
     """Write examples (``name``, ``text``, ``gloss``, ``poses`` (T, 50, 3) in real units) as
     ``<split>.{skels,text,gloss,files}`` in ``data_dir``; values are stored divided by 3 with
@@ -108,7 +127,9 @@ def write_skels(
             raise ValueError(f"example {i} ({ex['name']!r}): poses contain non-finite values")
         for key in ("name", "text", "gloss"):
             if "\n" in str(ex[key]):
-                raise ValueError(f"example {i}: {key} contains a newline, which the line-based format cannot hold")
+                raise ValueError(
+                    f"example {i}: {key} contains a newline, which the line-based format cannot hold"
+                )
         t = len(poses)
         frames = np.concatenate([poses.reshape(t, -1) / SKELS_SCALE, (np.arange(t) / t)[:, None]], axis=1)
         fmt, cfmt = f"{{:.{decimals}f}}", f"{{:.{counter_decimals}f}}"

@@ -63,9 +63,13 @@ def _clean_annotation(record: dict, index: int, path) -> dict:
         out["signer"] = str(int(out["signer"]))  # CSL-Daily stores signer ids as ints
     for key in ("name", "signer", "gloss", "text"):
         if not isinstance(out[key], str):
-            raise SLRTFormatError(f"{path}: record {index} key {key!r} is {type(out[key]).__name__}, expected str")
+            raise SLRTFormatError(
+                f"{path}: record {index} key {key!r} is {type(out[key]).__name__}, expected str"
+            )
     if not isinstance(out["num_frames"], (int, np.integer)) or out["num_frames"] < 0:
-        raise SLRTFormatError(f"{path}: record {index} num_frames={out['num_frames']!r} is not a non-negative int")
+        raise SLRTFormatError(
+            f"{path}: record {index} num_frames={out['num_frames']!r} is not a non-negative int"
+        )
     out["num_frames"] = int(out["num_frames"])
     return out
 
@@ -80,7 +84,9 @@ def read_slrt_annotations(path: str | os.PathLike) -> list[dict]:
     data = safe_load_pickle(path, require_gzip=True)
     if not isinstance(data, list):
         raise SLRTFormatError(f"{path}: expected a list of dicts, found {type(data).__name__}")
-    return [_clean_annotation(_check_record(r, i, path, ANNOTATION_KEYS), i, path) for i, r in enumerate(data)]
+    return [
+        _clean_annotation(_check_record(r, i, path, ANNOTATION_KEYS), i, path) for i, r in enumerate(data)
+    ]
 
 
 def _clean_feature(record: Any, index: int, path) -> tuple[str, np.ndarray, dict]:
@@ -167,7 +173,9 @@ def _require(example: Mapping, keys: Iterable[str], index: int) -> None:
         raise ValueError(f"example {index} misses keys {missing} needed for the SLRT format")
 
 
-def write_slrt_annotations(examples: Iterable[Mapping], path: str | os.PathLike, compresslevel: int = 6) -> Path:
+def write_slrt_annotations(
+    examples: Iterable[Mapping], path: str | os.PathLike, compresslevel: int = 6
+) -> Path:
     """Write examples as an SLRT annotation file (gzip pickle, ``sign`` an empty float tensor).
 
     Uses ``name``, ``signer``, ``gloss``, ``text``, ``num_frames`` (and ``alignments`` if given).
@@ -204,7 +212,9 @@ def write_slrt_features(examples: Iterable[Mapping], path: str | os.PathLike, co
             feats = ex["features"] if "features" in ex else ex.get("sign")
             feats = np.asarray(feats, dtype=np.float32) if not hasattr(feats, "detach") else feats.float()
             if feats.ndim != 2:
-                raise ValueError(f"example {i} ({ex['name']!r}): features must be 2-D (T', F), got {tuple(feats.shape)}")
+                raise ValueError(
+                    f"example {i} ({ex['name']!r}): features must be 2-D (T', F), got {tuple(feats.shape)}"
+                )
             if not np.isfinite(np.asarray(feats)).all():
                 raise ValueError(f"example {i} ({ex['name']!r}): features contain non-finite values")
             rec = {"name": str(ex["name"])}

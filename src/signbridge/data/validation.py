@@ -18,7 +18,9 @@ def check_pose_sequences(
     for i, seq in enumerate(sequences):
         arr = np.asarray(seq, dtype=np.float32)
         if arr.ndim != 3:
-            raise ValueError(f"{what}[{i}]: expected a pose sequence of shape (T, J, K), got shape {arr.shape}")
+            raise ValueError(
+                f"{what}[{i}]: expected a pose sequence of shape (T, J, K), got shape {arr.shape}"
+            )
         if arr.shape[0] == 0:
             raise ValueError(f"{what}[{i}]: expected at least one frame, got an empty sequence")
         if num_joints is not None and arr.shape[1] != num_joints:

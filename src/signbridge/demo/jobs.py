@@ -39,12 +39,15 @@ def demo_corpus(settings: DemoSettings) -> dict[str, list[dict]]:
     key = (settings.seed, settings.train_size, settings.dev_size, settings.test_size)
     if key not in _CORPUS_CACHE:
         _CORPUS_CACHE.clear()
-        _CORPUS_CACHE[key] = generate_corpus(SyntheticCorpusConfig(
-            seed=settings.seed, train_size=settings.train_size, dev_size=settings.dev_size,
-            test_size=settings.test_size,
-        ))
+        _CORPUS_CACHE[key] = generate_corpus(
+            SyntheticCorpusConfig(
+                seed=settings.seed,
+                train_size=settings.train_size,
+                dev_size=settings.dev_size,
+                test_size=settings.test_size,
+            )
+        )
     return _CORPUS_CACHE[key]
-
 
 
 def _dataset_dict(corpus: dict[str, list[dict]], columns: tuple[str, ...], frame_stride: int = 1):
@@ -71,7 +74,6 @@ def _dataset_dict(corpus: dict[str, list[dict]], columns: tuple[str, ...], frame
     return DatasetDict(out).with_format("numpy")
 
 
-
 def translator_job(job: str, settings: DemoSettings, models_dir: str, model_config: dict, events) -> dict:
     """CV-SLT on visual features (``job="cvslt"``) or the pose-input back-translator (``"backtranslator"``)."""
     from ..training import CVSLTDataArguments, CVSLTModelArguments, CVSLTTrainingArguments, train_cvslt
@@ -83,22 +85,43 @@ def translator_job(job: str, settings: DemoSettings, models_dir: str, model_conf
     else:
         dataset = _dataset_dict(corpus, ("poses",), frame_stride=settings.backtranslator_frame_stride)
         input_key, epochs, eval_splits = "poses", settings.backtranslator_epochs, ""
-    model_args = CVSLTModelArguments(model_config=dict(model_config), tokenizer_level="word", lang_code="de_DE")
+    model_args = CVSLTModelArguments(
+        model_config=dict(model_config), tokenizer_level="word", lang_code="de_DE"
+    )
     data_args = CVSLTDataArguments(
-        input_key=input_key, max_target_length=40, num_beams=settings.num_beams, max_new_tokens=32,
+        input_key=input_key,
+        max_target_length=40,
+        num_beams=settings.num_beams,
+        max_new_tokens=32,
         eval_splits=eval_splits,
     )
     lr = settings.cvslt_learning_rate
     training_args = CVSLTTrainingArguments(
-        output_dir=str(Path(models_dir) / job), num_train_epochs=epochs,
-        per_device_train_batch_size=settings.cvslt_batch_size, per_device_eval_batch_size=64, learning_rate=lr,
-        visual_head_learning_rate=lr, latent_network_learning_rate=lr, adam_beta2=0.998,
-        lr_scheduler_type="cosine", warmup_steps=50, max_grad_norm=1.0, eval_strategy="no", save_strategy="no",
-        logging_steps=50, predict_with_generate=True, generation_num_beams=settings.num_beams,
-        report_to="none", use_cpu=True, seed=settings.seed, disable_tqdm=True, dataloader_pin_memory=False,
+        output_dir=str(Path(models_dir) / job),
+        num_train_epochs=epochs,
+        per_device_train_batch_size=settings.cvslt_batch_size,
+        per_device_eval_batch_size=64,
+        learning_rate=lr,
+        visual_head_learning_rate=lr,
+        latent_network_learning_rate=lr,
+        adam_beta2=0.998,
+        lr_scheduler_type="cosine",
+        warmup_steps=50,
+        max_grad_norm=1.0,
+        eval_strategy="no",
+        save_strategy="no",
+        logging_steps=50,
+        predict_with_generate=True,
+        generation_num_beams=settings.num_beams,
+        report_to="none",
+        use_cpu=True,
+        seed=settings.seed,
+        disable_tqdm=True,
+        dataloader_pin_memory=False,
     )
-    results = train_cvslt(model_args, data_args, training_args, dataset=dataset,
-                          callbacks=[ProgressEventsCallback(events, job)])
+    results = train_cvslt(
+        model_args, data_args, training_args, dataset=dataset, callbacks=[ProgressEventsCallback(events, job)]
+    )
     if job == "backtranslator":
         (Path(results["model_dir"]) / BACKTRANSLATION_FILE).write_text(
             json.dumps({"frame_stride": settings.backtranslator_frame_stride}), encoding="utf-8"
@@ -115,9 +138,18 @@ def tae_job(job: str, settings: DemoSettings, models_dir: str, _config: dict, ev
     tae, metrics = train_pose_autoencoder(
         [e["poses"] for e in corpus["train"]],
         TrainingArguments(
-            output_dir=str(folder), num_train_epochs=settings.tae_epochs, per_device_train_batch_size=64,
-            learning_rate=1e-3, warmup_steps=10, logging_steps=50, save_strategy="no", report_to="none",
-            use_cpu=True, seed=settings.seed, disable_tqdm=True, dataloader_pin_memory=False,
+            output_dir=str(folder),
+            num_train_epochs=settings.tae_epochs,
+            per_device_train_batch_size=64,
+            learning_rate=1e-3,
+            warmup_steps=10,
+            logging_steps=50,
+            save_strategy="no",
+            report_to="none",
+            use_cpu=True,
+            seed=settings.seed,
+            disable_tqdm=True,
+            dataloader_pin_memory=False,
         ),
         window_stride=settings.tae_window_stride,
         report=lambda line: events.put(("say", job, "   " + line)),
@@ -137,21 +169,36 @@ def nar_job(job: str, settings: DemoSettings, models_dir: str, producer_config: 
     corpus = demo_corpus(settings)
     folder = Path(models_dir) / job
     vae = PoseVAEModel.from_pretrained(Path(models_dir) / "pose_vae")
-    tokenizer = build_nar_tokenizer([e["text"] for e in corpus["train"]],
-                                                vocab_size=settings.nar_tokenizer_vocab_size)
+    tokenizer = build_nar_tokenizer(
+        [e["text"] for e in corpus["train"]], vocab_size=settings.nar_tokenizer_vocab_size
+    )
     model_args = NARSignProducerArguments(
         text_encoder_config=dict(settings.nar_text_encoder_config),
         producer_config=dict(producer_config),
         use_distillation=job == "nar_slp",
     )
     training_args = TrainingArguments(
-        output_dir=str(folder), num_train_epochs=settings.nar_epochs,
-        per_device_train_batch_size=settings.nar_batch_size, learning_rate=settings.nar_learning_rate,
-        weight_decay=0.01, warmup_steps=20, lr_scheduler_type="cosine", logging_steps=50, save_strategy="no",
-        report_to="none", use_cpu=True, seed=settings.seed, disable_tqdm=True, dataloader_pin_memory=False,
+        output_dir=str(folder),
+        num_train_epochs=settings.nar_epochs,
+        per_device_train_batch_size=settings.nar_batch_size,
+        learning_rate=settings.nar_learning_rate,
+        weight_decay=0.01,
+        warmup_steps=20,
+        lr_scheduler_type="cosine",
+        logging_steps=50,
+        save_strategy="no",
+        report_to="none",
+        use_cpu=True,
+        seed=settings.seed,
+        disable_tqdm=True,
+        dataloader_pin_memory=False,
     )
     model, metrics = train_nar_slp(
-        corpus["train"], vae, tokenizer, training_args, model_args,
+        corpus["train"],
+        vae,
+        tokenizer,
+        training_args,
+        model_args,
         report=lambda line: events.put(("say", job, "   " + line)),
         callbacks=[ProgressEventsCallback(events, job)],
     )
@@ -170,8 +217,9 @@ JOBS: dict[str, tuple[Callable[..., dict], str]] = {
 }
 
 
-def run_timed_job(fn: Callable[..., dict], job: str, settings: DemoSettings, models_dir: str, config: dict,
-             events) -> dict:
+def run_timed_job(
+    fn: Callable[..., dict], job: str, settings: DemoSettings, models_dir: str, config: dict, events
+) -> dict:
     """Run one job (in this process or a worker) and add its own wall and CPU seconds."""
     if settings.torch_threads:
         torch.set_num_threads(settings.torch_threads)
@@ -186,7 +234,6 @@ def run_timed_job(fn: Callable[..., dict], job: str, settings: DemoSettings, mod
     result["timing"] = {"wall_s": round(time.time() - wall, 1), "cpu_s": round(time.process_time() - cpu, 1)}
     events.put(("done", job, result["timing"]))
     return result
-
 
 
 __all__ = ["JOBS", "demo_corpus", "nar_job", "run_timed_job", "tae_job", "translator_job"]

@@ -8,6 +8,7 @@ its five trainings after the pose VAE this way, one single-threaded worker per C
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -58,10 +59,8 @@ def run_jobs_side_by_side(
         try:
             pending = {name: pool.apply_async(fn, (*args, events)) for name, (fn, args) in jobs.items()}
             while pending:
-                try:
+                with contextlib.suppress(queue_module.Empty):
                     on_event(events.get(timeout=poll_s))
-                except queue_module.Empty:
-                    pass
                 for name in [n for n, r in pending.items() if r.ready()]:
                     results[name] = pending.pop(name).get()  # re-raises a job's error here
             while True:  # the last events

@@ -30,8 +30,14 @@ class JobProgress:
         if kind == "say":
             (tqdm.write if self.bars and self.say is print else self.say)(value)
         elif kind == "total" and self.progress:
-            self.bars[job] = tqdm(total=value, desc=f"{self.titles[job]:<32}", unit="step",
-                                  position=self.positions[job], leave=True, dynamic_ncols=True)
+            self.bars[job] = tqdm(
+                total=value,
+                desc=f"{self.titles[job]:<32}",
+                unit="step",
+                position=self.positions[job],
+                leave=True,
+                dynamic_ncols=True,
+            )
         elif kind == "step" and bar is not None:
             bar.update(value - bar.n)
         elif kind == "loss" and bar is not None:

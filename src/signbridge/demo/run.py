@@ -58,7 +58,9 @@ class _Stopwatch:
         wall, cpu = time.time(), cpu_seconds()
         self.timings[stage] = {"wall_s": round(wall - self._wall, 1), "cpu_s": round(cpu - self._cpu, 1)}
         self._wall, self._cpu = wall, cpu
-        self.say(f"[{stage}: {self.timings[stage]['wall_s']:.0f} s wall, {self.timings[stage]['cpu_s']:.0f} s CPU]")
+        self.say(
+            f"[{stage}: {self.timings[stage]['wall_s']:.0f} s wall, {self.timings[stage]['cpu_s']:.0f} s CPU]"
+        )
 
 
 def run_demo(
@@ -120,8 +122,9 @@ def run_demo(
     for folder in configs:
         watch.timings[folder] = job_results[folder]["timing"]
     translation, pairs = _show_translations(settings, job_results["cvslt"], models_dir, say)
-    table, table_text, comparisons, producers = _evaluate_production(settings, corpus, job_results, out, say,
-                                                                     progress)
+    table, table_text, comparisons, producers = _evaluate_production(
+        settings, corpus, job_results, out, say, progress
+    )
     acceptance, acceptance_spread = _acceptance(settings, table, comparisons, say)
     watch.lap("evaluation")
     files, produced_lengths = _produce_poses(settings, *producers[NAR_WITH_KD], out, say)
@@ -167,29 +170,37 @@ def _show_corpus(settings: DemoSettings, say: Say) -> dict[str, list[dict]]:
     return corpus
 
 
-def _train_pose_vae(settings: DemoSettings, corpus: dict[str, list[dict]], models_dir: Path, say: Say,
-                    progress: bool) -> None:
+def _train_pose_vae(
+    settings: DemoSettings, corpus: dict[str, list[dict]], models_dir: Path, say: Say, progress: bool
+) -> None:
     """2. The per-frame pose VAE, saved to ``models/pose_vae`` (the NAR-SLP trainings need it)."""
     say("2. training the per-frame pose VAE (LGM + PGM) ...")
     train_pose_vae(
         [e["poses"] for e in corpus["train"]],
         args=PoseVAETrainingArguments(
-            num_epochs=settings.vae_epochs, batch_size=settings.vae_batch_size,
-            learning_rate=settings.vae_learning_rate, seed=settings.seed,
+            num_epochs=settings.vae_epochs,
+            batch_size=settings.vae_batch_size,
+            learning_rate=settings.vae_learning_rate,
+            seed=settings.seed,
         ),
         dev_sequences=[e["poses"] for e in corpus["dev"]],
         output_dir=models_dir / "pose_vae",
-        progress=progress, report=lambda line: say("   " + line),
-        latent_dim=settings.vae_latent_dim, hidden_sizes=list(settings.vae_hidden_sizes),
+        progress=progress,
+        report=lambda line: say("   " + line),
+        latent_dim=settings.vae_latent_dim,
+        hidden_sizes=list(settings.vae_hidden_sizes),
     )
 
 
-def _train_side_by_side(settings: DemoSettings, configs: dict[str, dict], models_dir: Path, workers: int,
-                        say: Say, progress: bool) -> dict[str, dict]:
+def _train_side_by_side(
+    settings: DemoSettings, configs: dict[str, dict], models_dir: Path, workers: int, say: Say, progress: bool
+) -> dict[str, dict]:
     """3. The other five models, ``workers`` at a time; their results by folder."""
     say(f"3. training {', '.join(JOBS)} ({workers} at a time) ...")
-    jobs = {folder: (run_timed_job, (fn, folder, settings, str(models_dir), configs[folder]))
-            for fn, folder in JOBS.values()}
+    jobs = {
+        folder: (run_timed_job, (fn, folder, settings, str(models_dir), configs[folder]))
+        for fn, folder in JOBS.values()
+    }
     shown = JobProgress({folder: title for title, (_, folder) in JOBS.items()}, say, progress)
     try:
         return run_jobs_side_by_side(jobs, workers, shown.put)
@@ -197,11 +208,14 @@ def _train_side_by_side(settings: DemoSettings, configs: dict[str, dict], models
         shown.close()
 
 
-def _show_translations(settings: DemoSettings, cvslt_results: dict, models_dir: Path,
-                       say: Say) -> tuple[dict[str, dict[str, float]], list[dict[str, str]]]:
+def _show_translations(
+    settings: DemoSettings, cvslt_results: dict, models_dir: Path, say: Say
+) -> tuple[dict[str, dict[str, float]], list[dict[str, str]]]:
     """4. A few CV-SLT dev translations beside their references, and the scores on dev and test."""
-    translation = {s: {k: cvslt_results[s][k] for k in ("bleu1", "bleu2", "bleu3", "bleu4", "rouge_l")}
-                   for s in ("dev", "test")}
+    translation = {
+        s: {k: cvslt_results[s][k] for k in ("bleu1", "bleu2", "bleu3", "bleu4", "rouge_l")}
+        for s in ("dev", "test")
+    }
     pairs = []
     with open(models_dir / "cvslt" / "predictions_dev.tsv", encoding="utf-8") as handle:
         next(handle)
@@ -212,7 +226,10 @@ def _show_translations(settings: DemoSettings, cvslt_results: dict, models_dir: 
     for pair in pairs:
         say(f"     REF: {pair['reference']}\n     HYP: {pair['hypothesis']}")
     for split, scores in translation.items():
-        say(f"   CV-SLT {split}: " + "  ".join(f"{k.upper().replace('_', '-')} {v:.2f}" for k, v in scores.items()))
+        say(
+            f"   CV-SLT {split}: "
+            + "  ".join(f"{k.upper().replace('_', '-')} {v:.2f}" for k, v in scores.items())
+        )
     return translation, pairs
 
 
@@ -224,8 +241,14 @@ def _load_producer(folder: str | os.PathLike):
     return NARSignProducer.from_pretrained(folder).eval(), AutoTokenizer.from_pretrained(folder)
 
 
-def _evaluate_production(settings: DemoSettings, corpus: dict[str, list[dict]], job_results: dict[str, dict],
-                         out: Path, say: Say, progress: bool) -> tuple[dict, str, dict, dict[str, tuple]]:
+def _evaluate_production(
+    settings: DemoSettings,
+    corpus: dict[str, list[dict]],
+    job_results: dict[str, dict],
+    out: Path,
+    say: Say,
+    progress: bool,
+) -> tuple[dict, str, dict, dict[str, tuple]]:
     """5. The production table (FGD with the TAE, back-translation, DurACC, DTW) on dev and test,
     shown and written to ``production_table.txt``/``.json``, and its rows compared pairwise by a paired
     bootstrap over the sentences (``production_comparisons.json``); also the two producers it loaded."""
@@ -237,12 +260,21 @@ def _evaluate_production(settings: DemoSettings, corpus: dict[str, list[dict]], 
     back_translator = BackTranslator.from_pretrained(
         job_results["backtranslator"]["model_dir"], num_beams=settings.num_beams
     )
-    producers = {NAR_WITHOUT_KD: _load_producer(models_dir / "nar_slp_no_kd"),
-                 NAR_WITH_KD: _load_producer(models_dir / "nar_slp")}
+    producers = {
+        NAR_WITHOUT_KD: _load_producer(models_dir / "nar_slp_no_kd"),
+        NAR_WITH_KD: _load_producer(models_dir / "nar_slp"),
+    }
     table, comparisons = evaluate_production_with_comparisons(
-        producers, {"dev": corpus["dev"], "test": corpus["test"]}, corpus["train"],
-        tae=tae, back_translator=back_translator, seed=settings.seed, num_resamples=settings.num_resamples,
-        bootstrap_seed=settings.bootstrap_seed, progress=progress, report=lambda text: None,
+        producers,
+        {"dev": corpus["dev"], "test": corpus["test"]},
+        corpus["train"],
+        tae=tae,
+        back_translator=back_translator,
+        seed=settings.seed,
+        num_resamples=settings.num_resamples,
+        bootstrap_seed=settings.bootstrap_seed,
+        progress=progress,
+        report=lambda text: None,
     )
     table_text = format_production_table(table)
     say(table_text)
@@ -261,8 +293,9 @@ FGD_CHECKS = {
 DURACC_THRESHOLD = 0.76
 
 
-def _acceptance(settings: DemoSettings, table: dict, comparisons: dict,
-                say: Say) -> tuple[dict[str, bool], dict[str, dict[str, Any]]]:
+def _acceptance(
+    settings: DemoSettings, table: dict, comparisons: dict, say: Say
+) -> tuple[dict[str, bool], dict[str, dict[str, Any]]]:
     """The main job's acceptance checks on the test split (NAR-SLP with KD against the others), each with
     its spread: a paired bootstrap over the test sentences. An FGD check passes when the whole 95%
     interval of FGD(A) - FGD(B) lies below 0, the DurACC check when DurACC's whole 95% interval lies at
@@ -276,12 +309,19 @@ def _acceptance(settings: DemoSettings, table: dict, comparisons: dict,
     count = next(iter(test.values()))["dur_acc"]["num_sentences"]
     correct = round(kd["dur_acc"] * count)
     spread[f"kd_duracc_at_least_{DURACC_THRESHOLD}"] = dict(
-        bootstrap_mean(np.r_[np.ones(correct), np.zeros(count - correct)], threshold=DURACC_THRESHOLD,
-                       num_resamples=settings.num_resamples, seed=settings.bootstrap_seed),
-        metric="dur_acc", row=NAR_WITH_KD,
+        bootstrap_mean(
+            np.r_[np.ones(correct), np.zeros(count - correct)],
+            threshold=DURACC_THRESHOLD,
+            num_resamples=settings.num_resamples,
+            seed=settings.bootstrap_seed,
+        ),
+        metric="dur_acc",
+        row=NAR_WITH_KD,
     )
-    acceptance = {key: bool(record["a_below_b"] if "a_below_b" in record else record["at_least"])
-                  for key, record in spread.items()}
+    acceptance = {
+        key: bool(record["a_below_b"] if "a_below_b" in record else record["at_least"])
+        for key, record in spread.items()
+    }
     say(
         f"   acceptance (test; paired bootstrap over the {count} test sentences, {settings.num_resamples} "
         f"resamples, seed {settings.bootstrap_seed}: an FGD check is True when the 95% interval of "
@@ -301,8 +341,9 @@ def _acceptance(settings: DemoSettings, table: dict, comparisons: dict,
     return acceptance, spread
 
 
-def _produce_poses(settings: DemoSettings, model, tokenizer, out: Path,
-                   say: Say) -> tuple[dict[str, list[str]], Any]:
+def _produce_poses(
+    settings: DemoSettings, model, tokenizer, out: Path, say: Say
+) -> tuple[dict[str, list[str]], Any]:
     """6. Poses for ``settings.sentences`` from the NAR-SLP with KD: ``poses/sentence_<i>.pose`` (and
     ``.gif``); returns the files and the produced lengths."""
     say("6. producing poses for new sentences ...")
@@ -335,8 +376,9 @@ def _reload_with_auto_classes(settings: DemoSettings, models_dir: Path, produced
     from transformers import AutoModel, AutoModelForSeq2SeqLM, AutoTokenizer
 
     reloaded = AutoModel.from_pretrained(models_dir / "nar_slp")
-    batch = AutoTokenizer.from_pretrained(models_dir / "nar_slp")([settings.sentences[0]], return_tensors="pt",
-                                                                   return_token_type_ids=False)
+    batch = AutoTokenizer.from_pretrained(models_dir / "nar_slp")(
+        [settings.sentences[0]], return_tensors="pt", return_token_type_ids=False
+    )
     again = reloaded.generate_poses(batch["input_ids"], batch["attention_mask"])
     same = bool(torch.equal(again.lengths.cpu(), torch.as_tensor(produced_lengths[:1])))
     cvslt = AutoModelForSeq2SeqLM.from_pretrained(models_dir / "cvslt" / "model")

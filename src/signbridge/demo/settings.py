@@ -55,7 +55,9 @@ class DemoSettings:
     # ---- corpus ----
     train_size: int = 1500
     dev_size: int = 100
-    test_size: int = 600  # about PHOENIX14T's 642: FGD on ~2400 windows; KD vs no-KD is within noise on 100-300
+    test_size: int = (
+        600  # about PHOENIX14T's 642: FGD on ~2400 windows; KD vs no-KD is within noise on 100-300
+    )
     # ---- CV-SLT (features -> text) ----
     cvslt_epochs: float = 24.0  # 14 learned one sentence for most inputs (dev BLEU-4 4.6); 24: 22.3 (greedy)
     cvslt_batch_size: int = 32
@@ -78,8 +80,13 @@ class DemoSettings:
     tae_epochs: float = 3.0
     tae_config: dict = field(
         default_factory=lambda: {
-            "d_model": 64, "encoder_layers": 2, "decoder_layers": 2, "num_attention_heads": 4,
-            "ffn_dim": 128, "dropout": 0.1, "loss_type": "bce",  # FGD features: the pooled encoder output (64-d)
+            "d_model": 64,
+            "encoder_layers": 2,
+            "decoder_layers": 2,
+            "num_attention_heads": 4,
+            "ffn_dim": 128,
+            "dropout": 0.1,
+            "loss_type": "bce",  # FGD features: the pooled encoder output (64-d)
         }
     )
     tae_window_stride: int = 12
@@ -90,16 +97,24 @@ class DemoSettings:
     nar_tokenizer_vocab_size: int = 1000
     nar_text_encoder_config: dict = field(
         default_factory=lambda: {
-            "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
-            "intermediate_size": 128, "max_position_embeddings": 64,
+            "hidden_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 4,
+            "intermediate_size": 128,
+            "max_position_embeddings": 64,
         }
     )
     nar_producer_config: dict = field(
         default_factory=lambda: {
-            "d_model": 64, "decoder_layers": 2, "decoder_attention_heads": 4, "decoder_ffn_dim": 128,
+            "d_model": 64,
+            "decoder_layers": 2,
+            "decoder_attention_heads": 4,
+            "decoder_ffn_dim": 128,
             # no dropout on the attention weights: its mask over the (T_max x T_max) self-attention
             # was half of a CPU training step (0.52 s -> 0.24 s per batch of 16)
-            "dropout": 0.1, "attention_dropout": 0.0, "max_frames": 256,
+            "dropout": 0.1,
+            "attention_dropout": 0.0,
+            "max_frames": 256,
         }
     )
     # ---- comparisons of the production rows: paired bootstrap over the test sentences ----
@@ -115,18 +130,26 @@ class DemoSettings:
     workers: int | None = None
 
     @classmethod
-    def full(cls) -> "DemoSettings":
+    def full(cls) -> DemoSettings:
         """The main job's sizes (about 15 minutes on an idle 2-core CPU with two workers)."""
         return cls()
 
     @classmethod
-    def quick(cls) -> "DemoSettings":
+    def quick(cls) -> DemoSettings:
         """A first look in under 3 minutes: a small corpus and short trainings (scores are low)."""
         return cls(
-            train_size=300, dev_size=30, test_size=30,
-            cvslt_epochs=2.0, backtranslator_epochs=2.0, num_beams=1,
-            vae_epochs=2, tae_epochs=1.0, tae_window_stride=34, nar_epochs=2.0,
-            num_translations_shown=3, sentences=DEMO_SENTENCES[:2],
+            train_size=300,
+            dev_size=30,
+            test_size=30,
+            cvslt_epochs=2.0,
+            backtranslator_epochs=2.0,
+            num_beams=1,
+            vae_epochs=2,
+            tae_epochs=1.0,
+            tae_window_stride=34,
+            nar_epochs=2.0,
+            num_translations_shown=3,
+            sentences=DEMO_SENTENCES[:2],
         )
 
 
@@ -141,15 +164,22 @@ def sized_model_configs(settings: DemoSettings, corpus: dict[str, list[dict]]) -
     cvslt_config = dict(settings.cvslt_model_config)
     bt_config = dict(settings.backtranslator_model_config)
     producer_config = dict(settings.nar_producer_config)
-    for config, needed in ((cvslt_config, longest_features),
-                           (bt_config, -(-longest // settings.backtranslator_frame_stride))):
+    for config, needed in (
+        (cvslt_config, longest_features),
+        (bt_config, -(-longest // settings.backtranslator_frame_stride)),
+    ):
         if config["max_sign_positions"] < needed:
             config["max_sign_positions"] = needed + 8
             config["max_position_embeddings"] = max(config["max_position_embeddings"], needed + 8 + 2 + 42)
     if producer_config.get("max_frames", 300) < longest:
         producer_config["max_frames"] = int(np.ceil(longest * 1.2 / 8) * 8)
-    return {"nar_slp": producer_config, "nar_slp_no_kd": producer_config, "cvslt": cvslt_config,
-            "backtranslator": bt_config, "pose_autoencoder": {}}
+    return {
+        "nar_slp": producer_config,
+        "nar_slp_no_kd": producer_config,
+        "cvslt": cvslt_config,
+        "backtranslator": bt_config,
+        "pose_autoencoder": {},
+    }
 
 
 __all__ = ["DEMO_SENTENCES", "DemoSettings", "sized_model_configs", "translator_model_config"]

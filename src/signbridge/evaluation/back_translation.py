@@ -40,7 +40,7 @@ class BackTranslator:
             raise ValueError(f"BackTranslator.frame_stride must be >= 1, got {self.frame_stride}")
 
     @classmethod
-    def from_pretrained(cls, path: str | os.PathLike, **kwargs) -> "BackTranslator":
+    def from_pretrained(cls, path: str | os.PathLike, **kwargs) -> BackTranslator:
         """Load ``model``, tokenizer and ``pose_normalizer.json`` from a folder saved by ``train_cvslt``."""
         from transformers import AutoTokenizer
 
@@ -52,12 +52,16 @@ class BackTranslator:
         tokenizer = AutoTokenizer.from_pretrained(path)
         settings_file = path / BACKTRANSLATION_FILE
         if settings_file.is_file() and "frame_stride" not in kwargs:
-            kwargs["frame_stride"] = int(json.loads(settings_file.read_text(encoding="utf-8"))["frame_stride"])
+            kwargs["frame_stride"] = int(
+                json.loads(settings_file.read_text(encoding="utf-8"))["frame_stride"]
+            )
         normalizer = load_pose_normalizer(path)
         return cls(model=model, tokenizer=tokenizer, normalizer=normalizer, **kwargs)
 
     @torch.no_grad()
-    def translate(self, sequences: Sequence[np.ndarray], progress: bool = False, desc: str = "back-translating") -> list[str]:
+    def translate(
+        self, sequences: Sequence[np.ndarray], progress: bool = False, desc: str = "back-translating"
+    ) -> list[str]:
         from signbridge.data.collators import poses_to_features
         from signbridge.evaluation.translation import decode_sequences
 
@@ -65,7 +69,9 @@ class BackTranslator:
         expected = getattr(self.model.config, "feature_dim", None)
         hyps: list[str] = []
         device = next(self.model.parameters()).device
-        for begin in tqdm(range(0, len(sequences), self.batch_size), desc=desc, disable=not progress, leave=False):
+        for begin in tqdm(
+            range(0, len(sequences), self.batch_size), desc=desc, disable=not progress, leave=False
+        ):
             feats = [
                 poses_to_features(np.asarray(s)[:: self.frame_stride], self.normalizer)
                 for s in sequences[begin : begin + self.batch_size]

@@ -74,7 +74,9 @@ class _SentenceStatistics:
             raise ValueError(f"{name}: no sentences")
         dims = {np.shape(f)[1] for f in features if np.ndim(f) == 2}
         if len(dims) != 1 or any(np.ndim(f) != 2 for f in features):
-            raise ValueError(f"{name}: expected one (n_i, D) array per sentence with one D, got dims {sorted(dims)}")
+            raise ValueError(
+                f"{name}: expected one (n_i, D) array per sentence with one D, got dims {sorted(dims)}"
+            )
         dim = dims.pop()
         self.counts = np.array([len(f) for f in features], dtype=np.float64)
         self.means = np.zeros((len(features), dim))
@@ -119,7 +121,10 @@ class _SentenceStatistics:
 
 
 def _fgd_per_resample(
-    rows: Mapping[str, _SentenceStatistics], references: _SentenceStatistics, counts: np.ndarray, eps: float,
+    rows: Mapping[str, _SentenceStatistics],
+    references: _SentenceStatistics,
+    counts: np.ndarray,
+    eps: float,
     values_per_chunk: int = 4_000_000,
 ) -> dict[str, np.ndarray]:
     """FGD of each row for each weight vector (row of ``counts``); NaN where a side has < 2 windows.
@@ -176,8 +181,12 @@ def _check(confidence: float, num_sentences: int, counts: np.ndarray) -> None:
 
 
 def _summary(
-    metric: str, names: tuple[str, str], values: tuple[float, float], resampled: tuple[np.ndarray, np.ndarray],
-    confidence: float, num_sentences: int,
+    metric: str,
+    names: tuple[str, str],
+    values: tuple[float, float],
+    resampled: tuple[np.ndarray, np.ndarray],
+    confidence: float,
+    num_sentences: int,
 ) -> dict[str, Any]:
     """The comparison record of A - B (see :func:`paired_bootstrap_fgd`)."""
     diffs = resampled[0] - resampled[1]
@@ -247,7 +256,9 @@ def paired_bootstrap_fgd(
 def _as_values(values, name: str) -> np.ndarray:
     array = np.asarray(values, dtype=np.float64)
     if array.ndim != 1 or array.size == 0:
-        raise ValueError(f"{name} must be a non-empty 1-D array of per-sentence values, got shape {array.shape}")
+        raise ValueError(
+            f"{name} must be a non-empty 1-D array of per-sentence values, got shape {array.shape}"
+        )
     if not np.all(np.isfinite(array)):
         raise ValueError(f"{name} contains NaN or infinite values")
     return array
@@ -270,11 +281,14 @@ def paired_bootstrap_mean(
     """
     a, b = _as_values(values_a, names[0]), _as_values(values_b, names[1])
     if a.shape != b.shape:
-        raise ValueError(f"paired bootstrap needs the same sentences on both sides, got {a.size} and {b.size}")
+        raise ValueError(
+            f"paired bootstrap needs the same sentences on both sides, got {a.size} and {b.size}"
+        )
     counts = resample_counts(a.size, num_resamples, seed)
     _check(confidence, a.size, counts)
-    return _summary(metric, names, (a.mean(), b.mean()), (counts @ a / a.size, counts @ b / b.size), confidence,
-                    a.size)
+    return _summary(
+        metric, names, (a.mean(), b.mean()), (counts @ a / a.size, counts @ b / b.size), confidence, a.size
+    )
 
 
 def bootstrap_mean(
@@ -298,12 +312,19 @@ def bootstrap_mean(
     tail = 100.0 * (1.0 - confidence) / 2.0
     low, high = (float(v) for v in np.percentile(means, [tail, 100.0 - tail]))
     out: dict[str, Any] = {
-        "value": float(array.mean()), "mean": float(means.mean()), "interval": [low, high],
-        "confidence": confidence, "num_resamples": int(num_resamples), "num_sentences": int(array.size),
+        "value": float(array.mean()),
+        "mean": float(means.mean()),
+        "interval": [low, high],
+        "confidence": confidence,
+        "num_resamples": int(num_resamples),
+        "num_sentences": int(array.size),
     }
     if threshold is not None:
-        out.update(threshold=float(threshold), p_at_least=float(np.mean(means >= threshold)),
-                   at_least=bool(low >= threshold))
+        out.update(
+            threshold=float(threshold),
+            p_at_least=float(np.mean(means >= threshold)),
+            at_least=bool(low >= threshold),
+        )
     return out
 
 
@@ -368,10 +389,22 @@ def compare_rows(
     out = {}
     for a, b in pairs:
         out[comparison_key(a, b)] = {
-            "fgd_x10": _summary("fgd_x10", (a, b), (fgd[a], fgd[b]), (fgd_resampled[a], fgd_resampled[b]),
-                                confidence, len(ref_poses)),
-            "dur_acc": _summary("dur_acc", (a, b), (correct[a].mean(), correct[b].mean()),
-                                (dur_resampled[a], dur_resampled[b]), confidence, len(ref_poses)),
+            "fgd_x10": _summary(
+                "fgd_x10",
+                (a, b),
+                (fgd[a], fgd[b]),
+                (fgd_resampled[a], fgd_resampled[b]),
+                confidence,
+                len(ref_poses),
+            ),
+            "dur_acc": _summary(
+                "dur_acc",
+                (a, b),
+                (correct[a].mean(), correct[b].mean()),
+                (dur_resampled[a], dur_resampled[b]),
+                confidence,
+                len(ref_poses),
+            ),
         }
     return out
 

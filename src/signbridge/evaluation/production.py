@@ -77,7 +77,9 @@ def fgd_score(tae, generated: Sequence[np.ndarray], references: Sequence[np.ndar
     require_evaluate("FGD in the production table")
     from signbridge.metrics.fgd import FGD
 
-    result = FGD().compute(predictions=list(generated), references=list(references), model=tae, breakdowns=False)
+    result = FGD().compute(
+        predictions=list(generated), references=list(references), model=tae, breakdowns=False
+    )
     return {"fgd": float(result["fgd"]), "fgd_x10": float(result["fgd_x10"])}
 
 
@@ -150,8 +152,11 @@ def default_comparisons(producer_names: Sequence[str]) -> list[tuple[str, str]]:
 
 
 def _split_candidates(
-    producers: Mapping[str, tuple[Any, Any]], examples: Sequence[Mapping[str, Any]], train_poses: list[np.ndarray],
-    seed: int, progress: bool,
+    producers: Mapping[str, tuple[Any, Any]],
+    examples: Sequence[Mapping[str, Any]],
+    train_poses: list[np.ndarray],
+    seed: int,
+    progress: bool,
 ) -> dict[str, list[np.ndarray]]:
     """Every row's pose sequences for one split: Ground Truth, Mean, Random and each producer."""
     lengths = [int(np.asarray(e["poses"]).shape[0]) for e in examples]
@@ -161,7 +166,9 @@ def _split_candidates(
         RANDOM: baseline_random(train_poses, len(examples), seed=seed),
     }
     for name, (model, tokenizer) in producers.items():
-        candidates[name], _ = produce_poses(model, tokenizer, [e["text"] for e in examples], progress=progress)
+        candidates[name], _ = produce_poses(
+            model, tokenizer, [e["text"] for e in examples], progress=progress
+        )
     return candidates
 
 
@@ -208,20 +215,32 @@ def evaluate_production_with_comparisons(
         rows = {}
         for name, produced in candidates.items():
             rows[name] = score_production(
-                produced, examples, tae=tae, back_translator=back_translator, fps=fps, progress=progress,
+                produced,
+                examples,
+                tae=tae,
+                back_translator=back_translator,
+                fps=fps,
+                progress=progress,
                 desc=f"{split}/{name}",
             )
         results[split] = rows
         if pairs:
             compared[split] = compare_rows(
-                candidates, candidates[GROUND_TRUTH], pairs, tae=tae, fps=fps, num_resamples=num_resamples,
-                seed=bootstrap_seed, confidence=confidence,
+                candidates,
+                candidates[GROUND_TRUTH],
+                pairs,
+                tae=tae,
+                fps=fps,
+                num_resamples=num_resamples,
+                seed=bootstrap_seed,
+                confidence=confidence,
             )
     text = format_production_table(results)
     if compared:
         text += (
             f"\nPaired bootstrap over each split's sentences ({num_resamples} resamples, seed {bootstrap_seed}): "
-            f"single-run A and B, A-B, its {100 * confidence:.0f}% interval, P(A<B)\n" + format_comparisons(compared)
+            f"single-run A and B, A-B, its {100 * confidence:.0f}% interval, P(A<B)\n"
+            + format_comparisons(compared)
         )
     say(report)(text)
     return results, compared
@@ -260,8 +279,16 @@ def evaluate_production(
         comparison of rows.
     """
     table, _ = evaluate_production_with_comparisons(
-        producers, eval_splits, train_examples, tae=tae, back_translator=back_translator, fps=fps, seed=seed,
-        comparisons=[], progress=progress, report=report,
+        producers,
+        eval_splits,
+        train_examples,
+        tae=tae,
+        back_translator=back_translator,
+        fps=fps,
+        seed=seed,
+        comparisons=[],
+        progress=progress,
+        report=report,
     )
     return table
 
@@ -309,17 +336,25 @@ class ProductionEvaluationArguments:
     """What ``scripts/evaluate_production.py`` scores: which producers, TAE and back-translator, which splits."""
 
     producer: str | None = field(default=None, metadata={"help": "NARSignProducer folder trained with KD"})
-    producer_no_kd: str | None = field(default=None, metadata={"help": "NARSignProducer folder trained without KD"})
-    tae: str = field(default="runs/pose_autoencoder_synthetic", metadata={"help": "PoseAutoencoderModel folder (FGD)"})
-    backtranslator: str | None = field(default=None, metadata={"help": "pose-input CV-SLT folder (BLEU/ROUGE)"})
+    producer_no_kd: str | None = field(
+        default=None, metadata={"help": "NARSignProducer folder trained without KD"}
+    )
+    tae: str = field(
+        default="runs/pose_autoencoder_synthetic", metadata={"help": "PoseAutoencoderModel folder (FGD)"}
+    )
+    backtranslator: str | None = field(
+        default=None, metadata={"help": "pose-input CV-SLT folder (BLEU/ROUGE)"}
+    )
     num_beams: int = field(default=5, metadata={"help": "beam size of the back-translation"})
     seed: int = field(default=0, metadata={"help": "seed of the Random baseline's draw"})
     splits: str = field(default="dev,test", metadata={"help": "comma-separated splits to score"})
     output_json: str | None = field(default=None, metadata={"help": "also write the rows here"})
     comparisons: bool = field(
         default=False,
-        metadata={"help": "also compare the rows pairwise (each producer vs Mean and Random, w/ KD vs w/o KD) with "
-                          "a paired bootstrap over the sentences: A-B, its 95% interval, P(A<B)"},
+        metadata={
+            "help": "also compare the rows pairwise (each producer vs Mean and Random, w/ KD vs w/o KD) with "
+            "a paired bootstrap over the sentences: A-B, its 95% interval, P(A<B)"
+        },
     )
     num_resamples: int = field(default=1000, metadata={"help": "bootstrap resamples of the comparisons"})
     bootstrap_seed: int = field(default=0, metadata={"help": "seed of the comparisons' resamples"})
@@ -347,12 +382,21 @@ def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, dict[str, flo
             producers[name] = (NARSignProducer.from_pretrained(path), AutoTokenizer.from_pretrained(path))
     tae = PoseAutoencoderModel.from_pretrained(args.tae).eval()
     back_translator = (
-        BackTranslator.from_pretrained(args.backtranslator, num_beams=args.num_beams) if args.backtranslator else None
+        BackTranslator.from_pretrained(args.backtranslator, num_beams=args.num_beams)
+        if args.backtranslator
+        else None
     )
     results, comparisons = evaluate_production_with_comparisons(
-        producers, {s: data[s] for s in splits}, data["train"], tae=tae, back_translator=back_translator,
-        seed=args.seed, comparisons=None if args.comparisons else [], num_resamples=args.num_resamples,
-        bootstrap_seed=args.bootstrap_seed, report=print,
+        producers,
+        {s: data[s] for s in splits},
+        data["train"],
+        tae=tae,
+        back_translator=back_translator,
+        seed=args.seed,
+        comparisons=None if args.comparisons else [],
+        num_resamples=args.num_resamples,
+        bootstrap_seed=args.bootstrap_seed,
+        report=print,
     )
     print(format_markdown_table(results))
     if args.output_json:

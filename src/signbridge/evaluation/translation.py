@@ -16,7 +16,9 @@ if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
 
-def decode_sequences(tokenizer: PreTrainedTokenizerBase, sequences: np.ndarray | torch.Tensor | Sequence) -> list[str]:
+def decode_sequences(
+    tokenizer: PreTrainedTokenizerBase, sequences: np.ndarray | torch.Tensor | Sequence
+) -> list[str]:
     """Decode generated ids or ``-100``-padded labels to text (special tokens skipped, stripped)."""
     if isinstance(sequences, tuple):
         sequences = sequences[0]
@@ -25,7 +27,9 @@ def decode_sequences(tokenizer: PreTrainedTokenizerBase, sequences: np.ndarray |
         raise ValueError(f"decode_sequences: expected a 2-D array of token ids, got shape {array.shape}")
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     array = np.where(array < 0, pad_id, array)
-    texts = tokenizer.batch_decode(array.tolist(), skip_special_tokens=True, clean_up_tokenization_spaces=False)
+    texts = tokenizer.batch_decode(
+        array.tolist(), skip_special_tokens=True, clean_up_tokenization_spaces=False
+    )
     return [" ".join(t.split()) for t in texts]
 
 

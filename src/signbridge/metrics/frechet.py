@@ -130,10 +130,7 @@ def frechet_distance_from_statistics(mu1, sigma1, mu2, sigma2, eps: float = 1e-6
     sigma2 = _check_covariance(sigma2, "sigma2")
     # work on matrices of order 1 (features with variances ~1e-6 or ~1e6 alike), scale back after
     scale = max(float(np.max(np.abs(sigma1), initial=0.0)), float(np.max(np.abs(sigma2), initial=0.0)))
-    if scale == 0.0:
-        trace_root = 0.0
-    else:
-        trace_root = scale * _trace_sqrt_product(sigma1 / scale, sigma2 / scale)
+    trace_root = 0.0 if scale == 0.0 else scale * _trace_sqrt_product(sigma1 / scale, sigma2 / scale)
     if not np.isfinite(trace_root):
         logger.warning("Fréchet distance: Tr sqrt(S1 S2) is not finite; adding %g to the diagonals", eps)
         offset = np.eye(sigma1.shape[0]) * eps
@@ -183,7 +180,9 @@ def _trace_sqrt_products(sigma1: np.ndarray, sigma2: np.ndarray) -> np.ndarray:
         return np.array([_trace_sqrt_product(a, b) for a, b in zip(sigma1, sigma2, strict=True)])
     finite &= np.all(np.isfinite(eig), axis=-1)
     bound = np.max(w, axis=-1, initial=0.0) * np.linalg.norm(sigma2, axis=(1, 2))
-    eig = _psd_eigenvalues_batch(np.where(finite[:, None], eig, 0.0), "sigma1^(1/2) sigma2 sigma1^(1/2)", bound)
+    eig = _psd_eigenvalues_batch(
+        np.where(finite[:, None], eig, 0.0), "sigma1^(1/2) sigma2 sigma1^(1/2)", bound
+    )
     return np.where(finite, np.sqrt(eig).sum(axis=-1), np.nan)
 
 
@@ -203,7 +202,9 @@ def frechet_distances_from_statistics(mu1, sigma1, mu2, sigma2, eps: float = 1e-
     sigma1 = np.asarray(sigma1, dtype=np.float64)
     sigma2 = np.asarray(sigma2, dtype=np.float64)
     if (
-        mu1.ndim != 2 or mu1.shape != mu2.shape or sigma1.shape != sigma2.shape
+        mu1.ndim != 2
+        or mu1.shape != mu2.shape
+        or sigma1.shape != sigma2.shape
         or sigma1.shape != (*mu1.shape, mu1.shape[1])
     ):
         raise ValueError(
@@ -242,7 +243,9 @@ def frechet_distances_from_statistics(mu1, sigma1, mu2, sigma2, eps: float = 1e-
         )
     diff = mu1 - mu2
     distances = (
-        np.einsum("bd,bd->b", diff, diff) + np.trace(sigma1, axis1=1, axis2=2) + np.trace(sigma2, axis1=1, axis2=2)
+        np.einsum("bd,bd->b", diff, diff)
+        + np.trace(sigma1, axis1=1, axis2=2)
+        + np.trace(sigma2, axis1=1, axis2=2)
         - 2.0 * trace_root
     )
     for i in np.flatnonzero(~np.isfinite(distances)):

@@ -32,7 +32,9 @@ def duration_correct(
                 f"{label} must be 1-D (one length in frames per sequence), got shape {values.shape}"
             )
     if pred.size == 0 or true.size == 0:
-        raise ValueError(f"{name} needs non-empty inputs, got {pred.size} predicted and {true.size} true lengths")
+        raise ValueError(
+            f"{name} needs non-empty inputs, got {pred.size} predicted and {true.size} true lengths"
+        )
     if pred.shape != true.shape:
         raise ValueError(
             f"pred_lengths and true_lengths must have the same length, got {pred.size} and {true.size}"

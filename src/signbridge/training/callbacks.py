@@ -86,8 +86,11 @@ class KLAnnealingCallback(TrainerCallback):
             saved = 0
         self.step_offset = max(0, saved - int(state.global_step))
         if self.step_offset:
-            logger.info("KLAnnealingCallback: the model was trained for %d steps before; annealing continues from "
-                        "there", self.step_offset)
+            logger.info(
+                "KLAnnealingCallback: the model was trained for %d steps before; annealing continues from "
+                "there",
+                self.step_offset,
+            )
         self._apply(state, model)
 
     def on_step_begin(self, args, state, control, model=None, **kwargs):
@@ -145,4 +148,10 @@ def use_callbacks(trainer, callbacks) -> None:
         trainer.remove_callback(ProgressCallback)
 
 
-__all__ = ["KLAnnealingCallback", "ProgressEventsCallback", "set_model_global_step", "unwrap_model", "use_callbacks"]
+__all__ = [
+    "KLAnnealingCallback",
+    "ProgressEventsCallback",
+    "set_model_global_step",
+    "unwrap_model",
+    "use_callbacks",
+]

@@ -56,13 +56,17 @@ class CVSLTModelArguments:
     )
     mbart_name_or_path: str | None = field(
         default=None,
-        metadata={"help": "An mBART checkpoint (e.g. a local copy of facebook/mbart-large-cc25) to build the model "
-                          "from with CVSLTForConditionalGeneration.from_mbart."},
+        metadata={
+            "help": "An mBART checkpoint (e.g. a local copy of facebook/mbart-large-cc25) to build the model "
+            "from with CVSLTForConditionalGeneration.from_mbart."
+        },
     )
     tokenizer_name_or_path: str | None = field(
         default=None,
-        metadata={"help": "An mBART(-style) tokenizer folder. None: the one saved with model_name_or_path / "
-                          "mbart_name_or_path, else a tokenizer trained on the training text."},
+        metadata={
+            "help": "An mBART(-style) tokenizer folder. None: the one saved with model_name_or_path / "
+            "mbart_name_or_path, else a tokenizer trained on the training text."
+        },
     )
     tokenizer_level: str = field(
         default="word", metadata={"help": "Level of the corpus tokenizer when one is trained: word or char."}
@@ -70,13 +74,17 @@ class CVSLTModelArguments:
     lang_code: str = field(default="de_DE", metadata={"help": "Target language code token (de_DE, zh_CN)."})
     use_latent: bool = field(
         default=True,
-        metadata={"help": "False removes the latent (Gaussian) network: a plain mBART of the same size, for the "
-                          "comparison run."},
+        metadata={
+            "help": "False removes the latent (Gaussian) network: a plain mBART of the same size, for the "
+            "comparison run."
+        },
     )
     model_config: dict | str | None = field(
         default=None,
-        metadata={"help": "CVSLTConfig fields (JSON object) for a model trained from scratch, or overrides for "
-                          "from_mbart / a saved model."},
+        metadata={
+            "help": "CVSLTConfig fields (JSON object) for a model trained from scratch, or overrides for "
+            "from_mbart / a saved model."
+        },
     )
 
     def __post_init__(self):
@@ -92,17 +100,24 @@ class CVSLTDataArguments:
     """Which corpus, which input, how to decode and where to write the predictions."""
 
     dataset_name: str = field(
-        default="synthetic", metadata={"help": "load_sign_dataset name: synthetic, phoenix14t, csl-daily, ..."}
+        default="synthetic",
+        metadata={"help": "load_sign_dataset name: synthetic, phoenix14t, csl-daily, ..."},
     )
-    data_dir: str | None = field(default=None, metadata={"help": "Folder of the corpus files (real corpora)."})
+    data_dir: str | None = field(
+        default=None, metadata={"help": "Folder of the corpus files (real corpora)."}
+    )
     dataset_options: dict | str | None = field(
         default=None, metadata={"help": "Extra keyword options for load_sign_dataset (JSON object)."}
     )
     input_key: str = field(
         default="features",
-        metadata={"help": "features: visual features (T, F); poses: (T, J, K) poses, normalised and flattened."},
+        metadata={
+            "help": "features: visual features (T, F); poses: (T, J, K) poses, normalised and flattened."
+        },
     )
-    normalize_poses: bool = field(default=True, metadata={"help": "Normalise poses (input_key=poses) per joint."})
+    normalize_poses: bool = field(
+        default=True, metadata={"help": "Normalise poses (input_key=poses) per joint."}
+    )
     text_key: str = field(default="text", metadata={"help": "Column of the target text."})
     train_split: str = field(default="train")
     dev_split: str = field(default="dev")
@@ -110,19 +125,31 @@ class CVSLTDataArguments:
     score_level: str = field(
         default="word", metadata={"help": "BLEU/ROUGE tokenisation: word (German) or char (Chinese)."}
     )
-    max_train_samples: int | None = field(default=None, metadata={"help": "Use the first N training examples."})
+    max_train_samples: int | None = field(
+        default=None, metadata={"help": "Use the first N training examples."}
+    )
     eval_subset_size: int | None = field(
         default=None,
-        metadata={"help": "Evaluate on the first N dev examples while training (final scores use the full splits)."},
+        metadata={
+            "help": "Evaluate on the first N dev examples while training (final scores use the full splits)."
+        },
     )
-    max_target_length: int = field(default=64, metadata={"help": "Longest target (tokens) the collator keeps."})
-    num_beams: int = field(default=5, metadata={"help": "Beam size of the final evaluation (5 in the paper)."})
-    length_penalty: float = field(default=1.0, metadata={"help": "Length penalty of the beam search (1 in the paper)."})
+    max_target_length: int = field(
+        default=64, metadata={"help": "Longest target (tokens) the collator keeps."}
+    )
+    num_beams: int = field(
+        default=5, metadata={"help": "Beam size of the final evaluation (5 in the paper)."}
+    )
+    length_penalty: float = field(
+        default=1.0, metadata={"help": "Length penalty of the beam search (1 in the paper)."}
+    )
     max_new_tokens: int = field(default=64, metadata={"help": "Most tokens generated per sentence."})
     eval_splits: str = field(
         default="dev,test", metadata={"help": "Comma-separated splits translated and scored after training."}
     )
-    save_model: bool = field(default=True, metadata={"help": "Save the final model + tokenizer to output_dir/model."})
+    save_model: bool = field(
+        default=True, metadata={"help": "Save the final model + tokenizer to output_dir/model."}
+    )
 
     def __post_init__(self):
         self.dataset_options = json_object_argument(self.dataset_options, "dataset_options")
@@ -153,7 +180,9 @@ def parse_cvslt_args(
 class PoseFeatureCollator:
     """Wraps a :class:`SignTranslationCollator`: turns each example's poses into flattened, normalised features."""
 
-    def __init__(self, collator, pose_key: str = "poses", normalizer=None, feature_key: str = POSE_FEATURE_KEY):
+    def __init__(
+        self, collator, pose_key: str = "poses", normalizer=None, feature_key: str = POSE_FEATURE_KEY
+    ):
         self.collator = collator
         self.pose_key = pose_key
         self.normalizer = normalizer
@@ -208,7 +237,9 @@ def _fit_pose_normalizer(train_split, pose_key: str, max_sequences: int = 2000):
 def _build_tokenizer(model_args: CVSLTModelArguments, train_texts: list[str]):
     from transformers import AutoTokenizer
 
-    source = model_args.tokenizer_name_or_path or model_args.model_name_or_path or model_args.mbart_name_or_path
+    source = (
+        model_args.tokenizer_name_or_path or model_args.model_name_or_path or model_args.mbart_name_or_path
+    )
     if source is not None:
         try:
             tokenizer = AutoTokenizer.from_pretrained(source)
@@ -224,7 +255,9 @@ def _build_tokenizer(model_args: CVSLTModelArguments, train_texts: list[str]):
             logger.warning("no tokenizer in %s (%s); training one on the corpus", source, err)
     from signbridge.tokenization import train_corpus_tokenizer
 
-    return train_corpus_tokenizer(train_texts, level=model_args.tokenizer_level, lang_code=model_args.lang_code)
+    return train_corpus_tokenizer(
+        train_texts, level=model_args.tokenizer_level, lang_code=model_args.lang_code
+    )
 
 
 def _build_model(model_args: CVSLTModelArguments, tokenizer, feature_dim: int):
@@ -244,13 +277,13 @@ def _build_model(model_args: CVSLTModelArguments, tokenizer, feature_dim: int):
         overrides.setdefault("tgt_lang_code_id", lang_id)
         model = CVSLTForConditionalGeneration.from_mbart(model_args.mbart_name_or_path, **overrides)
     else:
-        defaults = dict(
-            vocab_size=len(tokenizer),
-            pad_token_id=tokenizer.pad_token_id,
-            bos_token_id=tokenizer.bos_token_id if tokenizer.bos_token_id is not None else 0,
-            eos_token_id=tokenizer.eos_token_id,
-            feature_dim=feature_dim,
-        )
+        defaults = {
+            "vocab_size": len(tokenizer),
+            "pad_token_id": tokenizer.pad_token_id,
+            "bos_token_id": tokenizer.bos_token_id if tokenizer.bos_token_id is not None else 0,
+            "eos_token_id": tokenizer.eos_token_id,
+            "feature_dim": feature_dim,
+        }
         defaults["tgt_lang_code_id"] = lang_id
         defaults.update(overrides)
         config = CVSLTConfig(**defaults)
@@ -338,7 +371,10 @@ def train_cvslt(
     logger.info("CVSLT model: %.2fM parameters, use_latent=%s", n_params / 1e6, model_args.use_latent)
 
     collator = SignTranslationCollator(
-        tokenizer, feature_key=feature_key, text_key=data_args.text_key, max_label_length=data_args.max_target_length
+        tokenizer,
+        feature_key=feature_key,
+        text_key=data_args.text_key,
+        max_label_length=data_args.max_target_length,
     )
     if data_args.input_key == "poses":
         collator = PoseFeatureCollator(collator, pose_key="poses", normalizer=normalizer)
@@ -404,7 +440,7 @@ def train_cvslt(
                 handle.write("hypothesis\treference\n")
                 for hyp, ref in zip(hyps, refs, strict=True):
                     handle.write(f"{hyp}\t{ref}\n")
-        metrics = {k[len(split) + 1:]: v for k, v in prediction.metrics.items() if k.startswith(split + "_")}
+        metrics = {k[len(split) + 1 :]: v for k, v in prediction.metrics.items() if k.startswith(split + "_")}
         metrics["decode_seconds"] = round(time.time() - split_start, 1)
         metrics["num_examples"] = len(dataset[split])
         results[split] = metrics

@@ -82,7 +82,9 @@ def _lowest_scoring_unigram_piece(tokenizer) -> int | None:
     return int(min(range(len(scores)), key=scores.__getitem__))
 
 
-def check_same_segmentation(original_json: str, pruned_json: str, texts: Iterable[str], keep_ids: list[int]) -> None:
+def check_same_segmentation(
+    original_json: str, pruned_json: str, texts: Iterable[str], keep_ids: list[int]
+) -> None:
     """Raise ``ValueError`` unless every text encodes with the pruned tokenizer to its original ids, mapped.
 
     Both tokenizers are ``tokenizers`` JSON strings; special tokens added by the post-processor are compared too.
@@ -94,7 +96,8 @@ def check_same_segmentation(original_json: str, pruned_json: str, texts: Iterabl
     original = Tokenizer.from_str(original_json).encode_batch(texts)
     pruned = Tokenizer.from_str(pruned_json).encode_batch(texts)
     changed = [
-        text for text, before, after in zip(texts, original, pruned, strict=True)
+        text
+        for text, before, after in zip(texts, original, pruned, strict=True)
         if after.ids != [position.get(i, -1) for i in before.ids]
     ]
     if changed:
@@ -181,12 +184,17 @@ def prune_mbart_checkpoint(
         try:
             pruned_json = prune_tokenizer_json(tokenizer.backend_tokenizer.to_str(), keep)
         except ValueError as error:
-            logger.warning(f"tokenizer kept unpruned ({error}); map ids with model.map_original_ids_to_pruned")
+            logger.warning(
+                f"tokenizer kept unpruned ({error}); map ids with model.map_original_ids_to_pruned"
+            )
     if pruned_json is not None:
         # every corpus text must keep its tokens (a pruned Unigram model can segment differently): refuse if not
         check_same_segmentation(tokenizer.backend_tokenizer.to_str(), pruned_json, texts, keep)
-    mbart = (mbart_name_or_path if isinstance(mbart_name_or_path, MBartForConditionalGeneration)
-             else MBartForConditionalGeneration.from_pretrained(str(mbart_name_or_path)))
+    mbart = (
+        mbart_name_or_path
+        if isinstance(mbart_name_or_path, MBartForConditionalGeneration)
+        else MBartForConditionalGeneration.from_pretrained(str(mbart_name_or_path))
+    )
     original_vocab = mbart.config.vocab_size
     if keep[-1] >= original_vocab:
         raise ValueError(f"tokenizer id {keep[-1]} is outside the model's vocabulary ({original_vocab})")
@@ -198,21 +206,30 @@ def prune_mbart_checkpoint(
     pruned_tokenizer = pruned_json is not None and tokenizer_file.exists()
     if pruned_tokenizer:
         tokenizer_file.write_text(pruned_json, encoding="utf-8")
-        for name in ("sentencepiece.bpe.model", "spiece.model"):  # slow-tokenizer files would disagree with the ids
+        for name in (
+            "sentencepiece.bpe.model",
+            "spiece.model",
+        ):  # slow-tokenizer files would disagree with the ids
             (output_dir / name).unlink(missing_ok=True)
         config_file = output_dir / "tokenizer_config.json"
         config = json.loads(config_file.read_text(encoding="utf-8"))
         position = {old: new for new, old in enumerate(keep)}
         if "added_tokens_decoder" in config:
             config["added_tokens_decoder"] = {
-                str(position[int(k)]): v for k, v in config["added_tokens_decoder"].items() if int(k) in position
+                str(position[int(k)]): v
+                for k, v in config["added_tokens_decoder"].items()
+                if int(k) in position
             }
         config_file.write_text(json.dumps(config, indent=2, ensure_ascii=False), encoding="utf-8")
     (output_dir / "vocab_id_map.json").write_text(
         json.dumps({"kept_ids": keep, "original_vocab_size": original_vocab}), encoding="utf-8"
     )
-    summary = {"original_vocab_size": original_vocab, "pruned_vocab_size": len(keep),
-               "tokenizer_pruned": pruned_tokenizer, "output_dir": str(output_dir)}
+    summary = {
+        "original_vocab_size": original_vocab,
+        "pruned_vocab_size": len(keep),
+        "tokenizer_pruned": pruned_tokenizer,
+        "output_dir": str(output_dir),
+    }
     logger.info(f"pruned vocabulary: {summary}")
     return summary
 
@@ -223,19 +240,29 @@ class PruneVocabularyArguments:
 
     mbart_name_or_path: str = field(metadata={"help": "mBART checkpoint folder (or Hub id)"})
     output_dir: str = field(metadata={"help": "where the pruned model, tokenizer and vocab_id_map.json go"})
-    tokenizer_name_or_path: str | None = field(default=None, metadata={"help": "defaults to the checkpoint's tokenizer"})
+    tokenizer_name_or_path: str | None = field(
+        default=None, metadata={"help": "defaults to the checkpoint's tokenizer"}
+    )
     text_file: list[str] = field(default_factory=list, metadata={"help": "text files, one sentence per line"})
-    dataset: str | None = field(default=None, metadata={"help": "a load_sign_dataset name (all its splits are used)"})
+    dataset: str | None = field(
+        default=None, metadata={"help": "a load_sign_dataset name (all its splits are used)"}
+    )
     data_dir: str | None = field(default=None, metadata={"help": "the corpus folder of --dataset"})
-    text_column: str = field(default="text", metadata={"help": "the column of --dataset holding the target text"})
-    lang_code: list[str] = field(default_factory=list, metadata={"help": "extra token(s) to keep, e.g. de_DE"})
+    text_column: str = field(
+        default="text", metadata={"help": "the column of --dataset holding the target text"}
+    )
+    lang_code: list[str] = field(
+        default_factory=list, metadata={"help": "extra token(s) to keep, e.g. de_DE"}
+    )
 
 
 def corpus_texts(args: PruneVocabularyArguments) -> list[str]:
     """Every non-empty line of ``args.text_file`` and every ``text_column`` value of ``args.dataset``'s splits."""
     texts = []
     for path in args.text_file:
-        texts.extend(line.strip() for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip())
+        texts.extend(
+            line.strip() for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()
+        )
     if args.dataset:
         from signbridge.data.builders import load_sign_dataset
 
@@ -250,8 +277,13 @@ def main(argv: Sequence[str] | None = None) -> dict:
     from signbridge.utils.arguments import parse_config_and_flags
 
     (args,) = parse_config_and_flags((PruneVocabularyArguments,), argv)
-    return prune_mbart_checkpoint(args.mbart_name_or_path, args.output_dir, corpus_texts(args),
-                                  args.tokenizer_name_or_path, args.lang_code)
+    return prune_mbart_checkpoint(
+        args.mbart_name_or_path,
+        args.output_dir,
+        corpus_texts(args),
+        args.tokenizer_name_or_path,
+        args.lang_code,
+    )
 
 
 __all__ = [

@@ -62,30 +62,41 @@ class NARSignProducerArguments:
         default=None, metadata={"help": "Folder of a trained PoseVAEModel (with normalisation statistics)."}
     )
     text_encoder_name_or_path: str | None = field(
-        default=None, metadata={"help": "Folder of a BertModel checkpoint (and its tokenizer); None: from scratch."}
+        default=None,
+        metadata={"help": "Folder of a BertModel checkpoint (and its tokenizer); None: from scratch."},
     )
     tokenizer_name_or_path: str | None = field(
-        default=None, metadata={"help": "Tokenizer folder; None: the checkpoint's, or one trained on the corpus."}
+        default=None,
+        metadata={"help": "Tokenizer folder; None: the checkpoint's, or one trained on the corpus."},
     )
-    tokenizer_vocab_size: int = field(default=2000, metadata={"help": "Vocabulary size of a corpus BERT tokenizer."})
+    tokenizer_vocab_size: int = field(
+        default=2000, metadata={"help": "Vocabulary size of a corpus BERT tokenizer."}
+    )
     text_encoder_config: dict | str | None = field(
         default=None,
-        metadata={"help": "BertConfig fields for a text encoder from scratch (JSON object), e.g. hidden_size, "
-                          "num_hidden_layers, num_attention_heads, intermediate_size, max_position_embeddings."},
+        metadata={
+            "help": "BertConfig fields for a text encoder from scratch (JSON object), e.g. hidden_size, "
+            "num_hidden_layers, num_attention_heads, intermediate_size, max_position_embeddings."
+        },
     )
     producer_config: dict | str | None = field(
         default=None,
-        metadata={"help": "NARSignProducerConfig fields (JSON object): d_model, decoder_layers, "
-                          "decoder_attention_heads, decoder_ffn_dim, dropout, max_frames, ..."},
+        metadata={
+            "help": "NARSignProducerConfig fields (JSON object): d_model, decoder_layers, "
+            "decoder_attention_heads, decoder_ffn_dim, dropout, max_frames, ..."
+        },
     )
     use_distillation: bool = field(
-        default=True, metadata={"help": "Train with L_distil (knowledge distillation); false: the 'w/o KD' ablation."}
+        default=True,
+        metadata={"help": "Train with L_distil (knowledge distillation); false: the 'w/o KD' ablation."},
     )
     text_encoder_from_scratch: bool | None = field(
         default=None,
-        metadata={"help": "true: train the BERT from scratch (the paper's 'w/o pre-trained BERT' ablation); false: a "
-                          "pretrained BERT (text_encoder_name_or_path) is required and its absence is an error; "
-                          "unset: from scratch unless text_encoder_name_or_path is given."},
+        metadata={
+            "help": "true: train the BERT from scratch (the paper's 'w/o pre-trained BERT' ablation); false: a "
+            "pretrained BERT (text_encoder_name_or_path) is required and its absence is an error; "
+            "unset: from scratch unless text_encoder_name_or_path is given."
+        },
     )
 
     def __post_init__(self):
@@ -133,7 +144,7 @@ def build_nar_producer(
     if model_args.text_encoder_name_or_path:
         text_encoder: Any = model_args.text_encoder_name_or_path
     else:
-        bert_kwargs = dict(vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id)
+        bert_kwargs = {"vocab_size": len(tokenizer), "pad_token_id": tokenizer.pad_token_id}
         bert_kwargs.update(model_args.text_encoder_config)
         if bert_kwargs["vocab_size"] < len(tokenizer):
             raise ValueError(
@@ -229,7 +240,9 @@ def train_nar_slp(
     return model, metrics
 
 
-def save_producer(model: NARSignProducer, tokenizer: PreTrainedTokenizerBase, output_dir: str | os.PathLike) -> Path:
+def save_producer(
+    model: NARSignProducer, tokenizer: PreTrainedTokenizerBase, output_dir: str | os.PathLike
+) -> Path:
     """Save a producer with its tokenizer (what ``signbridge produce --model DIR`` loads)."""
     output_dir = Path(output_dir)
     model.save_pretrained(output_dir)
@@ -259,14 +272,18 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         tokenizer = AutoTokenizer.from_pretrained(source)
     else:
         tokenizer = build_nar_tokenizer([p["text"] for p in pairs["train"]], model_args.tokenizer_vocab_size)
-    model, metrics = train_nar_slp(pairs["train"], pose_vae, tokenizer, training_args, model_args, report=print)
+    model, metrics = train_nar_slp(
+        pairs["train"], pose_vae, tokenizer, training_args, model_args, report=print
+    )
     save_producer(model, tokenizer, training_args.output_dir)
     produced, lengths = produce_poses(model, tokenizer, [p["text"] for p in pairs["dev"]], progress=True)
     true_lengths = [len(p["poses"]) for p in pairs["dev"]]
     results = {
         "train": {k: v for k, v in metrics.items() if isinstance(v, (int, float))},
         "dev_dur_acc": duration_accuracy(lengths, true_lengths),
-        "dev_dtw": float(np.mean([dtw_distance(h, p["poses"]) for h, p in zip(produced, pairs["dev"], strict=True)])),
+        "dev_dtw": float(
+            np.mean([dtw_distance(h, p["poses"]) for h, p in zip(produced, pairs["dev"], strict=True)])
+        ),
         "use_distillation": model_args.use_distillation,
         "output_dir": training_args.output_dir,
     }

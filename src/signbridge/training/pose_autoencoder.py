@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     from signbridge.models.pose_autoencoder import PoseAutoencoderModel
 
 
-
 class WindowDataset(torch.utils.data.Dataset):
     """Pose windows as ``{"poses": (window, J, K)}`` examples for the Trainer."""
 
@@ -137,7 +136,8 @@ class TAEModelArguments:
     num_attention_heads: int = 4
     ffn_dim: int = 1024
     latent_dim: int | None = field(
-        default=None, metadata={"help": "a linear bottleneck for the FGD features; unset: the pooled encoder output"}
+        default=None,
+        metadata={"help": "a linear bottleneck for the FGD features; unset: the pooled encoder output"},
     )
     dropout: float = 0.1
     loss_type: str = field(default="bce", metadata={"help": "'bce' (the paper's choice) or 'mse'"})
@@ -162,19 +162,28 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     config_kwargs = asdict(model_args)
     window_stride = config_kwargs.pop("window_stride")
     model, metrics = train_pose_autoencoder(
-        sequences["train"], training_args, window_stride=window_stride, eval_sequences=sequences["dev"],
-        report=print, **config_kwargs,
+        sequences["train"],
+        training_args,
+        window_stride=window_stride,
+        eval_sequences=sequences["dev"],
+        report=print,
+        **config_kwargs,
     )
     output_dir = Path(training_args.output_dir)
     model.save_pretrained(output_dir)
     fgd = FGD(model=model.eval())
     rng = np.random.default_rng(0)
-    train_subset = [sequences["train"][i] for i in rng.permutation(len(sequences["train"]))[: len(sequences["dev"])]]
+    train_subset = [
+        sequences["train"][i] for i in rng.permutation(len(sequences["train"]))[: len(sequences["dev"])]
+    ]
     mean_baseline = baseline_mean(sequences["train"], [len(s) for s in sequences["dev"]])
     real = fgd.compute(predictions=train_subset, references=sequences["dev"], breakdowns=False)
     mean = fgd.compute(predictions=mean_baseline, references=sequences["dev"], breakdowns=False)
     results = {
-        **{k: metrics[k] for k in ("train_windows", "dev_windows", "dev_loss_before", "dev_loss_after", "train_loss")},
+        **{
+            k: metrics[k]
+            for k in ("train_windows", "dev_windows", "dev_loss_before", "dev_loss_after", "train_loss")
+        },
         "fgd_x10_train_vs_dev": real["fgd_x10"],
         "fgd_x10_mean_pose_vs_dev": mean["fgd_x10"],
         "wall_seconds": time.time() - started,

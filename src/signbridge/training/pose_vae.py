@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from signbridge.models.pose_vae import PoseVAEConfig, PoseVAEModel
 
 
-
 @dataclass
 class PoseVAETrainingArguments:
     """Optimisation settings of :func:`train_pose_vae` (also part of ``scripts/train_pose_vae.py``'s JSON)."""
@@ -46,7 +45,9 @@ class PoseVAETrainingArguments:
         if not self.learning_rate > 0:
             raise ValueError(f"PoseVAETrainingArguments.learning_rate must be > 0, got {self.learning_rate}")
         if self.max_frames is not None and self.max_frames < 1:
-            raise ValueError(f"PoseVAETrainingArguments.max_frames must be >= 1 or None, got {self.max_frames}")
+            raise ValueError(
+                f"PoseVAETrainingArguments.max_frames must be >= 1 or None, got {self.max_frames}"
+            )
 
 
 def _stack_frames(sequences: Sequence[np.ndarray], max_frames: int | None, seed: int) -> np.ndarray:
@@ -125,7 +126,9 @@ def train_pose_vae(
     steps_per_epoch = math.ceil(len(normalised) / args.batch_size)
     model.train()
     start = time.time()
-    with tqdm(total=steps_per_epoch * args.num_epochs, desc="pose VAE", disable=not progress, unit="step") as bar:
+    with tqdm(
+        total=steps_per_epoch * args.num_epochs, desc="pose VAE", disable=not progress, unit="step"
+    ) as bar:
         for epoch in range(args.num_epochs):
             order = torch.randperm(len(normalised), generator=generator)
             running = 0.0
@@ -137,7 +140,10 @@ def train_pose_vae(
                 optimizer.step()
                 running += float(out.loss.detach()) * len(batch)
                 bar.update(1)
-                bar.set_postfix(loss=f"{float(out.loss.detach()):.4f}", bce=f"{float(out.reconstruction_loss.detach()):.4f}")
+                bar.set_postfix(
+                    loss=f"{float(out.loss.detach()):.4f}",
+                    bce=f"{float(out.reconstruction_loss.detach()):.4f}",
+                )
             log(
                 f"pose VAE epoch {epoch + 1}/{args.num_epochs}: loss {running / len(order):.5f} "
                 f"({len(order)} frames, {time.time() - start:.0f} s)"
@@ -145,7 +151,9 @@ def train_pose_vae(
     model.eval()
     model.train_loss = running / len(normalised)
     if dev_sequences is not None:
-        dev = torch.from_numpy(np.concatenate(check_pose_sequences(dev_sequences, "dev_sequences", num_joints, joint_dim)))
+        dev = torch.from_numpy(
+            np.concatenate(check_pose_sequences(dev_sequences, "dev_sequences", num_joints, joint_dim))
+        )
         recon = model.reconstruct(dev)
         model.dev_reconstruction_error = float((recon - dev).abs().mean())
         mean_error = float((dev - torch.from_numpy(all_frames.mean(axis=0))).abs().mean())
@@ -180,8 +188,13 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     pairs = load_text_pose_splits(data_args, ("train", "dev"))
     poses = {split: [p["poses"] for p in examples] for split, examples in pairs.items()}
     model = train_pose_vae(
-        poses["train"], args=train_args, dev_sequences=poses["dev"], output_dir=model_args.output_dir, report=print,
-        latent_dim=model_args.latent_dim, hidden_sizes=[int(h) for h in model_args.hidden_sizes.split(",")],
+        poses["train"],
+        args=train_args,
+        dev_sequences=poses["dev"],
+        output_dir=model_args.output_dir,
+        report=print,
+        latent_dim=model_args.latent_dim,
+        hidden_sizes=[int(h) for h in model_args.hidden_sizes.split(",")],
         kl_weight=model_args.kl_weight,
     )
     dev = np.concatenate(poses["dev"])

@@ -52,17 +52,23 @@ class CVSLTTrainingArguments(Seq2SeqTrainingArguments):
     )
     visual_head_learning_rate: float | None = field(
         default=None,
-        metadata={"help": "Learning rate of the `visual_head` submodule (visual head + mapper; 1e-3 in the "
-                          "reference). None: `learning_rate`."},
+        metadata={
+            "help": "Learning rate of the `visual_head` submodule (visual head + mapper; 1e-3 in the "
+            "reference). None: `learning_rate`."
+        },
     )
     latent_network_learning_rate: float | None = field(
         default=None,
-        metadata={"help": "Learning rate of the `latent_network` submodule (Gaussian network). None: `learning_rate`."},
+        metadata={
+            "help": "Learning rate of the `latent_network` submodule (Gaussian network). None: `learning_rate`."
+        },
     )
     torch_num_threads: int | None = field(
         default=None,
-        metadata={"help": "torch.set_num_threads for CPU training (1 is much faster than 2 on a CPU shared with "
-                          "other jobs). None: leave torch's default."},
+        metadata={
+            "help": "torch.set_num_threads for CPU training (1 is much faster than 2 on a CPU shared with "
+            "other jobs). None: leave torch's default."
+        },
     )
     log_loss_parts: bool = field(
         default=True, metadata={"help": "Log each loss part and the annealing weight next to `loss`."}
@@ -174,8 +180,9 @@ class CVSLTTrainer(Seq2SeqTrainer):
             groups.setdefault(key, []).append(param)
         param_groups = []
         # The default group first: the Trainer logs the learning rate of group 0 as `learning_rate`.
-        for (prefix, decay), params in sorted(groups.items(), key=lambda kv: (kv[0][0] is not None, kv[0][0] or "",
-                                                                               not kv[0][1])):
+        for (prefix, decay), params in sorted(
+            groups.items(), key=lambda kv: (kv[0][0] is not None, kv[0][0] or "", not kv[0][1])
+        ):
             group = {
                 "params": params,
                 "weight_decay": self.args.weight_decay if decay else 0.0,
@@ -189,14 +196,18 @@ class CVSLTTrainer(Seq2SeqTrainer):
         self.optimizer = optimizer_cls(param_groups, **optimizer_kwargs)
         logger.info(
             "CVSLTTrainer optimizer groups: %s",
-            ", ".join(f"{g['name']} lr={g['lr']:g} ({sum(p.numel() for p in g['params'])} params)"
-                      for g in param_groups),
+            ", ".join(
+                f"{g['name']} lr={g['lr']:g} ({sum(p.numel() for p in g['params'])} params)"
+                for g in param_groups
+            ),
         )
         return self.optimizer
 
     # ---- annealing + loss parts ----
 
-    def training_step(self, model: nn.Module, inputs: dict[str, Any], num_items_in_batch=None) -> torch.Tensor:
+    def training_step(
+        self, model: nn.Module, inputs: dict[str, Any], num_items_in_batch=None
+    ) -> torch.Tensor:
         callback = self._annealing_callback
         if callback in self.callback_handler.callbacks:
             set_model_global_step(model, callback.model_step(self.state))
@@ -219,7 +230,9 @@ class CVSLTTrainer(Seq2SeqTrainer):
                 continue
             value = value.detach().float().mean() if torch.is_tensor(value) else torch.tensor(float(value))
             if name in self._loss_part_sums:
-                self._loss_part_sums[name] = self._loss_part_sums[name] + value.to(self._loss_part_sums[name].device)
+                self._loss_part_sums[name] = self._loss_part_sums[name] + value.to(
+                    self._loss_part_sums[name].device
+                )
             else:
                 self._loss_part_sums[name] = value
             self._loss_part_counts[name] = self._loss_part_counts.get(name, 0) + 1

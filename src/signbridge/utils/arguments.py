@@ -55,7 +55,9 @@ def parse_config_and_flags(dataclass_types: Sequence[type], argv: Sequence[str] 
         if not isinstance(config, dict):
             raise ValueError(f"{path}: expected a JSON object, got {type(config).__name__}")
         config = {k: v for k, v in config.items() if not k.startswith("_")}
-        known = {name for dataclass_type in parser.dataclass_types for name in dataclass_type.__dataclass_fields__}
+        known = {
+            name for dataclass_type in parser.dataclass_types for name in dataclass_type.__dataclass_fields__
+        }
         unknown = sorted(set(config) - known)
         if unknown:
             raise ValueError(f"{path}: unknown keys {unknown}")

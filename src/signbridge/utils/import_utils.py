@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
-from functools import lru_cache
+from functools import cache
 
 __all__ = [
     "is_pose_format_available",
@@ -16,7 +16,7 @@ __all__ = [
 ]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _available(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
@@ -39,7 +39,9 @@ def is_psutil_available() -> bool:
 def require_pose_format(feature: str = "reading and writing .pose files") -> None:
     """Raise an ``ImportError`` with the install command when pose-format is missing."""
     if not is_pose_format_available():
-        raise ImportError(f"{feature} needs pose-format: pip install 'signbridge[pose]' (or pip install pose-format)")
+        raise ImportError(
+            f"{feature} needs pose-format: pip install 'signbridge[pose]' (or pip install pose-format)"
+        )
 
 
 def require_pil(feature: str = "rendering poses") -> None:
@@ -56,4 +58,6 @@ def is_evaluate_available() -> bool:
 def require_evaluate(feature: str = "the FGD metric") -> None:
     """Raise an ``ImportError`` with the install command when evaluate is missing."""
     if not is_evaluate_available():
-        raise ImportError(f"{feature} needs evaluate: pip install 'signbridge[metrics]' (or pip install evaluate)")
+        raise ImportError(
+            f"{feature} needs evaluate: pip install 'signbridge[metrics]' (or pip install evaluate)"
+        )

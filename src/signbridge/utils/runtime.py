@@ -27,7 +27,9 @@ def cpu_seconds() -> float:
     return t.user + t.system + t.children_user + t.children_system
 
 
-def write_results(results: Mapping[str, Any], output_dir: str | os.PathLike, name: str = "results.json") -> Path:
+def write_results(
+    results: Mapping[str, Any], output_dir: str | os.PathLike, name: str = "results.json"
+) -> Path:
     """Write a script's results as indented JSON into ``output_dir`` (created if needed); returns the path."""
     path = Path(output_dir) / name
     path.parent.mkdir(parents=True, exist_ok=True)

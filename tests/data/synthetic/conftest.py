@@ -6,7 +6,7 @@ import pytest
 
 from signbridge.data.synthetic import SPLITS, generate_corpus, iter_split
 
-SMALL = dict(train_size=24, dev_size=6, test_size=6)
+SMALL = {"train_size": 24, "dev_size": 6, "test_size": 6}
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ from signbridge.data.synthetic import (
     write_corpus,
 )
 
-SMALL = dict(train_size=24, dev_size=6, test_size=6)  # the size of the small_corpus fixture
+SMALL = {"train_size": 24, "dev_size": 6, "test_size": 6}  # the size of the small_corpus fixture
 
 
 def _same(a: dict, b: dict) -> bool:

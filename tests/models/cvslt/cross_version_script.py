@@ -47,14 +47,31 @@ def save(folder: Path) -> None:
 
     torch.manual_seed(0)
     config = CVSLTConfig(
-        vocab_size=40, d_model=16, encoder_layers=2, decoder_layers=2, encoder_attention_heads=2,
-        decoder_attention_heads=2, encoder_ffn_dim=32, decoder_ffn_dim=32, max_position_embeddings=48,
-        feature_dim=12, visual_hidden_size=8, visual_ffn_dim=16, max_sign_positions=30, latent_dim=4,
-        tgt_lang_code_id=5, kl_annealing_steps=10, init_std=0.2, dropout=0.0, visual_dropout=0.0,
+        vocab_size=40,
+        d_model=16,
+        encoder_layers=2,
+        decoder_layers=2,
+        encoder_attention_heads=2,
+        decoder_attention_heads=2,
+        encoder_ffn_dim=32,
+        decoder_ffn_dim=32,
+        max_position_embeddings=48,
+        feature_dim=12,
+        visual_hidden_size=8,
+        visual_ffn_dim=16,
+        max_sign_positions=30,
+        latent_dim=4,
+        tgt_lang_code_id=5,
+        kl_annealing_steps=10,
+        init_std=0.2,
+        dropout=0.0,
+        visual_dropout=0.0,
     )
     model = CVSLTForConditionalGeneration(config)
     model.train()
-    with torch.no_grad():  # one train-mode pass so the masked BatchNorm's running statistics are not the identity
+    with (
+        torch.no_grad()
+    ):  # one train-mode pass so the masked BatchNorm's running statistics are not the identity
         model(**_inputs(), labels=torch.tensor([[7, 8, 9, 2, 5]] * 3))
     model.eval()
     model.save_pretrained(folder)

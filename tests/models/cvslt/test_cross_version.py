@@ -23,17 +23,29 @@ OTHER = os.environ.get("SIGNBRIDGE_OTHER_PYTHON")
 
 def _run(python: str, mode: str, folder: Path, tmp_path: Path) -> dict:
     env = {
-        "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin",
-        "HF_MODULES_CACHE": str(tmp_path / f"modules-{mode}"), "HF_HOME": str(tmp_path / "hf"),
+        "HF_HUB_OFFLINE": "1",
+        "OMP_NUM_THREADS": "1",
+        "PATH": "/usr/bin:/bin",
+        "HF_MODULES_CACHE": str(tmp_path / f"modules-{mode}"),
+        "HF_HOME": str(tmp_path / "hf"),
     }
-    run = subprocess.run([python, str(SCRIPT), mode, str(folder)], env=env, capture_output=True, text=True,
-                         timeout=300, cwd=tmp_path)
+    run = subprocess.run(
+        [python, str(SCRIPT), mode, str(folder)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
     assert run.returncode == 0, f"{python} {mode}:\n{run.stderr[-3000:]}"
     return json.loads((folder / {"save": "saved.json", "load": "loaded.json"}[mode]).read_text())
 
 
-@pytest.mark.skipif(not OTHER, reason="SIGNBRIDGE_OTHER_PYTHON (a second environment with another transformers "
-                                      "release) is not set; .ci/run sets it in its lowest-versions job")
+@pytest.mark.skipif(
+    not OTHER,
+    reason="SIGNBRIDGE_OTHER_PYTHON (a second environment with another transformers "
+    "release) is not set; .ci/run sets it in its lowest-versions job",
+)
 @pytest.mark.parametrize("direction", ["this_to_other", "other_to_this"])
 def test_folder_saved_under_one_release_generates_identically_under_another(direction, tmp_path):
     saver, loader = (sys.executable, OTHER) if direction == "this_to_other" else (OTHER, sys.executable)

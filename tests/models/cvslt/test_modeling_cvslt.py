@@ -25,13 +25,28 @@ class CVSLTModelTester:
     lang_code_id = 5
 
     def get_config(self, **overrides) -> CVSLTConfig:
-        kwargs = dict(
-            vocab_size=self.vocab_size, d_model=16, encoder_layers=2, decoder_layers=2, encoder_attention_heads=2,
-            decoder_attention_heads=2, encoder_ffn_dim=32, decoder_ffn_dim=32, max_position_embeddings=48,
-            feature_dim=self.feature_dim, visual_hidden_size=8, visual_ffn_dim=16, max_sign_positions=30,
-            latent_dim=4, tgt_lang_code_id=self.lang_code_id, kl_annealing_steps=10, scale_embedding=True,
-            init_std=0.2, dropout=0.0, visual_dropout=0.0,
-        )
+        kwargs = {
+            "vocab_size": self.vocab_size,
+            "d_model": 16,
+            "encoder_layers": 2,
+            "decoder_layers": 2,
+            "encoder_attention_heads": 2,
+            "decoder_attention_heads": 2,
+            "encoder_ffn_dim": 32,
+            "decoder_ffn_dim": 32,
+            "max_position_embeddings": 48,
+            "feature_dim": self.feature_dim,
+            "visual_hidden_size": 8,
+            "visual_ffn_dim": 16,
+            "max_sign_positions": 30,
+            "latent_dim": 4,
+            "tgt_lang_code_id": self.lang_code_id,
+            "kl_annealing_steps": 10,
+            "scale_embedding": True,
+            "init_std": 0.2,
+            "dropout": 0.0,
+            "visual_dropout": 0.0,
+        }
         kwargs.update(overrides)
         return CVSLTConfig(**kwargs)
 
@@ -166,10 +181,15 @@ def _hand_loss_parts(out, labels, attention_mask, label_smoothing, sd_weight, we
     log_q, log_p = out.posterior_logits.double().log_softmax(-1), out.logits.double().log_softmax(-1)
     sd_per_token = (log_q.exp() * (log_q - log_p)).sum(-1)
     sd_loss = sd_per_token[valid].sum() / denominator
-    parts = {"posterior_ce_loss": smoothed_ce(out.posterior_logits), "prior_ce_loss": smoothed_ce(out.logits),
-             "kl_loss": kl_loss, "sd_loss": sd_loss}
-    parts["loss"] = (parts["posterior_ce_loss"] + parts["prior_ce_loss"] + weight * kl_loss
-                     + weight * sd_weight * sd_loss)
+    parts = {
+        "posterior_ce_loss": smoothed_ce(out.posterior_logits),
+        "prior_ce_loss": smoothed_ce(out.logits),
+        "kl_loss": kl_loss,
+        "sd_loss": sd_loss,
+    }
+    parts["loss"] = (
+        parts["posterior_ce_loss"] + parts["prior_ce_loss"] + weight * kl_loss + weight * sd_weight * sd_loss
+    )
     return parts
 
 
@@ -184,8 +204,15 @@ def test_loss_parts_equal_a_hand_computation(reduction):
     model.train()
     model.set_global_step(4)  # annealing weight 0.4
     out = model(**inputs)
-    expected = _hand_loss_parts(out, TESTER.get_targets(inputs["labels"]), inputs["attention_mask"], 0.2, 2.5, 0.4,
-                                token_mean=reduction == "token_mean")
+    expected = _hand_loss_parts(
+        out,
+        TESTER.get_targets(inputs["labels"]),
+        inputs["attention_mask"],
+        0.2,
+        2.5,
+        0.4,
+        token_mean=reduction == "token_mean",
+    )
     assert out.annealing_weight.item() == pytest.approx(0.4)
     for name, value in expected.items():
         torch.testing.assert_close(getattr(out, name).double(), value, atol=1e-5, rtol=1e-5, msg=name)
@@ -231,14 +258,18 @@ def test_gaussian_kl_near_the_prior_is_nonnegative_and_exact():
     kl = gaussian_kl(mu_q, logvar_q, mu_p, logvar_p)
     assert kl.dtype == torch.float32
     assert (kl >= 0).all()
-    reference = kl_divergence(Normal(mu_q.double(), (0.5 * logvar_q.double()).exp()),
-                              Normal(mu_p.double(), (0.5 * logvar_p.double()).exp()))
+    reference = kl_divergence(
+        Normal(mu_q.double(), (0.5 * logvar_q.double()).exp()),
+        Normal(mu_p.double(), (0.5 * logvar_p.double()).exp()),
+    )
     torch.testing.assert_close(kl.double(), reference, atol=1e-13, rtol=1e-5)
     # identical distributions: exactly 0; far apart ones: the usual value
     assert torch.equal(gaussian_kl(mu_p, logvar_p, mu_p, logvar_p), torch.zeros(shape))
     far = gaussian_kl(mu_p + 3, logvar_p + 5, mu_p, logvar_p)
-    reference_far = kl_divergence(Normal((mu_p + 3).double(), (0.5 * (logvar_p + 5).double()).exp()),
-                                  Normal(mu_p.double(), (0.5 * logvar_p.double()).exp()))
+    reference_far = kl_divergence(
+        Normal((mu_p + 3).double(), (0.5 * (logvar_p + 5).double()).exp()),
+        Normal(mu_p.double(), (0.5 * logvar_p.double()).exp()),
+    )
     torch.testing.assert_close(far.double(), reference_far, atol=1e-6, rtol=1e-5)
     # the model's kl_loss near the prior: g's output zeroed except a tiny bias
     model = TESTER.get_model()
@@ -247,8 +278,10 @@ def test_gaussian_kl_near_the_prior_is_nonnegative_and_exact():
         model.latent_network.posterior_proj.bias.fill_(3e-5)
     out = model.eval()(**TESTER.get_inputs())
     assert out.kl_loss >= 0
-    reference_model = kl_divergence(Normal(out.posterior_mu.double(), (0.5 * out.posterior_logvar.double()).exp()),
-                                    Normal(out.prior_mu.double(), (0.5 * out.prior_logvar.double()).exp()))
+    reference_model = kl_divergence(
+        Normal(out.posterior_mu.double(), (0.5 * out.posterior_logvar.double()).exp()),
+        Normal(out.prior_mu.double(), (0.5 * out.prior_logvar.double()).exp()),
+    )
     steps = TESTER.get_inputs()["attention_mask"].sum(1) + 2
     step_mask = torch.arange(reference_model.shape[1])[None, :] < steps[:, None]
     expected = reference_model.sum(-1)[step_mask].sum() / TESTER.batch_size
@@ -271,10 +304,19 @@ def test_bf16_model_counts_tokens_exactly():
     with torch.no_grad():
         out = model(input_features=features, labels=labels)
     assert out.logits.dtype == torch.bfloat16
-    expected = _hand_loss_parts(out, labels, torch.ones(batch, TESTER.seq_length, dtype=torch.long),
-                                model.config.label_smoothing, model.config.sd_weight, 1.0, token_mean=True)
+    expected = _hand_loss_parts(
+        out,
+        labels,
+        torch.ones(batch, TESTER.seq_length, dtype=torch.long),
+        model.config.label_smoothing,
+        model.config.sd_weight,
+        1.0,
+        token_mean=True,
+    )
     for name in ("posterior_ce_loss", "prior_ce_loss", "sd_loss"):
-        torch.testing.assert_close(getattr(out, name).double(), expected[name], atol=1e-6, rtol=2e-5, msg=name)
+        torch.testing.assert_close(
+            getattr(out, name).double(), expected[name], atol=1e-6, rtol=2e-5, msg=name
+        )
 
 
 def test_loss_falls_on_a_fixed_batch():
@@ -386,8 +428,9 @@ def test_symmetric_sd_direction_averages_both_kls():
     q = torch.distributions.Categorical(logits=out.posterior_logits[valid])
     p = torch.distributions.Categorical(logits=out.logits[valid])
     batch = labels.shape[0]  # summed over the valid target tokens, divided by the batch size
-    torch.testing.assert_close(out.sd_loss, 0.5 * (kl_divergence(q, p) + kl_divergence(p, q)).sum() / batch,
-                               atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(
+        out.sd_loss, 0.5 * (kl_divergence(q, p) + kl_divergence(p, q)).sum() / batch, atol=1e-5, rtol=1e-5
+    )
     torch.testing.assert_close(forward_kl.sd_loss, kl_divergence(q, p).sum() / batch, atol=1e-5, rtol=1e-5)
 
 
@@ -412,17 +455,38 @@ def test_use_latent_false_has_no_latent_network():
 
 def test_use_latent_false_equals_mbart_on_inputs_embeds():
     cvslt_cfg = TESTER.get_config()
-    mbart_cfg = MBartConfig(**{k: getattr(cvslt_cfg, k) for k in (
-        "vocab_size", "d_model", "encoder_layers", "decoder_layers", "encoder_attention_heads",
-        "decoder_attention_heads", "encoder_ffn_dim", "decoder_ffn_dim", "max_position_embeddings",
-        "scale_embedding", "init_std")}, decoder_start_token_id=TESTER.lang_code_id)
+    mbart_cfg = MBartConfig(
+        **{
+            k: getattr(cvslt_cfg, k)
+            for k in (
+                "vocab_size",
+                "d_model",
+                "encoder_layers",
+                "decoder_layers",
+                "encoder_attention_heads",
+                "decoder_attention_heads",
+                "encoder_ffn_dim",
+                "decoder_ffn_dim",
+                "max_position_embeddings",
+                "scale_embedding",
+                "init_std",
+            )
+        },
+        decoder_start_token_id=TESTER.lang_code_id,
+    )
     torch.manual_seed(0)
     mbart = MBartForConditionalGeneration(mbart_cfg).eval()
     with torch.no_grad():
         mbart.final_logits_bias.normal_()
     model = CVSLTForConditionalGeneration.from_mbart(
-        mbart, use_latent=False, feature_dim=TESTER.feature_dim, visual_hidden_size=8, visual_ffn_dim=16,
-        max_sign_positions=30, label_smoothing=0.2, mask_tgt_lang_code=False,  # mBART's loss keeps the language code
+        mbart,
+        use_latent=False,
+        feature_dim=TESTER.feature_dim,
+        visual_hidden_size=8,
+        visual_ffn_dim=16,
+        max_sign_positions=30,
+        label_smoothing=0.2,
+        mask_tgt_lang_code=False,  # mBART's loss keeps the language code
     ).eval()
     inputs = TESTER.get_inputs()
     embeds = torch.randn(3, 9, 16)
@@ -435,23 +499,38 @@ def test_use_latent_false_equals_mbart_on_inputs_embeds():
     ref_loss = torch.nn.CrossEntropyLoss(label_smoothing=0.2)(ref.logits.view(-1, 40), labels.view(-1))
     torch.testing.assert_close(ours.logits, ref.logits, atol=1e-6, rtol=0)
     # the paper's reduction (default): summed over the target tokens, divided by the batch size
-    ref_sum = torch.nn.CrossEntropyLoss(label_smoothing=0.2, reduction="sum")(ref.logits.view(-1, 40), labels.view(-1))
+    ref_sum = torch.nn.CrossEntropyLoss(label_smoothing=0.2, reduction="sum")(
+        ref.logits.view(-1, 40), labels.view(-1)
+    )
     torch.testing.assert_close(ours.loss, ref_sum / labels.shape[0], atol=1e-5, rtol=0)
     # the token mean is mBART's own (label-smoothed) loss
     model.config.loss_reduction = "token_mean"
     with torch.no_grad():
         ours = model(inputs_embeds=embeds, attention_mask=mask, labels=labels)
     torch.testing.assert_close(ours.loss, ref_loss, atol=1e-6, rtol=0)
-    torch.testing.assert_close(ours.encoder_last_hidden_state, ref.encoder_last_hidden_state, atol=1e-6, rtol=0)
+    torch.testing.assert_close(
+        ours.encoder_last_hidden_state, ref.encoder_last_hidden_state, atol=1e-6, rtol=0
+    )
 
 
 def test_from_mbart_copies_every_mbart_weight():
     torch.manual_seed(0)
-    mbart = MBartForConditionalGeneration(MBartConfig(
-        vocab_size=40, d_model=16, encoder_layers=1, decoder_layers=1, encoder_attention_heads=2,
-        decoder_attention_heads=2, encoder_ffn_dim=32, decoder_ffn_dim=32, max_position_embeddings=48))
-    model = CVSLTForConditionalGeneration.from_mbart(mbart, feature_dim=12, visual_hidden_size=8,
-                                                     visual_ffn_dim=16, max_sign_positions=30, latent_dim=4)
+    mbart = MBartForConditionalGeneration(
+        MBartConfig(
+            vocab_size=40,
+            d_model=16,
+            encoder_layers=1,
+            decoder_layers=1,
+            encoder_attention_heads=2,
+            decoder_attention_heads=2,
+            encoder_ffn_dim=32,
+            decoder_ffn_dim=32,
+            max_position_embeddings=48,
+        )
+    )
+    model = CVSLTForConditionalGeneration.from_mbart(
+        mbart, feature_dim=12, visual_hidden_size=8, visual_ffn_dim=16, max_sign_positions=30, latent_dim=4
+    )
     theirs = mbart.state_dict()
     for key, value in model.state_dict().items():
         if key.startswith(("visual_head.", "latent_network.")):
@@ -479,15 +558,23 @@ def test_resize_token_embeddings_resizes_bias_and_keeps_tying():
 def test_generation_ignores_labels_and_is_deterministic():
     model = trained_batch_norm(TESTER.get_model(), TESTER.get_inputs())
     inputs = TESTER.get_inputs()
-    kwargs = dict(input_features=inputs["input_features"], attention_mask=inputs["attention_mask"], num_beams=3,
-                  max_new_tokens=6)
+    kwargs = {
+        "input_features": inputs["input_features"],
+        "attention_mask": inputs["attention_mask"],
+        "num_beams": 3,
+        "max_new_tokens": 6,
+    }
     first = model.generate(**kwargs)
     assert torch.equal(first, model.generate(**kwargs))
     assert torch.equal(first, model.generate(**kwargs, labels=inputs["labels"]))
     assert first[:, 0].eq(TESTER.lang_code_id).all()  # decoder starts with the target language code
     # the encoder generate() uses is the prior path with z* = mu, whatever else it is passed
-    encoded = model.get_encoder()(input_features=inputs["input_features"], attention_mask=inputs["attention_mask"],
-                                  labels=inputs["labels"], return_dict=True)
+    encoded = model.get_encoder()(
+        input_features=inputs["input_features"],
+        attention_mask=inputs["attention_mask"],
+        labels=inputs["labels"],
+        return_dict=True,
+    )
     with torch.no_grad():
         full = model(**inputs)
     torch.testing.assert_close(encoded.last_hidden_state, full.encoder_last_hidden_state, atol=0, rtol=0)
@@ -501,14 +588,22 @@ def test_beam_score_is_teacher_forced_log_prob_over_length_power(length_penalty)
     model = trained_batch_norm(TESTER.get_model(), TESTER.get_inputs())
     inputs = TESTER.get_inputs()
     gen = model.generate(
-        input_features=inputs["input_features"], attention_mask=inputs["attention_mask"], num_beams=4,
-        max_new_tokens=5, length_penalty=length_penalty, forced_eos_token_id=None, output_scores=True,
+        input_features=inputs["input_features"],
+        attention_mask=inputs["attention_mask"],
+        num_beams=4,
+        max_new_tokens=5,
+        length_penalty=length_penalty,
+        forced_eos_token_id=None,
+        output_scores=True,
         return_dict_in_generate=True,
     )
     sequences = gen.sequences
     with torch.no_grad():
-        logits = model(input_features=inputs["input_features"], attention_mask=inputs["attention_mask"],
-                       decoder_input_ids=sequences[:, :-1]).logits
+        logits = model(
+            input_features=inputs["input_features"],
+            attention_mask=inputs["attention_mask"],
+            decoder_input_ids=sequences[:, :-1],
+        ).logits
     token_logp = logits.log_softmax(-1).gather(-1, sequences[:, 1:, None])[..., 0]
     for i in range(sequences.shape[0]):
         generated = sequences[i, 1:].tolist()
@@ -522,22 +617,33 @@ def test_padding_does_not_change_any_item():
     inputs = TESTER.get_inputs()
     with torch.no_grad():
         batched = model(**inputs)
-    gen_batched = model.generate(input_features=inputs["input_features"], attention_mask=inputs["attention_mask"],
-                                 num_beams=3, max_new_tokens=6)
+    gen_batched = model.generate(
+        input_features=inputs["input_features"],
+        attention_mask=inputs["attention_mask"],
+        num_beams=3,
+        max_new_tokens=6,
+    )
     for i in range(TESTER.batch_size):
         t = int(inputs["attention_mask"][i].sum())
         label_len = int((inputs["labels"][i] != -100).sum())
-        single = {"input_features": inputs["input_features"][i : i + 1, :t],
-                  "attention_mask": inputs["attention_mask"][i : i + 1, :t],
-                  "labels": inputs["labels"][i : i + 1, :label_len]}
+        single = {
+            "input_features": inputs["input_features"][i : i + 1, :t],
+            "attention_mask": inputs["attention_mask"][i : i + 1, :t],
+            "labels": inputs["labels"][i : i + 1, :label_len],
+        }
         with torch.no_grad():
             alone = model(**single)
         torch.testing.assert_close(alone.logits[0], batched.logits[i, :label_len], atol=1e-5, rtol=1e-5)
-        torch.testing.assert_close(alone.posterior_logits[0], batched.posterior_logits[i, :label_len], atol=1e-5,
-                                   rtol=1e-5)
+        torch.testing.assert_close(
+            alone.posterior_logits[0], batched.posterior_logits[i, :label_len], atol=1e-5, rtol=1e-5
+        )
         torch.testing.assert_close(alone.prior_mu[0], batched.prior_mu[i, : t + 2], atol=1e-5, rtol=1e-5)
-        gen_alone = model.generate(input_features=single["input_features"], attention_mask=single["attention_mask"],
-                                   num_beams=3, max_new_tokens=6)
+        gen_alone = model.generate(
+            input_features=single["input_features"],
+            attention_mask=single["attention_mask"],
+            num_beams=3,
+            max_new_tokens=6,
+        )
         n = gen_alone.shape[1]
         assert torch.equal(gen_alone[0], gen_batched[i, :n])
         assert gen_batched[i, n:].eq(model.config.pad_token_id).all()
@@ -554,8 +660,10 @@ def test_padding_does_not_change_any_item():
         (lambda d: d["input_features"].__setitem__((2, 0, 0), float("inf")), "NaN or Inf"),
         (lambda d: d.update(input_features=torch.randn(3, 0, 12), attention_mask=torch.ones(3, 0)), "empty"),
         (lambda d: d["attention_mask"].__setitem__(1, 0), "all zero"),
-        (lambda d: d.update(input_features=torch.randn(3, 31, 12), attention_mask=torch.ones(3, 31)),
-         "31 steps is longer than the model supports \\(30"),
+        (
+            lambda d: d.update(input_features=torch.randn(3, 31, 12), attention_mask=torch.ones(3, 31)),
+            "31 steps is longer than the model supports \\(30",
+        ),
         (lambda d: d["labels"].__setitem__((0, 0), 40), "outside the vocabulary \\[0, 40\\).*40"),
         (lambda d: d["labels"].__setitem__((1, 0), -5), "outside the vocabulary"),
         (lambda d: d.update(inputs_embeds=torch.randn(3, 7, 16)), "exactly one of .*both"),
@@ -582,7 +690,9 @@ def test_bad_config_raises():
         TESTER.get_config(max_sign_positions=47)
     with pytest.raises(ValueError, match="visual_kernel_size"):
         TESTER.get_config(visual_kernel_size=2)
-    with pytest.raises(ValueError, match=r"loss_reduction must be one of \('sentence_sum', 'token_mean'\), got 'mean'"):
+    with pytest.raises(
+        ValueError, match=r"loss_reduction must be one of \('sentence_sum', 'token_mean'\), got 'mean'"
+    ):
         TESTER.get_config(loss_reduction="mean")
 
 
@@ -614,7 +724,10 @@ def test_annealing_step_survives_save_and_load(tmp_path):
     assert reloaded.annealing_weight == model.annealing_weight == pytest.approx(0.7)
     inputs = TESTER.get_inputs()
     with torch.no_grad():
-        assert reloaded.eval()(**inputs).annealing_weight.item() == model.eval()(**inputs).annealing_weight.item()
+        assert (
+            reloaded.eval()(**inputs).annealing_weight.item()
+            == model.eval()(**inputs).annealing_weight.item()
+        )
 
 
 def test_folder_saved_without_the_annealing_step_still_loads(tmp_path):
@@ -711,10 +824,21 @@ def test_saved_folder_loads_in_fresh_process_with_and_without_signbridge(tmp_pat
     with torch.no_grad():
         expected_logits = model(**inputs).logits
     expected_generated = model.generate(**inputs, num_beams=3, max_new_tokens=6)
-    env = {"HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "HF_MODULES_CACHE": str(tmp_path / "modules"),
-           "HF_HOME": str(tmp_path / "hf"), "PATH": "/usr/bin:/bin"}
-    run = subprocess.run([sys.executable, "-c", _LOAD_SCRIPT, str(folder)], env=env, capture_output=True,
-                         text=True, timeout=300, cwd=tmp_path)
+    env = {
+        "HF_HUB_OFFLINE": "1",
+        "OMP_NUM_THREADS": "1",
+        "HF_MODULES_CACHE": str(tmp_path / "modules"),
+        "HF_HOME": str(tmp_path / "hf"),
+        "PATH": "/usr/bin:/bin",
+    }
+    run = subprocess.run(
+        [sys.executable, "-c", _LOAD_SCRIPT, str(folder)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     result = torch.load(folder / "result.pt")
     for kind in ("remote", "local"):
@@ -738,11 +862,22 @@ def test_seq2seq_trainer_trains_and_predicts_with_generate(tmp_path):
         return {k: torch.stack([row[k] for row in batch]) for k in batch[0]}
 
     args = Seq2SeqTrainingArguments(
-        output_dir=str(tmp_path), use_cpu=True, report_to=[], max_steps=2, per_device_train_batch_size=2,
-        per_device_eval_batch_size=2, predict_with_generate=True, generation_max_length=8, generation_num_beams=2,
-        save_strategy="no", logging_steps=1, learning_rate=1e-3,
+        output_dir=str(tmp_path),
+        use_cpu=True,
+        report_to=[],
+        max_steps=2,
+        per_device_train_batch_size=2,
+        per_device_eval_batch_size=2,
+        predict_with_generate=True,
+        generation_max_length=8,
+        generation_num_beams=2,
+        save_strategy="no",
+        logging_steps=1,
+        learning_rate=1e-3,
     )
-    trainer = Seq2SeqTrainer(model=model, args=args, train_dataset=rows, eval_dataset=rows, data_collator=collate)
+    trainer = Seq2SeqTrainer(
+        model=model, args=args, train_dataset=rows, eval_dataset=rows, data_collator=collate
+    )
     trainer.train()
     prediction = trainer.predict(rows)
     assert prediction.predictions.shape[0] == TESTER.batch_size
@@ -750,5 +885,5 @@ def test_seq2seq_trainer_trains_and_predicts_with_generate(tmp_path):
     # the Trainer pads predictions to the generation config's max_length; the model generated at most 8 tokens
     tail = prediction.predictions[:, 8:]
     assert ((tail == model.config.pad_token_id) | (tail == -100)).all()
-    assert not ((prediction.predictions[:, 1:8] == -100)).all()
+    assert not (prediction.predictions[:, 1:8] == -100).all()
     assert prediction.metrics["test_loss"] > 0

@@ -22,7 +22,12 @@ from signbridge.models.cvslt.convert_slrt import (
     vocab_id_map_from_prune_ids,
 )
 
-LEGACY = dict(visual_pre_layer_norm=False, visual_layer_norm_eps=1e-5, latent_dropout=0.0, mask_tgt_lang_code=False)
+LEGACY = {
+    "visual_pre_layer_norm": False,
+    "visual_layer_norm_eps": 1e-5,
+    "latent_dropout": 0.0,
+    "mask_tgt_lang_code": False,
+}
 
 
 # ------------------------------------------------------------------------------------------------ defaults
@@ -110,13 +115,19 @@ def test_latent_dropout_acts_on_the_attention_output_in_training_only():
         _check_dropped_out(posterior, posterior_attended, rate)
         net.eval()
         torch.testing.assert_close(torch.cat(net.prior(hidden, mask), -1), prior_attended, atol=0, rtol=0)
-        torch.testing.assert_close(torch.cat(net.posterior(hidden, text, text_mask, None, None), -1),
-                                   posterior_attended, atol=0, rtol=0)
+        torch.testing.assert_close(
+            torch.cat(net.posterior(hidden, text, text_mask, None, None), -1),
+            posterior_attended,
+            atol=0,
+            rtol=0,
+        )
     # None follows `dropout` (the release's default); 0 leaves the attention output as it is
     assert TESTER.get_model(dropout=0.3).latent_network.dropout.p == 0.3
     legacy = _identity_projections(TESTER.get_model(latent_dim=8, latent_dropout=0.0, dropout=0.3).train())
     with torch.no_grad():
-        torch.testing.assert_close(torch.cat(legacy.prior(hidden, mask), -1), legacy.attention(hidden, hidden, mask))
+        torch.testing.assert_close(
+            torch.cat(legacy.prior(hidden, mask), -1), legacy.attention(hidden, hidden, mask)
+        )
 
 
 # ------------------------------------------------------------------------------------------------ visual head
@@ -127,27 +138,47 @@ def _slrt_visual_head_state(config, seed=0):
     the release's module names: fc1, bn1.norm (SyncBatchNorm), feedforward.layer_norm, feedforward.pwff_layer.0/.3,
     layer_norm, gloss_output_layer) plus its VL mapper and unrelated parts."""
     gen = torch.Generator().manual_seed(seed)
-    f, h, ff, k, d = (config.feature_dim, config.visual_hidden_size, config.visual_ffn_dim,
-                      config.visual_kernel_size, config.d_model)
+    f, h, ff, k, d = (
+        config.feature_dim,
+        config.visual_hidden_size,
+        config.visual_ffn_dim,
+        config.visual_kernel_size,
+        config.d_model,
+    )
 
     def r(*shape, scale=0.3):
         return torch.randn(*shape, generator=gen) * scale
 
     head = {
-        "fc1.weight": r(h, f), "fc1.bias": r(h),
-        "bn1.norm.weight": 1 + r(h), "bn1.norm.bias": r(h), "bn1.norm.running_mean": r(h),
-        "bn1.norm.running_var": 0.5 + r(h).abs(), "bn1.norm.num_batches_tracked": torch.tensor(123),
-        "feedforward.layer_norm.weight": 1 + r(h), "feedforward.layer_norm.bias": r(h),
-        "feedforward.pwff_layer.0.weight": r(ff, h, k), "feedforward.pwff_layer.0.bias": r(ff),
-        "feedforward.pwff_layer.3.weight": r(h, ff, k), "feedforward.pwff_layer.3.bias": r(h),
-        "layer_norm.weight": 1 + r(h), "layer_norm.bias": r(h),
-        "gloss_output_layer.weight": r(11, h), "gloss_output_layer.bias": r(11),
+        "fc1.weight": r(h, f),
+        "fc1.bias": r(h),
+        "bn1.norm.weight": 1 + r(h),
+        "bn1.norm.bias": r(h),
+        "bn1.norm.running_mean": r(h),
+        "bn1.norm.running_var": 0.5 + r(h).abs(),
+        "bn1.norm.num_batches_tracked": torch.tensor(123),
+        "feedforward.layer_norm.weight": 1 + r(h),
+        "feedforward.layer_norm.bias": r(h),
+        "feedforward.pwff_layer.0.weight": r(ff, h, k),
+        "feedforward.pwff_layer.0.bias": r(ff),
+        "feedforward.pwff_layer.3.weight": r(h, ff, k),
+        "feedforward.pwff_layer.3.bias": r(h),
+        "layer_norm.weight": 1 + r(h),
+        "layer_norm.bias": r(h),
+        "gloss_output_layer.weight": r(11, h),
+        "gloss_output_layer.bias": r(11),
     }
     state = {f"recognition_network.visual_head.{key}": value for key, value in head.items()}
-    state.update({"vl_mapper.mapping.0.weight": r(d, h), "vl_mapper.mapping.0.bias": r(d),
-                  "vl_mapper.mapping.2.weight": r(d, d), "vl_mapper.mapping.2.bias": r(d),
-                  "recognition_network.visual_backbone.some.weight": r(3),
-                  "translation_network.model.final_logits_bias": r(1, 40)})
+    state.update(
+        {
+            "vl_mapper.mapping.0.weight": r(d, h),
+            "vl_mapper.mapping.0.bias": r(d),
+            "vl_mapper.mapping.2.weight": r(d, d),
+            "vl_mapper.mapping.2.bias": r(d),
+            "recognition_network.visual_backbone.some.weight": r(3),
+            "translation_network.model.final_logits_bias": r(1, 40),
+        }
+    )
     return state
 
 
@@ -165,11 +196,21 @@ def _slrt_reference_forward(state, features):
             angle = pos / 10000 ** (i / width)
             pe[pos, i], pe[pos, i + 1] = math.sin(angle), math.cos(angle)
     x = x + pe
-    inner = F.layer_norm(x, (width,), s["feedforward.layer_norm.weight"], s["feedforward.layer_norm.bias"], 1e-6)
+    inner = F.layer_norm(
+        x, (width,), s["feedforward.layer_norm.weight"], s["feedforward.layer_norm.bias"], 1e-6
+    )
     pad = s["feedforward.pwff_layer.0.weight"].shape[-1] // 2
-    inner = torch.relu(F.conv1d(inner.transpose(1, 2), s["feedforward.pwff_layer.0.weight"],
-                                s["feedforward.pwff_layer.0.bias"], padding=pad))
-    inner = F.conv1d(inner, s["feedforward.pwff_layer.3.weight"], s["feedforward.pwff_layer.3.bias"], padding=pad)
+    inner = torch.relu(
+        F.conv1d(
+            inner.transpose(1, 2),
+            s["feedforward.pwff_layer.0.weight"],
+            s["feedforward.pwff_layer.0.bias"],
+            padding=pad,
+        )
+    )
+    inner = F.conv1d(
+        inner, s["feedforward.pwff_layer.3.weight"], s["feedforward.pwff_layer.3.bias"], padding=pad
+    )
     x = F.layer_norm(x + inner.transpose(1, 2), (width,), s["layer_norm.weight"], s["layer_norm.bias"], 1e-6)
     x = torch.relu(F.linear(x, s["vl_mapper.mapping.0.weight"], s["vl_mapper.mapping.0.bias"]))
     return F.linear(x, s["vl_mapper.mapping.2.weight"], s["vl_mapper.mapping.2.bias"])
@@ -203,11 +244,16 @@ def test_slrt_visual_head_weights_load_one_to_one_and_compute_what_slrt_computes
     with pytest.raises(ValueError, match="no VL mapper"):
         convert_slrt_visual_head_state_dict(s2g, with_mapper=True)
     # the visual head's own state dict (no prefix) converts the same way
-    bare = {k.removeprefix("recognition_network.visual_head."): v for k, v in s2g.items() if "visual_head." in k}
+    bare = {
+        k.removeprefix("recognition_network.visual_head."): v for k, v in s2g.items() if "visual_head." in k
+    }
     assert convert_slrt_visual_head_state_dict(bare, prefix="").keys() == {
-        k.removeprefix("visual_head.") for k in convert_slrt_visual_head_state_dict(s2g)}
+        k.removeprefix("visual_head.") for k in convert_slrt_visual_head_state_dict(s2g)
+    }
     # layouts this head cannot hold are refused, naming the keys
-    longer = dict(state, **{"recognition_network.visual_head.feedforward.pwff_layer.6.weight": torch.zeros(1)})
+    longer = dict(
+        state, **{"recognition_network.visual_head.feedforward.pwff_layer.6.weight": torch.zeros(1)}
+    )
     with pytest.raises(ValueError, match="pwff_layer.6.weight"):
         convert_slrt_visual_head_state_dict(longer)
     partial = {k: v for k, v in state.items() if "feedforward.layer_norm" not in k}
@@ -217,9 +263,17 @@ def test_slrt_visual_head_weights_load_one_to_one_and_compute_what_slrt_computes
 
 def test_mmtlb_gloss2text_mbart_loads_through_from_mbart():
     torch.manual_seed(0)
-    mbart_config = MBartConfig(vocab_size=40, d_model=16, encoder_layers=1, decoder_layers=1,
-                               encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=32,
-                               decoder_ffn_dim=32, max_position_embeddings=48)
+    mbart_config = MBartConfig(
+        vocab_size=40,
+        d_model=16,
+        encoder_layers=1,
+        decoder_layers=1,
+        encoder_attention_heads=2,
+        decoder_attention_heads=2,
+        encoder_ffn_dim=32,
+        decoder_ffn_dim=32,
+        max_position_embeddings=48,
+    )
     g2t = MBartForConditionalGeneration(mbart_config)
     checkpoint = {f"translation_network.model.{k}": v for k, v in g2t.state_dict().items()}
     checkpoint["translation_network.gloss_embedding.weight"] = torch.zeros(7, 16)
@@ -227,8 +281,14 @@ def test_mmtlb_gloss2text_mbart_loads_through_from_mbart():
     fresh.load_state_dict(mmtlb_mbart_state_dict(checkpoint))
     prune_ids = {100 + 3 * i: i for i in range(40)}  # MMTLB's map_ids.pkl: original id -> pruned id
     model = CVSLTForConditionalGeneration.from_mbart(
-        fresh, feature_dim=12, visual_hidden_size=8, visual_ffn_dim=16, max_sign_positions=30, latent_dim=4,
-        vocab_id_map=vocab_id_map_from_prune_ids(prune_ids))
+        fresh,
+        feature_dim=12,
+        visual_hidden_size=8,
+        visual_ffn_dim=16,
+        max_sign_positions=30,
+        latent_dim=4,
+        vocab_id_map=vocab_id_map_from_prune_ids(prune_ids),
+    )
     torch.testing.assert_close(model.model.shared.weight, g2t.model.shared.weight, atol=0, rtol=0)
     assert model.map_generated_ids_to_original(torch.tensor([0, 5])).tolist() == [100, 115]
     with pytest.raises(ValueError, match="one-to-one"):
@@ -262,8 +322,9 @@ def test_language_code_is_neither_a_target_nor_posterior_text():
     with torch.no_grad():
         out = model(**inputs)
     assert torch.equal(captured[-1], targets != -100)
-    expected = _hand_loss_parts(out, targets, inputs["attention_mask"], model.config.label_smoothing,
-                                model.config.sd_weight, 0.4)
+    expected = _hand_loss_parts(
+        out, targets, inputs["attention_mask"], model.config.label_smoothing, model.config.sd_weight, 0.4
+    )
     for name, value in expected.items():
         torch.testing.assert_close(getattr(out, name).double(), value, atol=1e-5, rtol=1e-5, msg=name)
 
@@ -274,17 +335,38 @@ def test_language_code_is_neither_a_target_nor_posterior_text():
     legacy.set_global_step(4)
     legacy_captured = _capture_text_masks(legacy)
     with torch.no_grad():
-        same = legacy(input_features=inputs["input_features"], attention_mask=inputs["attention_mask"],
-                      labels=targets, decoder_input_ids=shift_tokens_right(labels, legacy.config.pad_token_id))
+        same = legacy(
+            input_features=inputs["input_features"],
+            attention_mask=inputs["attention_mask"],
+            labels=targets,
+            decoder_input_ids=shift_tokens_right(labels, legacy.config.pad_token_id),
+        )
         unmasked = legacy(**inputs)
-    for name in ("loss", "logits", "posterior_logits", "posterior_mu", "posterior_logvar", "prior_ce_loss",
-                 "posterior_ce_loss", "kl_loss", "sd_loss"):
+    for name in (
+        "loss",
+        "logits",
+        "posterior_logits",
+        "posterior_mu",
+        "posterior_logvar",
+        "prior_ce_loss",
+        "posterior_ce_loss",
+        "kl_loss",
+        "sd_loss",
+    ):
         torch.testing.assert_close(getattr(same, name), getattr(out, name), atol=0, rtol=0, msg=name)
     # switched off, the language code is a target and part of the posterior text
     assert torch.equal(legacy_captured[-1], labels != -100)
-    expected = _hand_loss_parts(unmasked, labels, inputs["attention_mask"], legacy.config.label_smoothing,
-                                legacy.config.sd_weight, 0.4)
-    torch.testing.assert_close(unmasked.prior_ce_loss.double(), expected["prior_ce_loss"], atol=1e-5, rtol=1e-5)
+    expected = _hand_loss_parts(
+        unmasked,
+        labels,
+        inputs["attention_mask"],
+        legacy.config.label_smoothing,
+        legacy.config.sd_weight,
+        0.4,
+    )
+    torch.testing.assert_close(
+        unmasked.prior_ce_loss.double(), expected["prior_ce_loss"], atol=1e-5, rtol=1e-5
+    )
     assert not torch.allclose(unmasked.prior_ce_loss, out.prior_ce_loss)
     # labels with nothing but the language code are refused
     only_lang = labels.clone()

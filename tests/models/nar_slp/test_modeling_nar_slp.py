@@ -53,14 +53,14 @@ class NARSignProducerModelTester:
         self.pose_max = self.pose_min + rng.uniform(0.5, 2.0, size=(num_joints, joint_dim))
 
     def text_config(self, **overrides):
-        kwargs = dict(
-            vocab_size=self.vocab_size,
-            hidden_size=16,
-            num_hidden_layers=1,
-            num_attention_heads=2,
-            intermediate_size=24,
-            max_position_embeddings=16,
-        )
+        kwargs = {
+            "vocab_size": self.vocab_size,
+            "hidden_size": 16,
+            "num_hidden_layers": 1,
+            "num_attention_heads": 2,
+            "intermediate_size": 24,
+            "max_position_embeddings": 16,
+        }
         kwargs.update(overrides)
         return BertConfig(**kwargs)
 
@@ -68,21 +68,21 @@ class NARSignProducerModelTester:
         return {"minimum": self.pose_min.tolist(), "maximum": self.pose_max.tolist()}
 
     def vae_config(self, with_stats=True):
-        stats = dict(normalization=self.normalization()) if with_stats else {}
+        stats = {"normalization": self.normalization()} if with_stats else {}
         return PoseVAEConfig(
             num_joints=self.num_joints, joint_dim=self.joint_dim, hidden_sizes=[16, 12], latent_dim=6, **stats
         )
 
     def get_config(self, with_stats=True, text_overrides=None, **overrides):
-        kwargs = dict(
-            d_model=16,
-            decoder_layers=2,
-            decoder_attention_heads=2,
-            decoder_ffn_dim=24,
-            max_frames=self.max_frames,
-            length_regulator_hidden_size=8,
-            special_token_ids=[0, 1, 2],  # [PAD] [CLS] [SEP] of the tiny vocabulary
-        )
+        kwargs = {
+            "d_model": 16,
+            "decoder_layers": 2,
+            "decoder_attention_heads": 2,
+            "decoder_ffn_dim": 24,
+            "max_frames": self.max_frames,
+            "length_regulator_hidden_size": 8,
+            "special_token_ids": [0, 1, 2],  # [PAD] [CLS] [SEP] of the tiny vocabulary
+        }
         kwargs.update(overrides)
         return NARSignProducerConfig(
             text_encoder=self.text_config(**(text_overrides or {})),
@@ -621,7 +621,9 @@ def test_save_load_identical(tester, tmp_path):
         "modeling_pose_vae.py",
         "pose_normalization.py",
     ]
-    assert saved["pose_vae"]["normalization"] == tester.normalization() and "pose_min" not in saved["pose_vae"]
+    assert (
+        saved["pose_vae"]["normalization"] == tester.normalization() and "pose_min" not in saved["pose_vae"]
+    )
     # the normalisation saved is the checked copy of signbridge.data.normalization
     saved_text = (tmp_path / "pose_normalization.py").read_text()
     assert saved_text == (NAR_SLP_DIR / "pose_normalization.py").read_text()
@@ -774,12 +776,23 @@ def test_folder_saved_before_one_normalisation_still_loads(tester, tmp_path):
     low, high = tester.pose_min.copy(), tester.pose_max.copy()
     high[1, 0] = low[1, 0] + 1e-3  # nearly never moves: range 1 under min_range
     old_vae_config = old.configuration_pose_vae.PoseVAEConfig(
-        num_joints=tester.num_joints, joint_dim=tester.joint_dim, hidden_sizes=[16, 12], latent_dim=6,
-        pose_min=low.tolist(), pose_max=high.tolist(), min_range=0.01,
+        num_joints=tester.num_joints,
+        joint_dim=tester.joint_dim,
+        hidden_sizes=[16, 12],
+        latent_dim=6,
+        pose_min=low.tolist(),
+        pose_max=high.tolist(),
+        min_range=0.01,
     )
     old_config = old.configuration_nar_slp.NARSignProducerConfig(
-        text_encoder=tester.text_config(), pose_vae=old_vae_config, d_model=16, decoder_layers=2,
-        decoder_attention_heads=2, decoder_ffn_dim=24, max_frames=tester.max_frames, length_regulator_hidden_size=8,
+        text_encoder=tester.text_config(),
+        pose_vae=old_vae_config,
+        d_model=16,
+        decoder_layers=2,
+        decoder_attention_heads=2,
+        decoder_ffn_dim=24,
+        max_frames=tester.max_frames,
+        length_regulator_hidden_size=8,
         special_token_ids=[0, 1, 2],
     )
     torch.manual_seed(0)
@@ -795,7 +808,9 @@ def test_folder_saved_before_one_normalisation_still_loads(tester, tmp_path):
     for loaded in (NARSignProducer.from_pretrained(folder), AutoModel.from_pretrained(folder)):
         assert type(loaded) is NARSignProducer
         assert loaded.config.pose_vae.normalization == {
-            "minimum": low.tolist(), "maximum": high.tolist(), "min_range": 0.01
+            "minimum": low.tolist(),
+            "maximum": high.tolist(),
+            "min_range": 0.01,
         }
         produced = loaded.eval().generate_poses(inputs["input_ids"], inputs["attention_mask"])
         torch.testing.assert_close(produced.poses, expected.poses, rtol=0, atol=0)
@@ -807,4 +822,6 @@ def test_folder_saved_before_one_normalisation_still_loads(tester, tmp_path):
     # saved again, the sub-config is in the one format
     loaded.save_pretrained(tmp_path / "again")
     again = json.loads((tmp_path / "again" / "config.json").read_text())["pose_vae"]
-    assert again["normalization"]["min_range"] == 0.01 and "pose_min" not in again and "min_range" not in again
+    assert (
+        again["normalization"]["min_range"] == 0.01 and "pose_min" not in again and "min_range" not in again
+    )

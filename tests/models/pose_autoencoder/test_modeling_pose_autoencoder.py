@@ -26,20 +26,20 @@ class PoseAutoencoderModelTester:
     def get_config(self, **overrides):
         rng = np.random.default_rng(0)
         low = rng.normal(size=(self.num_joints, self.joint_dim)) - 2
-        kwargs = dict(
-            num_joints=self.num_joints,
-            joint_dim=self.joint_dim,
-            window_size=self.window_size,
-            d_model=32,
-            encoder_layers=2,
-            decoder_layers=1,
-            num_attention_heads=4,
-            ffn_dim=64,
-            latent_dim=self.latent_dim,
-            loss_type="mse",  # the hand computations below are MSE; the default (BCE) has its own tests
-            dropout=0.0,
-            normalization={"minimum": low.tolist(), "maximum": (low + 4).tolist()},
-        )
+        kwargs = {
+            "num_joints": self.num_joints,
+            "joint_dim": self.joint_dim,
+            "window_size": self.window_size,
+            "d_model": 32,
+            "encoder_layers": 2,
+            "decoder_layers": 1,
+            "num_attention_heads": 4,
+            "ffn_dim": 64,
+            "latent_dim": self.latent_dim,
+            "loss_type": "mse",  # the hand computations below are MSE; the default (BCE) has its own tests
+            "dropout": 0.0,
+            "normalization": {"minimum": low.tolist(), "maximum": (low + 4).tolist()},
+        }
         kwargs.update(overrides)
         return PoseAutoencoderConfig(**kwargs)
 
@@ -256,9 +256,22 @@ def test_folder_saved_before_one_normalisation_still_loads(tester, tmp_path):
     stats["maximum"][2] = list(stats["minimum"][2])  # a joint that never moves
     config = tester.get_config(normalization=stats).to_dict()
     old_config = old.configuration_pose_autoencoder.PoseAutoencoderConfig(
-        **{k: config[k] for k in ("num_joints", "joint_dim", "window_size", "d_model", "encoder_layers",
-                                  "decoder_layers", "num_attention_heads", "ffn_dim", "latent_dim", "dropout",
-                                  "normalization")}
+        **{
+            k: config[k]
+            for k in (
+                "num_joints",
+                "joint_dim",
+                "window_size",
+                "d_model",
+                "encoder_layers",
+                "decoder_layers",
+                "num_attention_heads",
+                "ffn_dim",
+                "latent_dim",
+                "dropout",
+                "normalization",
+            )
+        }
     )
     torch.manual_seed(0)
     old_model = old.modeling_pose_autoencoder.PoseAutoencoderModel(old_config).eval()
@@ -266,7 +279,9 @@ def test_folder_saved_before_one_normalisation_still_loads(tester, tmp_path):
     loaded = PoseAutoencoderModel.from_pretrained(tmp_path / "tae").eval()
     poses = tester.poses() * 3
     torch.testing.assert_close(loaded.encode_windows(poses), old_model.encode_windows(poses), rtol=0, atol=0)
-    torch.testing.assert_close(loaded.normalize_poses(poses), old_model.normalize_poses(poses), rtol=0, atol=0)
+    torch.testing.assert_close(
+        loaded.normalize_poses(poses), old_model.normalize_poses(poses), rtol=0, atol=0
+    )
     with torch.no_grad():
         torch.testing.assert_close(loaded(poses).loss, old_model(poses).loss, rtol=0, atol=0)
 
@@ -274,8 +289,15 @@ def test_folder_saved_before_one_normalisation_still_loads(tester, tmp_path):
 def test_defaults_follow_the_paper_bce_and_pooled_encoder_features(tester):
     """Issue 10, item 8: BCE reconstruction (the paper's evaluation model) and, without latent_dim, the FGD feature
     is the time-pooled encoder output itself (d_model values, NSLP-G's TAE), not a small projection."""
-    config = PoseAutoencoderConfig(num_joints=tester.num_joints, joint_dim=tester.joint_dim, d_model=32,
-                                   encoder_layers=1, decoder_layers=1, num_attention_heads=4, ffn_dim=64)
+    config = PoseAutoencoderConfig(
+        num_joints=tester.num_joints,
+        joint_dim=tester.joint_dim,
+        d_model=32,
+        encoder_layers=1,
+        decoder_layers=1,
+        num_attention_heads=4,
+        ffn_dim=64,
+    )
     assert config.loss_type == "bce" and config.latent_dim is None and config.feature_dim == 32
     model = PoseAutoencoderModel(config).eval()
     assert not any(name.startswith(("to_latent", "from_latent")) for name, _ in model.named_parameters())

@@ -39,12 +39,12 @@ class PoseVAEModelTester:
         return {"minimum": self.pose_min.tolist(), "maximum": self.pose_max.tolist()}
 
     def get_config(self, with_stats=True, **overrides):
-        kwargs = dict(
-            num_joints=self.num_joints,
-            joint_dim=self.joint_dim,
-            hidden_sizes=self.hidden_sizes,
-            latent_dim=self.latent_dim,
-        )
+        kwargs = {
+            "num_joints": self.num_joints,
+            "joint_dim": self.joint_dim,
+            "hidden_sizes": self.hidden_sizes,
+            "latent_dim": self.latent_dim,
+        }
         if with_stats:
             kwargs.update(normalization=self.normalization())
         kwargs.update(overrides)
@@ -98,9 +98,18 @@ def test_config_defaults_follow_the_paper():
         ({"normalization": {"minimum": [[0.0, 0.0, 0.0]] * 5}}, "missing keys \\['maximum'\\]"),
         ({"normalization": {"minimum": [[0.0] * 3] * 4, "maximum": [[1.0] * 3] * 4}}, "num_joints=5"),
         ({"normalization": {"minimum": [[0.0] * 2] * 5, "maximum": [[1.0] * 2] * 5}}, "joint_dim=3"),
-        ({"normalization": {"minimum": [[1.0, 0, 0]] * 5, "maximum": [[0.0, 1, 1]] * 5}}, "maximum < minimum"),
-        ({"normalization": {"minimum": [[0.0] * 3] * 5, "maximum": [[1.0] * 3] * 5, "min_range": -1}}, "min_range"),
-        ({"normalization": {"minimum": [[0.0] * 3] * 5, "maximum": [[1.0] * 3] * 5, "mean": 0}}, "unknown keys"),
+        (
+            {"normalization": {"minimum": [[1.0, 0, 0]] * 5, "maximum": [[0.0, 1, 1]] * 5}},
+            "maximum < minimum",
+        ),
+        (
+            {"normalization": {"minimum": [[0.0] * 3] * 5, "maximum": [[1.0] * 3] * 5, "min_range": -1}},
+            "min_range",
+        ),
+        (
+            {"normalization": {"minimum": [[0.0] * 3] * 5, "maximum": [[1.0] * 3] * 5, "mean": 0}},
+            "unknown keys",
+        ),
         ({"normalization": [[0.0] * 3] * 5}, "a dict or a PoseNormalizer"),
         # the keys of configs saved before (folded into normalization)
         ({"pose_min": [[0.0, 0.0, 0.0]] * 5, "pose_max": None}, "both pose_min and pose_max"),
@@ -188,8 +197,13 @@ def test_old_format_config_loads_to_the_same_normalisation(tester, tmp_path):
     high[3, 2] = low[3, 2] + 1e-3  # nearly never moves: range 1 with min_range=0.01
     for min_range in (0.0, 0.01):
         old_config = old.configuration_pose_vae.PoseVAEConfig(
-            num_joints=5, joint_dim=3, hidden_sizes=[16, 12], latent_dim=4,
-            pose_min=low.tolist(), pose_max=high.tolist(), min_range=min_range,
+            num_joints=5,
+            joint_dim=3,
+            hidden_sizes=[16, 12],
+            latent_dim=4,
+            pose_min=low.tolist(),
+            pose_max=high.tolist(),
+            min_range=min_range,
         )
         saved = old_config.to_diff_dict()
         assert "pose_min" in saved and "normalization" not in saved
@@ -219,8 +233,12 @@ def test_old_saved_folder_still_loads(tester, tmp_path):
     torch.manual_seed(0)
     old_model = old.modeling_pose_vae.PoseVAEModel(
         old.configuration_pose_vae.PoseVAEConfig(
-            num_joints=5, joint_dim=3, hidden_sizes=[16, 12], latent_dim=4,
-            pose_min=tester.pose_min.tolist(), pose_max=tester.pose_max.tolist(),
+            num_joints=5,
+            joint_dim=3,
+            hidden_sizes=[16, 12],
+            latent_dim=4,
+            pose_min=tester.pose_min.tolist(),
+            pose_max=tester.pose_max.tolist(),
         )
     ).eval()
     folder = tmp_path / "old_vae"
@@ -378,7 +396,9 @@ def test_denormalize_inverts_normalize(tester):
     assert torch.equal(model.normalize(low), torch.zeros_like(low))
     torch.testing.assert_close(model.normalize(high), torch.ones_like(high), rtol=0, atol=1e-12)
     # a coordinate that never moves does not divide by zero
-    constant = tester.get_model(normalization={"minimum": tester.pose_min.tolist(), "maximum": tester.pose_min.tolist()})
+    constant = tester.get_model(
+        normalization={"minimum": tester.pose_min.tolist(), "maximum": tester.pose_min.tolist()}
+    )
     out = constant.normalize(poses)
     assert torch.isfinite(out).all()
     torch.testing.assert_close(constant.denormalize(out), poses, rtol=0, atol=1e-6)

@@ -10,8 +10,9 @@ Each example depends only on ``(seed, split, index)``: its sentence and signer c
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 

@@ -325,7 +325,9 @@ class FGD(evaluate.Metric):
             windows_by_prefix[str(n)] = [len(a), len(b)]
 
         if skipped:
-            needed = self.min_windows if self.min_windows is not None else max(2, pred_side["features"].shape[1])
+            needed = (
+                self.min_windows if self.min_windows is not None else max(2, pred_side["features"].shape[1])
+            )
             warnings.warn(
                 f"FGD: too few windows (fewer than {needed} on a side) to score "
                 f"{'; '.join(skipped)}: these cells are NaN",

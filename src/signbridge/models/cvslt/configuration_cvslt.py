@@ -186,23 +186,41 @@ class CVSLTConfig(MBartConfig):
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise ValueError(f"CVSLTConfig.{name} must be a positive integer, got {value!r}")
 
-        for name in ("feature_dim", "visual_hidden_size", "visual_ffn_dim", "max_sign_positions", "latent_dim",
-                     "d_model", "vocab_size", "max_position_embeddings"):
+        for name in (
+            "feature_dim",
+            "visual_hidden_size",
+            "visual_ffn_dim",
+            "max_sign_positions",
+            "latent_dim",
+            "d_model",
+            "vocab_size",
+            "max_position_embeddings",
+        ):
             positive(name)
         if self.visual_kernel_size <= 0 or self.visual_kernel_size % 2 == 0:
-            raise ValueError(f"CVSLTConfig.visual_kernel_size must be a positive odd integer, got {self.visual_kernel_size!r}")
+            raise ValueError(
+                f"CVSLTConfig.visual_kernel_size must be a positive odd integer, got {self.visual_kernel_size!r}"
+            )
         for name in ("visual_dropout", "label_smoothing"):
             value = getattr(self, name)
             if not 0.0 <= value < 1.0:
                 raise ValueError(f"CVSLTConfig.{name} must be in [0, 1), got {value!r}")
         if self.latent_dropout is not None and not 0.0 <= self.latent_dropout < 1.0:
-            raise ValueError(f"CVSLTConfig.latent_dropout must be None or in [0, 1), got {self.latent_dropout!r}")
+            raise ValueError(
+                f"CVSLTConfig.latent_dropout must be None or in [0, 1), got {self.latent_dropout!r}"
+            )
         if not self.visual_layer_norm_eps > 0:
-            raise ValueError(f"CVSLTConfig.visual_layer_norm_eps must be > 0, got {self.visual_layer_norm_eps!r}")
+            raise ValueError(
+                f"CVSLTConfig.visual_layer_norm_eps must be > 0, got {self.visual_layer_norm_eps!r}"
+            )
         if self.latent_fusion not in _LATENT_FUSIONS:
-            raise ValueError(f"CVSLTConfig.latent_fusion must be one of {_LATENT_FUSIONS}, got {self.latent_fusion!r}")
+            raise ValueError(
+                f"CVSLTConfig.latent_fusion must be one of {_LATENT_FUSIONS}, got {self.latent_fusion!r}"
+            )
         if self.sd_direction not in _SD_DIRECTIONS:
-            raise ValueError(f"CVSLTConfig.sd_direction must be one of {_SD_DIRECTIONS}, got {self.sd_direction!r}")
+            raise ValueError(
+                f"CVSLTConfig.sd_direction must be one of {_SD_DIRECTIONS}, got {self.sd_direction!r}"
+            )
         if self.loss_reduction not in _LOSS_REDUCTIONS:
             raise ValueError(
                 f"CVSLTConfig.loss_reduction must be one of {_LOSS_REDUCTIONS}, got {self.loss_reduction!r}"
@@ -210,7 +228,9 @@ class CVSLTConfig(MBartConfig):
         if self.sd_weight < 0:
             raise ValueError(f"CVSLTConfig.sd_weight (lambda) must be >= 0, got {self.sd_weight!r}")
         if not isinstance(self.kl_annealing_steps, int) or self.kl_annealing_steps < 0:
-            raise ValueError(f"CVSLTConfig.kl_annealing_steps must be an integer >= 0, got {self.kl_annealing_steps!r}")
+            raise ValueError(
+                f"CVSLTConfig.kl_annealing_steps must be an integer >= 0, got {self.kl_annealing_steps!r}"
+            )
         heads = self.latent_attention_heads or self.encoder_attention_heads
         if self.d_model % heads != 0:
             raise ValueError(
@@ -224,7 +244,9 @@ class CVSLTConfig(MBartConfig):
         for name in ("tgt_lang_code_id", "eos_token_id", "pad_token_id"):
             value = getattr(self, name)
             if isinstance(value, int) and not 0 <= value < self.vocab_size:
-                raise ValueError(f"CVSLTConfig.{name} must be in [0, vocab_size={self.vocab_size}), got {value}")
+                raise ValueError(
+                    f"CVSLTConfig.{name} must be in [0, vocab_size={self.vocab_size}), got {value}"
+                )
         if not isinstance(self.eos_token_id, int):
             raise ValueError(
                 f"CVSLTConfig.eos_token_id must be one integer (its embedding is appended to the sign sequence), "

@@ -66,8 +66,9 @@ _VISUAL_HEAD_UNUSED = ("gloss_output_layer.",)
 _MAPPER_KEYS = {f"{i}.{p}": f"mapper.{i}.{p}" for i in (0, 2) for p in ("weight", "bias")}
 
 
-def convert_slrt_visual_head_state_dict(state_dict: Mapping[str, torch.Tensor], prefix: str = "visual_head.",
-                                        with_mapper: bool | None = None) -> dict[str, torch.Tensor]:
+def convert_slrt_visual_head_state_dict(
+    state_dict: Mapping[str, torch.Tensor], prefix: str = "visual_head.", with_mapper: bool | None = None
+) -> dict[str, torch.Tensor]:
     """Rename SLRT/MMTLB visual-head weights (and, when present, the VL mapper) to `CVSLTVisualHead` keys.
 
     Args:
@@ -84,7 +85,7 @@ def convert_slrt_visual_head_state_dict(state_dict: Mapping[str, torch.Tensor], 
     """
     has_prefix = any(key.startswith(SLRT_VISUAL_HEAD_PREFIX) for key in state_dict)
     head = {
-        (key[len(SLRT_VISUAL_HEAD_PREFIX):] if has_prefix else key): value
+        (key[len(SLRT_VISUAL_HEAD_PREFIX) :] if has_prefix else key): value
         for key, value in state_dict.items()
         if (key.startswith(SLRT_VISUAL_HEAD_PREFIX) if has_prefix else not key.startswith(SLRT_MAPPER_PREFIX))
     }
@@ -95,15 +96,22 @@ def convert_slrt_visual_head_state_dict(state_dict: Mapping[str, torch.Tensor], 
         elif not key.startswith(_VISUAL_HEAD_UNUSED):
             unknown.append(key)
     if unknown:
-        raise ValueError(f"SLRT visual-head weights with no counterpart in CVSLTVisualHead: {sorted(unknown)}")
+        raise ValueError(
+            f"SLRT visual-head weights with no counterpart in CVSLTVisualHead: {sorted(unknown)}"
+        )
     absent = sorted(k for k in _VISUAL_HEAD_KEYS if k != "bn1.norm.num_batches_tracked" and k not in head)
     if absent:
         raise ValueError(f"the checkpoint lacks SLRT visual-head weights: {absent}")
 
-    mapper = {key[len(SLRT_MAPPER_PREFIX):]: value for key, value in state_dict.items()
-              if key.startswith(SLRT_MAPPER_PREFIX)}
+    mapper = {
+        key[len(SLRT_MAPPER_PREFIX) :]: value
+        for key, value in state_dict.items()
+        if key.startswith(SLRT_MAPPER_PREFIX)
+    }
     if with_mapper is True and not mapper:
-        raise ValueError("the checkpoint has no VL mapper (vl_mapper.mapping.*): a Sign2Gloss checkpoint has none")
+        raise ValueError(
+            "the checkpoint has no VL mapper (vl_mapper.mapping.*): a Sign2Gloss checkpoint has none"
+        )
     if mapper and with_mapper is not False:
         if set(mapper) != set(_MAPPER_KEYS):
             raise ValueError(
@@ -118,8 +126,11 @@ def mmtlb_mbart_state_dict(state_dict: Mapping[str, torch.Tensor]) -> dict[str, 
     """The `MBartForConditionalGeneration` state dict inside an MMTLB Gloss2Text (or Sign2Text) checkpoint's
     `model_state`: the keys under `translation_network.model.` with that prefix removed. Load it into an mBART built
     from MMTLB's `mBart_de` folder (its config has the pruned vocabulary size), then call `from_mbart`."""
-    out = {key[len(MMTLB_MBART_PREFIX):]: value for key, value in state_dict.items()
-           if key.startswith(MMTLB_MBART_PREFIX)}
+    out = {
+        key[len(MMTLB_MBART_PREFIX) :]: value
+        for key, value in state_dict.items()
+        if key.startswith(MMTLB_MBART_PREFIX)
+    }
     if not out:
         raise ValueError(f"no mBART weights (keys under {MMTLB_MBART_PREFIX!r}) in this checkpoint")
     return out

@@ -109,7 +109,9 @@ def _expm1_minus_identity(x: torch.Tensor) -> torch.Tensor:
     """exp(x) - 1 - x without cancellation: a Taylor series for |x| < 0.1 (truncation below 1e-8 relative), and
     `expm1(x) - x` elsewhere. Never below 0."""
     small = x.clamp(-0.1, 0.1)
-    series = small * small * (1 / 2 + small * (1 / 6 + small * (1 / 24 + small * (1 / 120 + small * (1 / 720)))))
+    series = (
+        small * small * (1 / 2 + small * (1 / 6 + small * (1 / 24 + small * (1 / 120 + small * (1 / 720)))))
+    )
     return torch.where(x.abs() < 0.1, series, torch.expm1(x) - x)
 
 
@@ -158,8 +160,12 @@ class CVSLTMaskedBatchNorm1d(nn.BatchNorm1d):
                 with torch.no_grad():
                     momentum = 0.1 if self.momentum is None else self.momentum
                     unbiased = var * (count / (count - 1).clamp(min=1))
-                    self.running_mean.mul_(1 - momentum).add_(momentum * mean.detach().to(self.running_mean.dtype))
-                    self.running_var.mul_(1 - momentum).add_(momentum * unbiased.detach().to(self.running_var.dtype))
+                    self.running_mean.mul_(1 - momentum).add_(
+                        momentum * mean.detach().to(self.running_mean.dtype)
+                    )
+                    self.running_var.mul_(1 - momentum).add_(
+                        momentum * unbiased.detach().to(self.running_var.dtype)
+                    )
                     self.num_batches_tracked.add_(1)
         else:
             mean, var = self.running_mean.to(hidden_states.dtype), self.running_var.to(hidden_states.dtype)
@@ -318,8 +324,16 @@ class _CVSLTPriorEncoder(nn.Module):
         super().__init__()
         object.__setattr__(self, "_cvslt", model)
 
-    def forward(self, input_features=None, attention_mask=None, inputs_embeds=None, output_attentions=None,
-                output_hidden_states=None, return_dict=True, **kwargs) -> BaseModelOutput:
+    def forward(
+        self,
+        input_features=None,
+        attention_mask=None,
+        inputs_embeds=None,
+        output_attentions=None,
+        output_hidden_states=None,
+        return_dict=True,
+        **kwargs,
+    ) -> BaseModelOutput:
         return self._cvslt.encode(
             input_features=input_features,
             attention_mask=attention_mask,
@@ -436,7 +450,9 @@ class CVSLTForConditionalGeneration(CVSLTPreTrainedModel, GenerationMixin):
         name = "input_features" if input_features is not None else "inputs_embeds"
         expected_dim = self.config.feature_dim if input_features is not None else self.config.d_model
         if tensor.dim() != 3:
-            raise ValueError(f"`{name}` must have shape (batch, time, {expected_dim}), got {tuple(tensor.shape)}")
+            raise ValueError(
+                f"`{name}` must have shape (batch, time, {expected_dim}), got {tuple(tensor.shape)}"
+            )
         batch, length, dim = tensor.shape
         if dim != expected_dim:
             raise ValueError(
@@ -463,8 +479,14 @@ class CVSLTForConditionalGeneration(CVSLTPreTrainedModel, GenerationMixin):
             )
         prefix = torch.arange(length, device=mask.device)[None, :] < lengths[:, None]
         if not torch.equal(prefix, mask):
-            raise ValueError("`attention_mask` must mark a prefix of each sequence (right padding: 1...1 0...0)")
-        limit = self.config.max_sign_positions if input_features is not None else self.config.max_position_embeddings
+            raise ValueError(
+                "`attention_mask` must mark a prefix of each sequence (right padding: 1...1 0...0)"
+            )
+        limit = (
+            self.config.max_sign_positions
+            if input_features is not None
+            else self.config.max_position_embeddings
+        )
         longest = int(lengths.max())
         if longest > limit:
             raise ValueError(
@@ -485,7 +507,9 @@ class CVSLTForConditionalGeneration(CVSLTPreTrainedModel, GenerationMixin):
             )
         empty = ~valid.any(1)
         if empty.any():
-            raise ValueError(f"`labels` rows {empty.nonzero().flatten().tolist()} have no target token (all -100)")
+            raise ValueError(
+                f"`labels` rows {empty.nonzero().flatten().tolist()} have no target token (all -100)"
+            )
 
     def _training_targets(self, labels):
         """`labels` without the target language code when `config.mask_tgt_lang_code` says so (the release's
@@ -515,10 +539,16 @@ class CVSLTForConditionalGeneration(CVSLTPreTrainedModel, GenerationMixin):
         n_special = len(special_ids)
         special = self.model.shared.weight[torch.tensor(special_ids, device=hidden.device)].to(hidden.dtype)
         lengths = mask.sum(1)
-        hidden = torch.cat([hidden * mask.unsqueeze(-1).to(hidden.dtype), hidden.new_zeros(batch, n_special, width)], 1)
+        hidden = torch.cat(
+            [hidden * mask.unsqueeze(-1).to(hidden.dtype), hidden.new_zeros(batch, n_special, width)], 1
+        )
         index = lengths[:, None] + torch.arange(n_special, device=hidden.device)[None, :]
-        hidden = hidden.scatter(1, index.unsqueeze(-1).expand(-1, -1, width), special.unsqueeze(0).expand(batch, -1, -1))
-        new_mask = torch.arange(length + n_special, device=hidden.device)[None, :] < (lengths + n_special)[:, None]
+        hidden = hidden.scatter(
+            1, index.unsqueeze(-1).expand(-1, -1, width), special.unsqueeze(0).expand(batch, -1, -1)
+        )
+        new_mask = (
+            torch.arange(length + n_special, device=hidden.device)[None, :] < (lengths + n_special)[:, None]
+        )
         return hidden * self.sign_embed_scale, new_mask
 
     def _encoder_mask(self, attention_mask, encoder_length, batch, device):
@@ -542,21 +572,32 @@ class CVSLTForConditionalGeneration(CVSLTPreTrainedModel, GenerationMixin):
             return self.embed_sign(input_features, mask)
         return inputs_embeds, mask
 
-    def encode(self, input_features=None, attention_mask=None, inputs_embeds=None, output_attentions=None,
-               output_hidden_states=None) -> BaseModelOutput:
+    def encode(
+        self,
+        input_features=None,
+        attention_mask=None,
+        inputs_embeds=None,
+        output_attentions=None,
+        output_hidden_states=None,
+    ) -> BaseModelOutput:
         """Prior-path encoding for inference: visual head, mBART encoder and, with the latent network, z* = mu
         returned to the encoder output. `last_hidden_state` has the appended `</s>`/language-code steps."""
         embeds, mask = self._sign_embeddings(input_features, inputs_embeds, attention_mask)
         encoder_out = self.model.encoder(
-            inputs_embeds=embeds, attention_mask=mask.long(), output_attentions=output_attentions,
-            output_hidden_states=output_hidden_states, return_dict=True,
+            inputs_embeds=embeds,
+            attention_mask=mask.long(),
+            output_attentions=output_attentions,
+            output_hidden_states=output_hidden_states,
+            return_dict=True,
         )
         hidden = encoder_out.last_hidden_state
         if self.latent_network is not None:
             mu, _ = self.latent_network.prior(hidden, mask)
             hidden = self.latent_network.fuse(hidden, mu)
         return BaseModelOutput(
-            last_hidden_state=hidden, hidden_states=encoder_out.hidden_states, attentions=encoder_out.attentions
+            last_hidden_state=hidden,
+            hidden_states=encoder_out.hidden_states,
+            attentions=encoder_out.attentions,
         )
 
     @staticmethod
@@ -591,8 +632,11 @@ class CVSLTForConditionalGeneration(CVSLTPreTrainedModel, GenerationMixin):
     def _cross_entropy(self, logits, labels):
         """Label-smoothed cross-entropy of each target token, reduced by `_reduce_tokens`."""
         per_token = F.cross_entropy(
-            logits.reshape(-1, logits.shape[-1]).float(), labels.reshape(-1), ignore_index=-100,
-            label_smoothing=self.config.label_smoothing, reduction="none",
+            logits.reshape(-1, logits.shape[-1]).float(),
+            labels.reshape(-1),
+            ignore_index=-100,
+            label_smoothing=self.config.label_smoothing,
+            reduction="none",
         )
         return self._reduce_tokens(per_token.view(labels.shape), labels)
 
@@ -667,21 +711,30 @@ class CVSLTForConditionalGeneration(CVSLTPreTrainedModel, GenerationMixin):
         if decoder_input_ids is None and decoder_inputs_embeds is None:
             # no target given: score the first step from the decoder start token (like Whisper's forward)
             if config.decoder_start_token_id is None:
-                raise ValueError("Pass `labels` or `decoder_input_ids` (config.decoder_start_token_id is not set)")
+                raise ValueError(
+                    "Pass `labels` or `decoder_input_ids` (config.decoder_start_token_id is not set)"
+                )
             reference = input_features if input_features is not None else inputs_embeds
             if reference is None and encoder_outputs is not None:
                 reference = encoder_outputs[0]
             if reference is None:
                 raise ValueError("Pass exactly one of `input_features` or `inputs_embeds`; got neither")
-            decoder_input_ids = torch.full((reference.shape[0], 1), config.decoder_start_token_id,
-                                           dtype=torch.long, device=reference.device)
+            decoder_input_ids = torch.full(
+                (reference.shape[0], 1),
+                config.decoder_start_token_id,
+                dtype=torch.long,
+                device=reference.device,
+            )
         encoder_hidden_states = encoder_attentions = None
         sign_embeds = None
         if encoder_outputs is None:
             sign_embeds, sign_mask = self._sign_embeddings(input_features, inputs_embeds, attention_mask)
             encoder_out = self.model.encoder(
-                inputs_embeds=sign_embeds, attention_mask=sign_mask.long(), output_attentions=output_attentions,
-                output_hidden_states=output_hidden_states, return_dict=True,
+                inputs_embeds=sign_embeds,
+                attention_mask=sign_mask.long(),
+                output_attentions=output_attentions,
+                output_hidden_states=output_hidden_states,
+                return_dict=True,
             )
             prior_hidden = encoder_out.last_hidden_state
             encoder_hidden_states, encoder_attentions = encoder_out.hidden_states, encoder_out.attentions
@@ -702,9 +755,13 @@ class CVSLTForConditionalGeneration(CVSLTPreTrainedModel, GenerationMixin):
                     attentions=encoder_outputs[2] if len(encoder_outputs) > 2 else None,
                 )
             prior_hidden = encoder_outputs.last_hidden_state
-            encoder_hidden_states, encoder_attentions = encoder_outputs.hidden_states, encoder_outputs.attentions
-            sign_mask = self._encoder_mask(attention_mask, prior_hidden.shape[1], prior_hidden.shape[0],
-                                           prior_hidden.device)
+            encoder_hidden_states, encoder_attentions = (
+                encoder_outputs.hidden_states,
+                encoder_outputs.attentions,
+            )
+            sign_mask = self._encoder_mask(
+                attention_mask, prior_hidden.shape[1], prior_hidden.shape[0], prior_hidden.device
+            )
 
         decoder_out = self.model.decoder(
             input_ids=decoder_input_ids,
@@ -733,7 +790,9 @@ class CVSLTForConditionalGeneration(CVSLTPreTrainedModel, GenerationMixin):
                 loss = prior_ce
             else:
                 if sign_embeds is None:
-                    raise ValueError("Training with `labels` needs `input_features` or `inputs_embeds`, not `encoder_outputs`")
+                    raise ValueError(
+                        "Training with `labels` needs `input_features` or `inputs_embeds`, not `encoder_outputs`"
+                    )
                 text_mask = labels != -100
                 text_embeds = self.model.shared(labels.masked_fill(~text_mask, config.pad_token_id))
                 packed, packed_mask, text_index = self._pack(sign_embeds, sign_mask, text_embeds, text_mask)
@@ -742,8 +801,9 @@ class CVSLTForConditionalGeneration(CVSLTPreTrainedModel, GenerationMixin):
                         f"Sign plus target ({packed.shape[1]} positions) is longer than max_position_embeddings "
                         f"({config.max_position_embeddings}) for the posterior path [x; y]"
                     )
-                joint = self.model.encoder(inputs_embeds=packed, attention_mask=packed_mask.long(),
-                                           return_dict=True).last_hidden_state
+                joint = self.model.encoder(
+                    inputs_embeds=packed, attention_mask=packed_mask.long(), return_dict=True
+                ).last_hidden_state
                 sign_len = sign_embeds.shape[1]
                 sign_part = joint[:, :sign_len]
                 joint = torch.cat([joint, joint.new_zeros(joint.shape[0], 1, joint.shape[2])], 1)
@@ -757,13 +817,19 @@ class CVSLTForConditionalGeneration(CVSLTPreTrainedModel, GenerationMixin):
                     z_post = posterior_mu
                 posterior_hidden = self.latent_network.fuse(sign_part, z_post)
                 posterior_dec = self.model.decoder(
-                    input_ids=decoder_input_ids, attention_mask=decoder_attention_mask,
-                    encoder_hidden_states=posterior_hidden, encoder_attention_mask=sign_mask.long(),
-                    inputs_embeds=decoder_inputs_embeds, use_cache=False, return_dict=True,
+                    input_ids=decoder_input_ids,
+                    attention_mask=decoder_attention_mask,
+                    encoder_hidden_states=posterior_hidden,
+                    encoder_attention_mask=sign_mask.long(),
+                    inputs_embeds=decoder_inputs_embeds,
+                    use_cache=False,
+                    return_dict=True,
                 )
                 posterior_logits = self._logits(posterior_dec.last_hidden_state)
                 posterior_ce = self._cross_entropy(posterior_logits, labels)
-                kl = gaussian_kl(posterior_mu.float(), posterior_logvar.float(), prior_mu.float(), prior_logvar.float())
+                kl = gaussian_kl(
+                    posterior_mu.float(), posterior_logvar.float(), prior_mu.float(), prior_logvar.float()
+                )
                 # summed over latent dims and valid sign steps, divided by the batch size (both reductions)
                 kl_loss = (kl.sum(-1) * sign_mask.float()).sum() / kl.shape[0]
                 sd_loss = self._self_distillation(posterior_logits, logits, labels)
@@ -802,7 +868,9 @@ class CVSLTForConditionalGeneration(CVSLTPreTrainedModel, GenerationMixin):
     # ---- mBART weights and pruned vocabularies ---------------------------------------------------
 
     @classmethod
-    def from_mbart(cls, path_or_model, keep_token_ids=None, **config_overrides) -> CVSLTForConditionalGeneration:
+    def from_mbart(
+        cls, path_or_model, keep_token_ids=None, **config_overrides
+    ) -> CVSLTForConditionalGeneration:
         """Build CV-SLT from an mBART checkpoint (a folder or Hub id loadable by `MBartForConditionalGeneration`, or a
         model instance). Every mBART weight is copied; only the new modules (`visual_head`, `latent_network`) start
         from their initialisation (anything else missing or left over raises `ValueError`).
@@ -834,7 +902,9 @@ class CVSLTForConditionalGeneration(CVSLTPreTrainedModel, GenerationMixin):
         missing, unexpected = model.load_state_dict(state, strict=False)
         if unexpected:
             raise ValueError(f"mBART weights not used by CV-SLT: {unexpected}")
-        not_new = [k for k in missing if not k.startswith(("visual_head.", "latent_network.")) and k != "global_step"]
+        not_new = [
+            k for k in missing if not k.startswith(("visual_head.", "latent_network.")) and k != "global_step"
+        ]
         if not_new:
             raise ValueError(f"mBART checkpoint lacks weights CV-SLT needs: {not_new}")
         model.tie_weights()
@@ -871,8 +941,15 @@ class CVSLTForConditionalGeneration(CVSLTPreTrainedModel, GenerationMixin):
 # Vocabulary pruning
 # ------------------------------------------------------------------------------------------------
 
-_TOKEN_ID_FIELDS = ("pad_token_id", "bos_token_id", "eos_token_id", "decoder_start_token_id", "forced_eos_token_id",
-                    "forced_bos_token_id", "tgt_lang_code_id")
+_TOKEN_ID_FIELDS = (
+    "pad_token_id",
+    "bos_token_id",
+    "eos_token_id",
+    "decoder_start_token_id",
+    "forced_eos_token_id",
+    "forced_bos_token_id",
+    "tgt_lang_code_id",
+)
 
 
 def _prune_config(config_dict: dict, keep_token_ids) -> tuple[torch.Tensor, dict]:
@@ -881,7 +958,9 @@ def _prune_config(config_dict: dict, keep_token_ids) -> tuple[torch.Tensor, dict
     if not keep or sorted(set(keep)) != keep:
         raise ValueError("keep_token_ids must be a non-empty sorted list of unique ids")
     if keep[0] < 0 or keep[-1] >= vocab_size:
-        raise ValueError(f"keep_token_ids must lie in [0, {vocab_size}), got ids from {keep[0]} to {keep[-1]}")
+        raise ValueError(
+            f"keep_token_ids must lie in [0, {vocab_size}), got ids from {keep[0]} to {keep[-1]}"
+        )
     position = {old: new for new, old in enumerate(keep)}
     config_dict = dict(config_dict)
     for name in _TOKEN_ID_FIELDS:

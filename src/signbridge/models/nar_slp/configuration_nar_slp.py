@@ -65,7 +65,10 @@ class NARSignProducerConfig(PreTrainedConfig):
 
     model_type = "nar_slp"
     # explicit specs: transformers 5.20 does not wrap plain config classes itself (5.24 does)
-    sub_configs_defaults = {"text_encoder": SubConfigSpec(BertConfig), "pose_vae": SubConfigSpec(PoseVAEConfig)}
+    sub_configs_defaults = {
+        "text_encoder": SubConfigSpec(BertConfig),
+        "pose_vae": SubConfigSpec(PoseVAEConfig),
+    }
 
     # ---- sub-models ----
     text_encoder: BertConfig | dict | None = None

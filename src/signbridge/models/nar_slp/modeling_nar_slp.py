@@ -422,11 +422,15 @@ class NARSignProducer(NARSignProducerPreTrainedModel):
         attended = attention_mask.long()
         position_ids = (attended.cumsum(dim=1) - 1).clamp(min=0)
         encoder_states = self.text_encoder(
-            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
+            input_ids=input_ids,
+            attention_mask=attention_mask,
+            token_type_ids=token_type_ids,
             position_ids=position_ids,
         ).last_hidden_state
         cls_index = attended.argmax(dim=1)
-        length_logits = self.length_regulator(encoder_states[torch.arange(batch, device=cls_index.device), cls_index])
+        length_logits = self.length_regulator(
+            encoder_states[torch.arange(batch, device=cls_index.device), cls_index]
+        )
         length_ratio = torch.sigmoid(length_logits)
 
         memory = self.encoder_projection(encoder_states)

@@ -102,7 +102,9 @@ class PoseVAEConfig(PreTrainedConfig):
         low, high = legacy.get("pose_min"), legacy.get("pose_max")
         min_range = legacy.get("min_range")
         if (low is None) != (high is None):
-            raise ValueError("PoseVAEConfig needs both pose_min and pose_max, or neither; got only one of them")
+            raise ValueError(
+                "PoseVAEConfig needs both pose_min and pose_max, or neither; got only one of them"
+            )
         if low is not None:
             if self.normalization is not None:
                 raise ValueError(
@@ -119,7 +121,11 @@ class PoseVAEConfig(PreTrainedConfig):
                 f"PoseVAEConfig got min_range={min_range!r} without normalisation statistics; min_range is part of "
                 "them: give it with the statistics, e.g. set_normalization(stats, min_range=...)"
             )
-        stats = self.normalization.to_dict() if isinstance(self.normalization, PoseNormalizer) else dict(self.normalization)
+        stats = (
+            self.normalization.to_dict()
+            if isinstance(self.normalization, PoseNormalizer)
+            else dict(self.normalization)
+        )
         if float(stats.get("min_range", min_range)) != float(min_range):
             raise ValueError(
                 f"PoseVAEConfig got min_range={min_range!r} and normalization with min_range={stats['min_range']!r}"

@@ -264,10 +264,7 @@ class PoseVAEModel(PoseVAEPreTrainedModel):
         """
         return_dict = return_dict if return_dict is not None else self.config.return_dict
         mu, logvar = self.encode_distribution(poses)
-        if self.training:
-            latents = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
-        else:
-            latents = mu
+        latents = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar) if self.training else mu
         logits = self.decode_logits(latents)
         reconstruction = torch.sigmoid(logits)
         loss = reconstruction_loss = kl_loss = None
