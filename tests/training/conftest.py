@@ -1,9 +1,4 @@
-"""Fixtures of the training tests (helpers live in cvslt_training_helpers.py)."""
+"""Fixtures of the training tests: the tiny NAR-SLP pipeline parts (tests/nar_fixtures.py). The CV-SLT helpers
+live in cvslt_training_helpers.py."""
 
-import pytest
-from cvslt_training_helpers import make_tokenizer
-
-
-@pytest.fixture
-def tokenizer():
-    return make_tokenizer()
+from nar_fixtures import corpus, tae, tokenizer, vae  # noqa: F401  (fixtures)

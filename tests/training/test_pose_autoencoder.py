@@ -3,6 +3,9 @@
 import json
 from pathlib import Path
 
+import numpy as np
+import pytest
+
 from signbridge.models.pose_autoencoder import PoseAutoencoderModel
 from signbridge.training import pose_autoencoder
 
@@ -40,3 +43,16 @@ def test_train_script_on_embedded_corpus(tmp_path):
     model = PoseAutoencoderModel.from_pretrained(tmp_path / "tae")
     assert model.config.num_joints == 50 and model.config.joint_dim == 3
     assert len(model.config.normalization["minimum"]) == 50
+
+
+def test_cut_windows():
+    seqs = [np.zeros((70, 2, 3), np.float32), np.zeros((33, 2, 3), np.float32)]
+    assert pose_autoencoder.cut_windows(seqs, 34, 34).shape == (2, 34, 2, 3)
+    assert pose_autoencoder.cut_windows(seqs, 34, 12).shape == (4, 34, 2, 3)  # starts 0, 12, 24, 36
+    # shorter sequences give no window; starts 0, 3, 6 of a 40-frame sequence, 0 of a 34-frame one
+    windows = pose_autoencoder.cut_windows(
+        [np.zeros((40, 2, 3)), np.ones((34, 2, 3)), np.ones((10, 2, 3))], 34, 3
+    )
+    assert windows.shape == (3 + 1, 34, 2, 3)
+    with pytest.raises(ValueError, match="no sequence has 34 frames"):
+        pose_autoencoder.cut_windows([np.zeros((10, 2, 3))], 34, 34)

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from cvslt_training_helpers import ToyCollator, tiny_model, toy_corpus
+from cvslt_training_helpers import ToyCollator, make_tokenizer, tiny_model, toy_corpus
 from transformers import Seq2SeqTrainer
 
 from signbridge.training import (
@@ -17,6 +17,12 @@ from signbridge.training import (
     decode_sequences,
     make_translation_compute_metrics,
 )
+
+
+@pytest.fixture
+def tokenizer():
+    """The word-level mBART-style tokenizer of the toy corpus (overrides the NAR-SLP tokenizer of conftest.py)."""
+    return make_tokenizer()
 
 
 def _args(tmp_path, **overrides):
