@@ -30,12 +30,15 @@ values stay the table's.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
 from signbridge.metrics.frechet import frechet_distances_from_statistics
+
+if TYPE_CHECKING:
+    from signbridge.models.pose_autoencoder import PoseAutoencoderModel
 
 #: Metrics :func:`compare_rows` reports per pair, in the table's scale and direction (lower FGD, higher DurACC).
 COMPARED_METRICS = ("fgd_x10", "dur_acc")
@@ -56,7 +59,9 @@ def resample_counts(num_sentences: int, num_resamples: int = 1000, seed: int = 0
     return np.bincount(flat, minlength=num_resamples * num_sentences).reshape(num_resamples, num_sentences)
 
 
-def sentence_window_features(tae, sequences: Sequence[np.ndarray], batch_size: int = 256) -> list[np.ndarray]:
+def sentence_window_features(
+    tae: PoseAutoencoderModel, sequences: Sequence[np.ndarray], batch_size: int = 256
+) -> list[np.ndarray]:
     """Each pose sequence's TAE window features ``(T_i // window_size, D)``, as the FGD computes them."""
     from signbridge.utils.import_utils import require_evaluate
 
@@ -265,8 +270,8 @@ def _as_values(values, name: str) -> np.ndarray:
 
 
 def paired_bootstrap_mean(
-    values_a,
-    values_b,
+    values_a: Sequence[float] | np.ndarray,
+    values_b: Sequence[float] | np.ndarray,
     *,
     num_resamples: int = 1000,
     seed: int = 0,
@@ -292,7 +297,7 @@ def paired_bootstrap_mean(
 
 
 def bootstrap_mean(
-    values,
+    values: Sequence[float] | np.ndarray,
     *,
     threshold: float | None = None,
     num_resamples: int = 1000,
@@ -338,7 +343,7 @@ def compare_rows(
     references: Sequence[np.ndarray],
     pairs: Sequence[tuple[str, str]],
     *,
-    tae,
+    tae: PoseAutoencoderModel,
     fps: float = 25.0,
     num_resamples: int = 1000,
     seed: int = 0,

@@ -15,7 +15,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -24,6 +24,12 @@ from tqdm.auto import tqdm
 from signbridge.data.validation import check_examples, check_pose_sequences
 from signbridge.evaluation.back_translation import BackTranslator
 from signbridge.utils.runtime import Report, say
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
+
+    from signbridge.models.nar_slp import NARSignProducer
+    from signbridge.models.pose_autoencoder import PoseAutoencoderModel
 
 #: Row names of the production table, in the paper's order.
 GROUND_TRUTH = "Ground Truth"
@@ -47,7 +53,11 @@ TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
 
 @torch.no_grad()
 def produce_poses(
-    model, tokenizer, texts: Sequence[str], batch_size: int = 32, progress: bool = False
+    model: NARSignProducer,
+    tokenizer: PreTrainedTokenizerBase,
+    texts: Sequence[str],
+    batch_size: int = 32,
+    progress: bool = False,
 ) -> tuple[list[np.ndarray], np.ndarray]:
     """Produce pose sequences for ``texts``: a list of ``(T_i, J, K)`` arrays (corpus coordinates) and the lengths."""
     if len(texts) == 0:
@@ -66,7 +76,9 @@ def produce_poses(
     return out, np.array([len(p) for p in out])
 
 
-def fgd_score(tae, generated: Sequence[np.ndarray], references: Sequence[np.ndarray]) -> dict[str, float]:
+def fgd_score(
+    tae: PoseAutoencoderModel, generated: Sequence[np.ndarray], references: Sequence[np.ndarray]
+) -> dict[str, float]:
     """Fréchet Gesture Distance of two sets of pose sequences on the TAE's window features.
 
     Uses the FGD ``evaluate`` metric of :mod:`signbridge.metrics.fgd` (the ``metrics`` extra):
@@ -117,7 +129,7 @@ def score_production(
     produced: Sequence[np.ndarray],
     references: Sequence[Mapping[str, Any]],
     *,
-    tae,
+    tae: PoseAutoencoderModel,
     back_translator: BackTranslator | None = None,
     fps: float = 25.0,
     progress: bool = False,
@@ -177,7 +189,7 @@ def evaluate_production_with_comparisons(
     eval_splits: Mapping[str, Sequence[Mapping[str, Any]]],
     train_examples: Sequence[Mapping[str, Any]],
     *,
-    tae,
+    tae: PoseAutoencoderModel,
     back_translator: BackTranslator | None = None,
     fps: float = 25.0,
     seed: int = 0,
@@ -251,7 +263,7 @@ def evaluate_production(
     eval_splits: Mapping[str, Sequence[Mapping[str, Any]]],
     train_examples: Sequence[Mapping[str, Any]],
     *,
-    tae,
+    tae: PoseAutoencoderModel,
     back_translator: BackTranslator | None = None,
     fps: float = 25.0,
     seed: int = 0,

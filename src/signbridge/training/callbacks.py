@@ -8,9 +8,14 @@ rises with *optimizer* steps. Counting forward calls inside the model would run 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from torch import nn
 from transformers import TrainerCallback
 from transformers.utils import logging
+
+if TYPE_CHECKING:
+    from transformers import Trainer
 
 logger = logging.get_logger(__name__)
 
@@ -135,7 +140,7 @@ class ProgressEventsCallback(TrainerCallback):
         self.events.put(("trained", self.name, int(state.global_step)))
 
 
-def use_callbacks(trainer, callbacks) -> None:
+def use_callbacks(trainer: Trainer, callbacks: list[TrainerCallback] | None) -> None:
     """Add ``callbacks`` to ``trainer``; when one of them reports progress itself
     (``replaces_trainer_progress``), drop the Trainer's progress bar and log printer."""
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
