@@ -188,3 +188,97 @@ def test_render_real_pose_array(tmp_path, pose_samples_dir):
     pose = read_pose_file(pose_samples_dir / "openpose.pose")
     path = render_pose_gif(tmp_path / "o.gif", PoseArray(pose.data[:5], pose.mask[:5], pose.fps, pose.header))
     assert Image.open(path).n_frames == 5
+
+
+# fps: 0, NaN, negative and infinite rates are refused by the reader, the writer and the renderer
+
+
+@pytest.mark.parametrize("fps", [0.0, -25.0, float("nan"), float("inf")])
+def test_reader_refuses_bad_fps(tmp_path, fps):
+    path = write_pose_file(tmp_path / "x.pose", np.zeros((3, 50, 3), np.float32))
+    raw = bytearray(path.read_bytes())
+    struct.pack_into("<f", raw, _frames_offset(bytes(raw)) - 4, fps)  # v0.2 body: float fps first
+    bad = tmp_path / "bad_fps.pose"
+    bad.write_bytes(bytes(raw))
+    with pytest.raises(PoseFileError, match=r"bad_fps.pose: fps must be a finite number above 0"):
+        read_pose_file(bad)
+
+
+@pytest.mark.parametrize("fps", [0, 0.0, -1, float("nan"), float("inf"), "25", True, None])
+def test_writer_refuses_bad_fps_and_writes_nothing(tmp_path, fps):
+    with pytest.raises(ValueError, match="fps must be a"):
+        write_pose_file(tmp_path / "x.pose", np.zeros((3, 50, 3), np.float32), fps=fps)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("fps", [0, -5.0, float("nan")])
+def test_render_gif_refuses_bad_fps(tmp_path, fps):
+    pytest.importorskip("PIL")
+    with pytest.raises(ValueError, match="fps must be a finite number above 0"):
+        render_pose_gif(tmp_path / "x.gif", np.zeros((3, 50, 3), np.float32), fps=fps)
+    assert not (tmp_path / "x.gif").exists()
+
+
+def test_fractional_fps_round_trips(tmp_path):
+    path = write_pose_file(tmp_path / "x.pose", np.zeros((3, 50, 3), np.float32), fps=29.97)
+    assert read_pose_file(path).fps == pytest.approx(29.97, rel=1e-6)
+
+
+# atomic writes: a failed write leaves the old file, and no temporary file
+
+
+def _old_file(tmp_path):
+    path = write_pose_file(tmp_path / "out.pose", np.ones((4, 50, 3), np.float32))
+    return path, path.read_bytes()
+
+
+def test_failed_write_keeps_the_old_file(tmp_path, monkeypatch):
+    path, old = _old_file(tmp_path)
+
+    def write_some_then_fail(self, buffer):
+        buffer.write(b"partial bytes of a new file")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Pose, "write", write_some_then_fail)
+    with pytest.raises(OSError, match="No space left"):
+        write_pose_file(path, np.zeros((9, 50, 3), np.float32))
+    assert path.read_bytes() == old
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.pose"]
+
+
+def test_failed_new_file_leaves_nothing(tmp_path, monkeypatch):
+    def fail(self, buffer):
+        buffer.write(b"xx")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Pose, "write", fail)
+    with pytest.raises(KeyboardInterrupt):
+        write_pose_file(tmp_path / "new.pose", np.zeros((2, 50, 3), np.float32))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_read_only_folder_keeps_the_old_file(tmp_path):
+    import os
+
+    path, old = _old_file(tmp_path)
+    os.chmod(tmp_path, 0o555)
+    try:
+        if os.access(tmp_path, os.W_OK):  # root ignores permissions
+            pytest.skip("the folder stays writable for this user (root)")
+        with pytest.raises(PermissionError):
+            write_pose_file(path, np.zeros((9, 50, 3), np.float32))
+    finally:
+        os.chmod(tmp_path, 0o755)
+    assert path.read_bytes() == old
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.pose"]
+
+
+def test_rewrite_keeps_permissions_and_replaces_content(tmp_path):
+    import os
+
+    path, old = _old_file(tmp_path)
+    os.chmod(path, 0o640)
+    write_pose_file(path, np.zeros((9, 50, 3), np.float32))
+    assert read_pose_file(path).num_frames == 9
+    assert path.stat().st_mode & 0o777 == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.pose"]

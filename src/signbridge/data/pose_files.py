@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from ..utils.files import atomic_write
 from ..utils.import_utils import require_pil, require_pose_format
 
 __all__ = [
@@ -83,6 +84,16 @@ class PoseArray:
     @property
     def num_frames(self) -> int:
         return int(self.data.shape[0])
+
+
+def _check_fps(fps, what: str) -> float:
+    """``fps`` as a float; a :class:`ValueError` unless it is a finite number above 0."""
+    if isinstance(fps, bool) or not isinstance(fps, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{what}: fps must be a number, got {type(fps).__name__}")
+    value = float(fps)
+    if not (np.isfinite(value) and value > 0):
+        raise ValueError(f"{what}: fps must be a finite number above 0, got {value!r}")
+    return value
 
 
 def _color(i: int) -> tuple[int, int, int]:
@@ -166,6 +177,7 @@ def read_pose_file(path: str | os.PathLike, person: int | None = None) -> PoseAr
             )
         return _to_pose_array(raw, header, 0, points, dims, path, expected_people=1)
     fps, frames, people, body_head = _body_layout(raw, reader.read_offset, header.version, path)
+    _check_file_fps(fps, path)
     available = len(raw) - reader.read_offset - body_head
     per_frame = people * points * (dims + 1) * 4  # float32 coordinates + float32 confidence
     expected = frames * per_frame
@@ -195,12 +207,20 @@ def read_pose_file(path: str | os.PathLike, person: int | None = None) -> PoseAr
     return _to_pose_array(raw, header, person, points, dims, path, expected_people=people)
 
 
+def _check_file_fps(fps, path) -> float:
+    try:
+        return _check_fps(fps, str(path))
+    except ValueError as exc:
+        raise PoseFileError(str(exc)) from None
+
+
 def _check_v0_0_body(raw: bytes, offset: int, header, path) -> int:
     """Walk a version-0.0 body (per-frame people counts) checking sizes; return the max people."""
     try:
-        _fps, frames = struct.unpack_from("<HH", raw, offset)
+        fps, frames = struct.unpack_from("<HH", raw, offset)
     except struct.error as exc:
         raise PoseFileError(f"{path}: truncated before the pose body header ({exc})") from exc
+    _check_file_fps(fps, path)
     person_bytes = 2 + 4 * sum(len(c.points) * len(c.format) for c in header.components)
     pos, max_people = offset + 4, 0
     for frame in range(frames):
@@ -243,7 +263,8 @@ def _to_pose_array(
             f"{path}: {int((~np.isfinite(coords[mask])).sum())} non-finite values in valid points"
         )
     coords = np.where(mask[..., None], coords, 0.0).astype(np.float32)
-    return PoseArray(data=coords, mask=mask, fps=float(pose.body.fps), header=header, confidence=confidence)
+    fps = _check_file_fps(pose.body.fps, path)
+    return PoseArray(data=coords, mask=mask, fps=fps, header=header, confidence=confidence)
 
 
 def write_pose_file(path: str | os.PathLike, data, mask=None, fps: float = 25, header=None) -> Path:
@@ -257,6 +278,7 @@ def write_pose_file(path: str | os.PathLike, data, mask=None, fps: float = 25, h
     from pose_format import Pose
     from pose_format.numpy.pose_body import NumPyPoseBody
 
+    fps = _check_fps(fps, f"write_pose_file({os.fspath(path)!r})")
     if hasattr(data, "detach"):
         data = data.detach().cpu().numpy()
     data = np.asarray(data, dtype=np.float32)
@@ -281,7 +303,7 @@ def write_pose_file(path: str | os.PathLike, data, mask=None, fps: float = 25, h
     body = NumPyPoseBody(fps=fps, data=body_data, confidence=mask[:, None].astype(np.float32))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "wb") as f:
+    with atomic_write(path) as f:  # a failed write leaves the old file, not a partial one
         Pose(header, body).write(f)
     return path
 
@@ -304,6 +326,7 @@ def render_pose_gif(
         header = data.header if header is None else header
         fps = data.fps
         data = data.data
+    fps = _check_fps(fps, f"render_pose_gif({os.fspath(path)!r})")
     if hasattr(data, "detach"):
         data = data.detach().cpu().numpy()
     data = np.asarray(data, dtype=np.float32)

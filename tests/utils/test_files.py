@@ -1,0 +1,46 @@
+"""signbridge.utils.files.atomic_write."""
+
+import os
+
+import pytest
+
+from signbridge.utils.files import atomic_write
+
+
+def test_atomic_write_text_and_binary(tmp_path):
+    with atomic_write(tmp_path / "a.txt", "w", encoding="utf-8") as f:
+        f.write("héllo\n")
+    assert (tmp_path / "a.txt").read_text(encoding="utf-8") == "héllo\n"
+    with atomic_write(tmp_path / "a.txt") as f:
+        f.write(b"bytes")
+    assert (tmp_path / "a.txt").read_bytes() == b"bytes"
+    assert sorted(os.listdir(tmp_path)) == ["a.txt"]
+
+
+def test_atomic_write_failure_keeps_old_content(tmp_path):
+    target = tmp_path / "a.txt"
+    target.write_text("old")
+    with pytest.raises(RuntimeError), atomic_write(target, "w") as f:
+        f.write("new, half written")
+        raise RuntimeError("disk full")
+    assert target.read_text() == "old"
+    assert sorted(os.listdir(tmp_path)) == ["a.txt"]
+
+
+def test_atomic_write_new_file_gets_umask_mode(tmp_path):
+    umask = os.umask(0o022)
+    try:
+        with atomic_write(tmp_path / "new.bin") as f:
+            f.write(b"x")
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "new.bin").stat().st_mode & 0o777 == 0o644
+
+
+def test_atomic_write_refuses_folder_and_bad_mode(tmp_path):
+    with pytest.raises(IsADirectoryError), atomic_write(tmp_path) as f:
+        f.write(b"x")
+    with pytest.raises(ValueError, match="mode"), atomic_write(tmp_path / "x", "a"):
+        pass
+    with pytest.raises(FileNotFoundError), atomic_write(tmp_path / "missing" / "x") as f:
+        f.write(b"x")
