@@ -246,3 +246,28 @@ def test_synthetic_written_as_slrt_reads_back_identically(tmp_path):
         for x, y in zip(a, b, strict=True):
             np.testing.assert_array_equal(x["features"], y["features"])
             assert x["num_frames"] == y["num_frames"] and x["signer"] == y["signer"]
+
+
+@pytest.mark.parametrize("column", ["fps", "poses", "num_frames", "mask"])
+def test_pose_files_refuses_a_label_column_named_like_a_built_in_one(tmp_path, column):
+    pytest.importorskip("pose_format")
+    from signbridge.data.pose_files import write_pose_file
+
+    folder = tmp_path / "lex"
+    folder.mkdir()
+    write_pose_file(folder / "a.pose", np.zeros((3, 50, 3), np.float32), fps=25)
+    (folder / "index.csv").write_text(f"path,glosses,{column}\na.pose,G,7\n")
+    with pytest.raises(ValueError, match=rf"index.csv: label column\(s\) \['{column}'\] have the name"):
+        load_sign_dataset("pose_files", data_dir=folder, cache_dir=tmp_path / "cache")
+
+
+def test_pose_files_refuses_repeated_index_columns(tmp_path):
+    pytest.importorskip("pose_format")
+    from signbridge.data.pose_files import write_pose_file
+
+    folder = tmp_path / "lex"
+    folder.mkdir()
+    write_pose_file(folder / "a.pose", np.zeros((3, 50, 3), np.float32))
+    (folder / "index.csv").write_text("path,glosses,glosses\na.pose,G1,G2\n")
+    with pytest.raises(ValueError, match=r"\['glosses'\] appear more than once"):
+        load_sign_dataset("pose_files", data_dir=folder, cache_dir=tmp_path / "cache")

@@ -281,6 +281,10 @@ class Phoenix14TSkelsBuilder(_SignBuilder):
 class PoseFilesBuilder(_SignBuilder):
     """A folder of ``.pose`` files listed in an index CSV (column ``path`` + label columns).
 
+    Label columns may not be named like the columns filled from each file (:attr:`BUILT_IN_COLUMNS`:
+    ``num_frames``, ``fps``, ``poses``, ``mask``) nor repeat a name: such an index is refused
+    rather than one value silently overwriting the other.
+
     Paths are resolved inside ``data_dir``; a path that leaves the folder (``../x.pose``, an
     absolute path, a symlink pointing outside) is refused. When ``<folder>/<path>`` does not exist
     but a file with the same name lies directly in the folder (a lexicon whose index was written
@@ -289,6 +293,8 @@ class PoseFilesBuilder(_SignBuilder):
 
     VERSION = datasets.Version("1.0.0")
     CORPUS_NAME = "pose_files"
+    #: columns every example gets from its .pose file; an index label column may not use these names
+    BUILT_IN_COLUMNS = ("num_frames", "fps", "poses", "mask")
 
     def _splits(self):
         return ("train",)
@@ -298,11 +304,22 @@ class PoseFilesBuilder(_SignBuilder):
         if not path.is_file():
             raise FileNotFoundError(f"pose_files: index CSV {path} not found")
         with open(path, newline="", encoding="utf-8") as f:
-            rows = list(csv.DictReader(f))
+            reader = csv.DictReader(f)
+            rows = list(reader)
+            columns = list(reader.fieldnames or [])
         if not rows:
             raise ValueError(f"{path}: the index lists no files")
-        if "path" not in rows[0]:
-            raise ValueError(f"{path}: the index needs a 'path' column, has {list(rows[0])}")
+        if "path" not in columns:
+            raise ValueError(f"{path}: the index needs a 'path' column, has {columns}")
+        clashes = sorted(set(columns) & set(self.BUILT_IN_COLUMNS))
+        if clashes:
+            raise ValueError(
+                f"{path}: label column(s) {clashes} have the name of a column the builder fills from "
+                f"the .pose file ({', '.join(self.BUILT_IN_COLUMNS)}); rename them in the index"
+            )
+        repeated = sorted({c for c in columns if columns.count(c) > 1})
+        if repeated:
+            raise ValueError(f"{path}: column(s) {repeated} appear more than once in the index header")
         return path, rows
 
     def _resolve(self, rel: str, index_path: Path, line: int) -> Path:
