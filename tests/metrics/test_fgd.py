@@ -130,6 +130,7 @@ def test_interval_with_too_few_windows_is_nan(tae):
     assert np.isnan(result["fgd_by_length"]["150-200"])
 
 
+@pytest.mark.filterwarnings("ignore:Fréchet distance. .* samples in:UserWarning")  # singular on purpose
 def test_bucket_with_fewer_windows_than_features_is_nan_with_warning(tae, sets):
     # issue 10 item 7: a length bucket with 2 <= N < D windows (D = 6 features here) is NaN with a
     # warning naming it; every other cell and the overall FGD are still computed
@@ -233,3 +234,23 @@ def test_bad_input(tae, sets):
         FGD().compute(predictions=preds, references=refs)
     with pytest.raises(ValueError, match=r"\(T, J, K\)"):
         metric.compute(predictions=[np.zeros((40, J * K))] * 3, references=refs)
+
+
+def test_warns_when_fewer_windows_than_feature_dimensions(tae, sets):
+    _, refs = sets
+    dims = tae.config.feature_dim
+    preds = _sequences([W * 2, W * 2], seed=9)  # 4 windows < feature dimensions
+    assert dims > 4
+    with pytest.warns(
+        UserWarning, match=rf"FGD \(samples are windows of 34 frames\): 4 samples in predictions for {dims}"
+    ) as caught:
+        result = FGD(model=tae).compute(predictions=preds, references=refs, breakdowns=False)
+    assert np.isfinite(result["fgd"])
+    assert len(caught) == 1  # frechet_distance's own warning is not repeated
+
+
+def test_no_dimension_warning_with_enough_windows(tae, sets):
+    preds, refs = sets
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        FGD(model=tae).compute(predictions=preds, references=refs, breakdowns=False)

@@ -41,6 +41,7 @@ def test_self_distance_is_zero_and_symmetric():
     assert frechet_distance(a, b) > 0.5
 
 
+@pytest.mark.filterwarnings("ignore:Fréchet distance. .* samples in:UserWarning")  # singular on purpose
 def test_singular_covariances_are_finite_and_exact():
     # 3 samples in 10 dimensions: rank-deficient covariances; the result stays finite and >= 0
     rng = np.random.default_rng(3)
@@ -148,6 +149,7 @@ def test_mean_baseline_is_not_biased_by_eps():
     assert frechet_distance(real, mean_rows) == pytest.approx(expected, rel=1e-12)
 
 
+@pytest.mark.filterwarnings("ignore:Fréchet distance. .* samples in:UserWarning")  # singular on purpose
 def test_rank_deficient_feature_sets_exact():
     # Embedding full-rank 6-d feature sets isometrically in 40 dimensions leaves the Fréchet
     # distance unchanged, but makes both 40x40 covariances singular (rank 6, and N < D): the
@@ -171,6 +173,7 @@ def test_not_positive_semidefinite_is_refused():
         frechet_distance_from_statistics(np.zeros(3), np.full((3, 3), np.nan), np.zeros(3), eye)
 
 
+@pytest.mark.filterwarnings("ignore:Fréchet distance. .* samples in:UserWarning")  # singular on purpose
 def test_float32_statistics_are_accepted():
     # statistics computed in float32 are slightly asymmetric / indefinite from rounding: accepted
     rng = np.random.default_rng(17)
@@ -204,3 +207,24 @@ def test_eps_only_when_the_exact_root_is_not_finite(monkeypatch):
     assert frechet_distance_from_statistics(np.zeros(2), s1, np.zeros(2), s2, eps=1e-3) == pytest.approx(
         2.0, rel=1e-12
     )
+
+
+def test_warns_when_fewer_samples_than_dimensions():
+    rng = np.random.default_rng(5)
+    a, b = rng.normal(size=(5, 16)), rng.normal(size=(40, 16))
+    with pytest.warns(UserWarning, match=r"5 samples in features_a for 16 feature dimensions") as caught:
+        value = frechet_distance(a, b)
+    assert len(caught) == 1 and "features_b" not in str(caught[0].message)
+    assert np.isfinite(value)
+    with pytest.warns(UserWarning, match=r"5 samples in features_a and 3 samples in features_b for 16"):
+        frechet_distance(a, b[:3])
+
+
+def test_no_warning_with_enough_samples_or_when_silenced():
+    import warnings
+
+    rng = np.random.default_rng(6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        frechet_distance(rng.normal(size=(16, 16)), rng.normal(size=(30, 16)))
+        frechet_distance(rng.normal(size=(3, 16)), rng.normal(size=(3, 16)), warn_few_samples=False)

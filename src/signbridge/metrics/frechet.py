@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import scipy.linalg
 from transformers.utils import logging
@@ -253,12 +255,32 @@ def frechet_distances_from_statistics(mu1, sigma1, mu2, sigma2, eps: float = 1e-
     return np.maximum(distances, 0.0)
 
 
-def frechet_distance(features_a, features_b, eps: float = 1e-6) -> float:
+def few_samples_message(counts: dict[str, int], dims: int) -> str | None:
+    """The warning text when a set has fewer samples than feature dimensions, else ``None``.
+
+    ``counts`` maps each set's name to its number of samples. Such a set's covariance is singular
+    (rank at most N - 1 < D): the distance is still computed exactly, but it is a poor estimate
+    of the distance between the distributions.
+    """
+    thin = {name: n for name, n in counts.items() if n < dims}
+    if not thin:
+        return None
+    sets = " and ".join(f"{n} samples in {name}" for name, n in thin.items())
+    return (
+        f"{sets} for {dims} feature dimensions: fewer samples than dimensions give a singular "
+        f"covariance (rank <= samples - 1), so the Fréchet distance is a poor estimate; use at "
+        f"least {dims} samples per set"
+    )
+
+
+def frechet_distance(features_a, features_b, eps: float = 1e-6, *, warn_few_samples: bool = True) -> float:
     """Fréchet distance between two feature sets ``(N_a, D)`` and ``(N_b, D)``.
 
     Each set is summarised by its mean and unbiased (N-1) covariance; the sets may differ in
     size. See :func:`frechet_distance_from_statistics` for the exact computation (singular
-    covariances included) and the meaning of ``eps``.
+    covariances included) and the meaning of ``eps``. A set with fewer samples than dimensions
+    (``N < D``) gives a :class:`UserWarning` naming both numbers (``warn_few_samples=False``
+    silences it for a caller that warns in its own words).
 
     Raises:
         ValueError: fewer than 2 samples in a set, different feature dimensions, non-2-D input,
@@ -272,4 +294,7 @@ def frechet_distance(features_a, features_b, eps: float = 1e-6) -> float:
         )
     mu1, sigma1 = feature_statistics(a, "features_a")
     mu2, sigma2 = feature_statistics(b, "features_b")
+    message = few_samples_message({"features_a": a.shape[0], "features_b": b.shape[0]}, a.shape[1])
+    if warn_few_samples and message:
+        warnings.warn(f"Fréchet distance: {message}", UserWarning, stacklevel=2)
     return frechet_distance_from_statistics(mu1, sigma1, mu2, sigma2, eps=eps)

@@ -41,7 +41,7 @@ import evaluate
 import numpy as np
 import torch
 
-from signbridge.metrics.frechet import frechet_distance
+from signbridge.metrics.frechet import few_samples_message, frechet_distance
 from signbridge.models.pose_autoencoder import PoseAutoencoderModel
 
 LENGTH_INTERVALS = ((0, 50), (50, 100), (100, 150), (150, 200))
@@ -79,7 +79,8 @@ Args:
         scores and counts only (no breakdown keys, no warnings about thin cells).
 Returns:
     fgd, fgd_x10: the Fréchet Gesture Distance over all windows (and x10, the paper's scale);
-        NaN, with a UserWarning, when the predictions give fewer than 2 windows;
+        NaN, with a UserWarning, when the predictions give fewer than 2 windows; a UserWarning
+        naming both numbers when a side has fewer windows than the TAE's feature dimensions;
     num_windows_predictions, num_windows_references: windows scored on each side;
     num_sequences_*, short_sequences_* (shorter than one window), unused_frames_* (remainders);
     fgd_by_length, num_windows_by_length: per length interval "0-50", "50-100", "100-150", "150-200";
@@ -197,7 +198,8 @@ class FGD(evaluate.Metric):
         if len(a) < needed or len(b) < needed:
             skipped.append(f"{label} (predictions {len(a)}, references {len(b)} windows)")
             return float("nan")
-        return frechet_distance(a, b, eps=self.eps)
+        # a cell has at least min_windows windows (default: the feature dimension), the caller's choice
+        return frechet_distance(a, b, eps=self.eps, warn_few_samples=False)
 
     def _side(self, model, sequences: list[np.ndarray], breakdowns: bool = True) -> dict:
         window = model.config.window_size
@@ -290,7 +292,18 @@ class FGD(evaluate.Metric):
             )
             fgd = float("nan")
         else:
-            fgd = frechet_distance(pred_side["features"], ref_side["features"], eps=self.eps)
+            message = few_samples_message(
+                {"predictions": num_pred, "references": num_ref}, pred_side["features"].shape[1]
+            )
+            if message:
+                warnings.warn(
+                    f"FGD (samples are windows of {config.window_size} frames): {message}",
+                    UserWarning,
+                    stacklevel=3,
+                )
+            fgd = frechet_distance(
+                pred_side["features"], ref_side["features"], eps=self.eps, warn_few_samples=False
+            )
         result = {
             "fgd": fgd,
             "fgd_x10": 10.0 * fgd,
