@@ -9,21 +9,80 @@ Subcommands:
 - ``signbridge demo [--quick]``: the end-to-end demo on the embedded corpus (the README's main job).
 
 Heavy imports happen inside the subcommands so that ``signbridge --help`` answers at once.
+
+A user error (a missing or wrong model folder, a file where a folder belongs, an unwritable output,
+a bad value; see :mod:`signbridge.utils.errors`) prints one line, ``signbridge: error: ...``, on
+stderr and exits with status 2, like an argparse usage error; ``signbridge`` without a command
+prints the usage and exits 2. Anything else is a bug and shows its traceback; ``--debug`` shows
+the traceback of user errors too.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import traceback
 from pathlib import Path
 
 from . import __version__
+from .utils.errors import USER_ERROR_EXIT_CODE, UserError, is_user_error, user_error_message
+
+
+def _check_output_folder(path: str, what: str) -> Path:
+    """``path`` as a folder to write into: refused when it (or a parent) is a file or unwritable."""
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise NotADirectoryError(f"{what} {folder} is a file, not a folder")
+    _check_writable_ancestor(folder, what, folder)
+    return folder
+
+
+def _check_output_file(path: str, what: str) -> Path:
+    """``path`` as a file to write: refused when it is a folder, its folder is a file or unwritable."""
+    out = Path(path)
+    if out.is_dir():
+        raise IsADirectoryError(f"{what} {out} is a folder; give a file name inside it")
+    _check_writable_ancestor(out.parent, what, out)
+    return out
+
+
+def _check_writable_ancestor(folder: Path, what: str, target: Path) -> None:
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise NotADirectoryError(f"{what} {target}: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise PermissionError(f"{what} {target}: no permission to write in {existing}")
+
+
+def _check_model_folder(path: str, model_type: str, description: str) -> Path:
+    """``path`` as a saved model folder of ``model_type``, checked before anything is loaded."""
+    folder = Path(path)
+    if not folder.exists():
+        raise FileNotFoundError(
+            f"--model {folder}: no such folder (give the folder {description} was saved to)"
+        )
+    if not folder.is_dir():
+        raise NotADirectoryError(f"--model {folder} is a file; give the folder {description} was saved to")
+    config_file = folder / "config.json"
+    if not config_file.is_file():
+        raise FileNotFoundError(f"--model {folder} has no config.json: not a saved model folder")
+    config = json.loads(config_file.read_text(encoding="utf-8"))
+    found = config.get("model_type") if isinstance(config, dict) else None
+    if found != model_type:
+        raise UserError(
+            f"--model {folder} holds a {found!r} model, not {description} (model_type {model_type!r})"
+        )
+    return folder
 
 
 def _cmd_corpus(args: argparse.Namespace) -> int:
     from .data.synthetic import SyntheticCorpusConfig, corpus_statistics, generate_corpus, write_corpus
 
+    _check_output_folder(args.out_dir, "OUT_DIR")
     config = SyntheticCorpusConfig(
         seed=args.seed,
         train_size=args.train_size,
@@ -40,15 +99,24 @@ def _cmd_corpus(args: argparse.Namespace) -> int:
 
 
 def _cmd_produce(args: argparse.Namespace) -> int:
+    # the arguments are checked before the heavy imports and before the model is loaded
+    text = args.text.strip()
+    if not text:
+        raise UserError("produce: the text is empty; give a sentence to produce")
+    out = _check_output_file(args.out, "--out")
+    if args.gif:
+        _check_output_file(args.gif, "--gif")
+    _check_model_folder(args.model, "nar_slp", "a NARSignProducer")
+
     import torch
     from transformers import AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # one sentence: a weight-loading bar is noise on stderr
 
     from .data.pose_files import render_pose_gif, write_pose_file
     from .models.nar_slp import NARSignProducer
 
-    text = args.text.strip()
-    if not text:
-        raise SystemExit("signbridge produce: the text is empty; give a sentence to produce")
     model = NARSignProducer.from_pretrained(args.model)
     tokenizer = AutoTokenizer.from_pretrained(args.model)
     batch = tokenizer([text], return_tensors="pt")
@@ -57,7 +125,6 @@ def _cmd_produce(args: argparse.Namespace) -> int:
     length = int(output.lengths[0])
     poses = output.poses[0, :length].cpu().numpy()
     fps = getattr(model.config, "fps", 25)
-    out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     write_pose_file(out, poses, fps=fps)
     print(f"{length} frames ({length / fps:.2f} s at {fps} fps) written to {out}")
@@ -68,12 +135,13 @@ def _cmd_produce(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
+    if args.workers is not None and args.workers < 1:
+        raise UserError(f"demo: --workers must be at least 1, got {args.workers}")
+    _check_output_folder(args.output_dir, "--output-dir")
     from .demo import DemoSettings, run_demo
 
     settings = DemoSettings.quick() if args.quick else DemoSettings.full()
     if args.workers is not None:
-        if args.workers < 1:
-            raise SystemExit(f"signbridge demo: --workers must be at least 1, got {args.workers}")
         settings.workers = args.workers
     run_demo(output_dir=args.output_dir, quick=args.quick, settings=settings)
     return 0
@@ -85,10 +153,16 @@ def build_parser() -> argparse.ArgumentParser:
         description="Sign language translation (CV-SLT) and production (NAR-SLP) with Hugging Face transformers.",
     )
     parser.add_argument("--version", action="version", version=f"signbridge {__version__}")
+    parser.add_argument(
+        "--debug", action="store_true", help="show the full traceback of every error, user errors included"
+    )
+    # subcommands accept --debug too (after the command); SUPPRESS keeps the top-level value otherwise
+    debug = argparse.ArgumentParser(add_help=False)
+    debug.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     corpus = sub.add_parser(
-        "corpus", help="write the embedded corpus in a real format and print its statistics"
+        "corpus", parents=[debug], help="write the embedded corpus in a real format and print its statistics"
     )
     corpus.add_argument("out_dir", help="folder to write into")
     corpus.add_argument(
@@ -106,7 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     corpus.set_defaults(func=_cmd_corpus)
 
     produce = sub.add_parser(
-        "produce", help="produce a sign pose sequence from text with a saved NARSignProducer"
+        "produce", parents=[debug], help="produce a sign pose sequence from text with a saved NARSignProducer"
     )
     produce.add_argument("text", help='the sentence, e.g. "am tag regen im norden"')
     produce.add_argument(
@@ -117,7 +191,9 @@ def build_parser() -> argparse.ArgumentParser:
     produce.set_defaults(func=_cmd_produce)
 
     demo = sub.add_parser(
-        "demo", help="end-to-end demo on the embedded corpus (trains small models on the CPU)"
+        "demo",
+        parents=[debug],
+        help="end-to-end demo on the embedded corpus (trains small models on the CPU)",
     )
     demo.add_argument("--quick", action="store_true", help="a first look in under 3 minutes (tiny sizes)")
     demo.add_argument("--output-dir", default="demo_output", help="where models, .pose files and GIFs go")
@@ -133,12 +209,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command; user errors print one line and return 2, bugs raise (see the module doc)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
-        parser.print_help()
-        return 0
-    return int(args.func(args) or 0)
+        parser.error("no command given; choose one of corpus, produce, demo (signbridge --help)")
+    try:
+        return int(args.func(args) or 0)
+    except Exception as exc:
+        if not is_user_error(exc):
+            raise  # a bug: the traceback is what a report needs
+        if args.debug:
+            traceback.print_exc()
+        print(f"{parser.prog}: error: {user_error_message(exc)}", file=sys.stderr)
+        return USER_ERROR_EXIT_CODE
 
 
 if __name__ == "__main__":

@@ -44,3 +44,10 @@ def test_atomic_write_refuses_folder_and_bad_mode(tmp_path):
         pass
     with pytest.raises(FileNotFoundError), atomic_write(tmp_path / "missing" / "x") as f:
         f.write(b"x")
+
+
+def test_atomic_write_error_names_the_target_not_the_temporary_file(tmp_path):
+    with pytest.raises(FileNotFoundError) as caught, atomic_write(tmp_path / "missing" / "x.pose") as f:
+        f.write(b"x")
+    assert caught.value.filename == str(tmp_path / "missing" / "x.pose")
+    assert ".tmp" not in str(caught.value)

@@ -48,7 +48,10 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", **open_kwargs: Any) 
         file_mode = path.stat().st_mode & 0o7777
     except FileNotFoundError:
         file_mode = _default_mode()
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:  # name the file the caller asked for, not the temporary one
+        raise type(exc)(exc.errno, f"{exc.strerror} (creating a file in {path.parent})", str(path)) from exc
     try:
         with os.fdopen(fd, mode, **open_kwargs) as f:
             yield f
