@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from signbridge.data.skels import SkelsFormatError, read_skels, write_skels
 
@@ -173,3 +175,69 @@ def test_writer_messages_are_short(tmp_path):
             [{"name": "n" * 100_000, "text": "t", "gloss": "G", "poses": np.zeros((2, 3))}], tmp_path, "x"
         )
     assert len(str(info.value)) < 300
+
+
+def test_non_utf8_and_overflowing_values_are_format_errors(tmp_path):
+    _write_raw(tmp_path, [_frames_line(1)])
+    (tmp_path / "x.skels").write_bytes(b"\xff\xfe" + (tmp_path / "x.skels").read_bytes())
+    with pytest.raises(SkelsFormatError, match=r"x.skels: not UTF-8 text \(byte 0"):
+        read_skels(tmp_path, "x")
+    values = ["0.1"] * 150 + ["0.0"]
+    values[4] = "2e38"  # finite as float64 and float32, but not once multiplied by 3 into float32
+    _write_raw(tmp_path, [" ".join(values)])
+    with pytest.raises(SkelsFormatError, match="line 1: coordinates too large for float32"):
+        read_skels(tmp_path, "x")
+
+
+# ----------------------------------------------------------------------------- property: bad bytes give SkelsFormatError
+
+
+def _read_or_format_error(folder):
+    try:
+        seqs = read_skels(folder, "x")
+    except SkelsFormatError:
+        return
+    for s in seqs:  # what comes back is a well-formed sequence
+        assert s["poses"].dtype == np.float32 and s["poses"].shape == (s["num_frames"], 50, 3)
+        assert s["num_frames"] > 0 and np.isfinite(s["poses"]).all()
+
+
+@settings(max_examples=60, deadline=5000, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 10**6), st.binary(min_size=0, max_size=8), st.integers(0, 8)), max_size=6
+    ),
+    st.integers(0, 3),
+)
+def test_mutated_corpus_reads_or_raises_format_error(edits, target):
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        examples = [
+            {"name": f"n{t}", "text": "t", "gloss": "G", "poses": np.full((t, 50, 3), 0.25 * t)}
+            for t in (1, 3)
+        ]
+        write_skels(examples, folder, "x")
+        path = folder / f"x.{('skels', 'text', 'gloss', 'files')[target]}"
+        data = bytearray(path.read_bytes())
+        for pos, insert, delete in edits:  # replace `delete` bytes at `pos` by `insert`
+            pos = pos % (len(data) + 1)
+            data[pos : pos + delete] = insert
+        path.write_bytes(bytes(data))
+        _read_or_format_error(folder)
+
+
+@settings(max_examples=60, deadline=5000)
+@given(st.lists(st.text(alphabet="0123456789.-+eEinfa \t\r\x0b\x85", max_size=400), min_size=1, max_size=3))
+def test_random_skels_lines_read_or_raise_format_error(lines):
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        (folder / "x.skels").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        for suffix in ("text", "gloss", "files"):
+            (folder / f"x.{suffix}").write_text("".join(f"{suffix}{i}\n" for i in range(len(lines))))
+        _read_or_format_error(folder)

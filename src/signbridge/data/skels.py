@@ -49,7 +49,12 @@ class SkelsFormatError(ValueError):
 def _read_lines(path: Path) -> list[str]:
     if not path.is_file():
         raise FileNotFoundError(f"Progressive Transformers file not found: {path}")
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise SkelsFormatError(
+            f"{path}: not UTF-8 text (byte {exc.start}: {short_text(exc.reason, 60)})"
+        ) from exc
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()  # trailing newline
@@ -104,6 +109,10 @@ def _parse_skels_line(line: str, path: Path, lineno: int) -> np.ndarray:
             f"{path}, line {lineno}: {int((~np.isfinite(values)).sum())} non-finite values"
         )
     frames = values.reshape(-1, SKELS_VALUES_PER_FRAME)
+    if np.abs(frames[:, :-1]).max() * SKELS_SCALE > np.finfo(np.float32).max:
+        raise SkelsFormatError(
+            f"{path}, line {lineno}: coordinates too large for float32 once multiplied by 3"
+        )
     _check_counters(tokens, frames[:, -1], path, lineno)
     poses = frames[:, :-1].reshape(-1, SKELS_NUM_JOINTS, 3) * SKELS_SCALE
     return poses.astype(np.float32)
