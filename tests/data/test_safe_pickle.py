@@ -1,6 +1,7 @@
 """The restricted unpickler of the SLRT files: torch compatibility of the legacy storage parser, malicious pickles
 (nothing runs), crafted storage payloads, and the streaming reader."""
 
+import contextlib
 import gzip
 import io
 import os
@@ -11,6 +12,8 @@ import subprocess
 import numpy as np
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from signbridge.data import safe_pickle, slrt
 from signbridge.data.slrt import (
@@ -298,3 +301,90 @@ def test_messages_show_short_values():
     with pytest.raises(UnsafePickleError) as info:
         safe_load_pickle(b"\x80\x03c" + b"m" * 100_000 + b"\nsystem\n.")
     assert len(str(info.value)) < 500
+
+
+# ----------------------------------------------------------------------------- property: bad bytes give our errors
+
+
+def _valid_feature_pickle() -> bytes:
+    records = [
+        {
+            "name": "a",
+            "gloss": "G",
+            "num_frames": 4,
+            "sign": torch.arange(6, dtype=torch.float32).reshape(2, 3),
+        },
+        {"name": "b", "sign": torch.ones(1, 3).t(), "meta": [1, (2, "x")]},
+    ]
+    return pickle.dumps(records, protocol=3)
+
+
+_VALID = _valid_feature_pickle()
+_OUR_ERRORS = (SLRTFormatError, UnsafePickleError)
+
+
+def _load_both_ways(raw: bytes) -> None:
+    """safe_load_pickle and the streaming reader either read the bytes or raise our own errors."""
+    with contextlib.suppress(_OUR_ERRORS):
+        safe_load_pickle(raw)
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "f.train")
+        with open(path, "wb") as f:
+            f.write(gzip.compress(raw, compresslevel=1))
+        for reader in (
+            lambda p: list(safe_pickle.iter_slrt_records(p)),
+            read_slrt_features,
+            read_slrt_annotations,
+        ):
+            with contextlib.suppress(_OUR_ERRORS):
+                reader(path)
+
+
+_edits = st.lists(
+    st.tuples(st.integers(0, 10**6), st.binary(max_size=6), st.integers(0, 6)), min_size=1, max_size=5
+)
+
+
+@settings(max_examples=80, deadline=5000, suppress_health_check=[HealthCheck.too_slow])
+@given(_edits)
+def test_mutated_pickles_load_or_raise_our_errors(edits):
+    data = bytearray(_VALID)
+    for pos, insert, delete in edits:
+        pos = pos % (len(data) + 1)
+        data[pos : pos + delete] = insert
+    _load_both_ways(bytes(data))
+
+
+@settings(max_examples=80, deadline=5000, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=600))
+def test_random_bytes_load_or_raise_our_errors(raw):
+    _load_both_ways(b"\x80\x03" + raw)
+
+
+@settings(max_examples=50, deadline=5000, suppress_health_check=[HealthCheck.too_slow])
+@given(_edits)
+def test_mutated_gzip_files_load_or_raise_our_errors(edits):
+    data = bytearray(gzip.compress(_VALID))
+    for pos, insert, delete in edits:
+        pos = pos % (len(data) + 1)
+        data[pos : pos + delete] = insert
+    with contextlib.suppress(_OUR_ERRORS):
+        safe_load_pickle(bytes(data), require_gzip=True)
+
+
+@settings(max_examples=60, deadline=5000)
+@given(
+    offset=st.integers(-2, 10),
+    size=st.lists(st.integers(-1, 2**33), max_size=4),
+    stride=st.lists(st.integers(-1, 2**33), max_size=4),
+    numel=st.integers(0, 12),
+)
+def test_random_tensor_geometry_reads_inside_the_storage_or_raises(offset, size, stride, numel):
+    raw = _tensor_pickle(numel, offset, tuple(size), tuple(stride), np.arange(numel, dtype="<f4").tobytes())
+    try:
+        out = safe_load_pickle(raw)[0]["sign"]
+    except SLRTFormatError:
+        return
+    assert out.shape == tuple(size) and out.size <= max(numel, 1)
