@@ -58,6 +58,10 @@ def signbridge_caller(frame) -> str | None:
         filename = frame.f_code.co_filename
         if filename.startswith(PACKAGE_DIR):
             return f"{filename[len(PACKAGE_DIR) - len('signbridge') :]}:{frame.f_lineno}"
+        if frame.f_code.co_name == "<module>":
+            # another library's module-level code: a warning raised while it is imported (e.g. the first
+            # `import torch` inside a signbridge function) is not a deprecated name used by signbridge
+            return None
         frame = frame.f_back
     return None
 

@@ -41,3 +41,13 @@ def test_guard_ignores_deprecations_outside_signbridge_code(fail_on_deprecations
         warnings.warn("`other` is deprecated", DeprecationWarning, stacklevel=1)
     logging.getLogger("transformers.other").warning("`z` is deprecated")
     assert fail_on_deprecations_from_signbridge == []
+
+
+def test_guard_ignores_warnings_raised_while_another_library_is_imported(
+    fail_on_deprecations_from_signbridge,
+):
+    """A library that warns at import time (its module-level code) is not signbridge using a deprecated name."""
+    source = "import warnings\nwarnings.warn('`thing` is deprecated', FutureWarning)\n"
+    # signbridge code (the outer exec) runs another library's module-level code (the inner exec), as an import does
+    _run_as_signbridge_code(f"exec(compile({source!r}, '/site-packages/lib.py', 'exec'), {{}})")
+    assert fail_on_deprecations_from_signbridge == []

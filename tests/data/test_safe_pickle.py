@@ -1,6 +1,7 @@
 """The restricted unpickler of the SLRT files: torch compatibility of the legacy storage parser, malicious pickles
 (nothing runs), crafted storage payloads, and the streaming reader."""
 
+import contextlib
 import gzip
 import io
 import os
@@ -11,6 +12,8 @@ import subprocess
 import numpy as np
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from signbridge.data import safe_pickle, slrt
 from signbridge.data.slrt import (
@@ -164,7 +167,11 @@ def test_malicious_global_inside_storage_payload_is_refused(tmp_path):
     "payload,match",
     [
         (_legacy_payload(2, 2, b"\0" * 4), "truncated"),  # data block too short
-        (_legacy_payload(10**12, 10**12, b""), "truncated"),  # huge claim: refused before allocating
+        (
+            _legacy_payload(10**12, 10**12, b""),
+            "MAX_TENSOR_ELEMENTS",
+        ),  # huge claim: refused before allocating
+        (_legacy_payload(2**30, 2**30, b""), "truncated"),  # big claim, no data: refused before allocating
         (_legacy_payload(2, 3, b"\0" * 12), "declares 2 elements"),
         (_legacy_payload(2, 2, b"\0" * 8, trailing=b"xx"), "trailing"),
         (_legacy_payload(2, 2, b"\0" * 8)[:-30], "truncated|corrupt"),
@@ -199,3 +206,185 @@ def test_streaming_hands_out_records_before_the_batch_closes():
     rest = list(items)
     assert [r["name"] for r in rest] == [f"n{i}" for i in range(1, 300)]
     np.testing.assert_array_equal(rest[-1]["sign"], np.full((3, 2), 299.0, np.float32))
+
+
+# ----------------------------------------------------------------------------- tensor geometry and size bounds
+
+
+def _tensor_pickle(numel, offset, size, stride, data=None) -> bytes:
+    data = np.zeros(numel, "<f4").tobytes() if data is None else data
+    payload = _legacy_payload(numel, numel, data)
+    tensor = _Evil(
+        torch._utils._rebuild_tensor_v2,
+        (_Evil(torch.storage._load_from_bytes, (payload,)), offset, size, stride, False, {}),
+    )
+    return gzip.compress(pickle.dumps([{"name": "x", "sign": tensor}], protocol=3))
+
+
+def test_stride_zero_tensor_over_one_float_is_refused():
+    # a few hundred bytes that used to come back as a (1000, 1000) array (or any size asked for)
+    raw = _tensor_pickle(1, 0, (1000, 1000), (0, 0))
+    assert len(raw) < 600
+    with pytest.raises(SLRTFormatError, match="zero stride"):
+        safe_load_pickle(raw)
+
+
+@pytest.mark.parametrize(
+    "numel,offset,size,stride,match",
+    [
+        (1, 0, (5, 1), (0, 1), "zero stride"),
+        (8, 0, (2, 4), (4, -1), "non-negative ints"),
+        (5, 0, (3, 3), (1, 1), "overlapping view"),  # fits in the storage, 9 elements from 5
+        (8, 2, (2, 4), (4, 1), "reaches element 9"),
+        (8, 0, (2, 4), (4,), "same length"),
+        (8, 0, [2.0, 4], (4, 1), "non-negative ints"),
+        (8, 0, (2, True), (1, 1), "non-negative ints"),
+        (8, 0, (1,) * 65, (1,) * 65, "at most 64"),
+        (8, 0, "ab", "cd", "invalid tensor geometry"),
+    ],
+)
+def test_bad_tensor_geometry_is_refused(numel, offset, size, stride, match):
+    with pytest.raises(SLRTFormatError, match=match):
+        safe_load_pickle(_tensor_pickle(numel, offset, size, stride))
+
+
+def test_size_one_dimensions_may_have_any_stride():
+    data = np.arange(8, dtype="<f4")
+    out = safe_load_pickle(_tensor_pickle(8, 0, (2, 1, 4), (4, 0, 1), data.tobytes()))
+    np.testing.assert_array_equal(out[0]["sign"], data.reshape(2, 1, 4))
+
+
+def test_huge_claimed_shape_is_refused_before_allocating(monkeypatch):
+    # 2**40 elements over a valid-looking geometry: refused by the element bound, nothing allocated
+    with pytest.raises(SLRTFormatError, match="MAX_TENSOR_ELEMENTS"):
+        safe_load_pickle(_tensor_pickle(8, 0, (2**20, 2**20), (2**20, 1)))
+    # a product that wraps around in int64 (2**64 -> 0) is still caught (Python ints)
+    with pytest.raises(SLRTFormatError, match="MAX_TENSOR_ELEMENTS"):
+        safe_load_pickle(_tensor_pickle(8, 0, (2**32, 2**32), (1, 1)))
+
+
+def test_element_limit_is_configurable(monkeypatch):
+    raw = _tensor_pickle(12, 0, (3, 4), (4, 1), np.arange(12, dtype="<f4").tobytes())
+    monkeypatch.setattr(safe_pickle, "MAX_TENSOR_ELEMENTS", 10)
+    with pytest.raises(SLRTFormatError, match=r"12 elements, more than .*MAX_TENSOR_ELEMENTS = 10.*raise"):
+        safe_load_pickle(raw)
+    monkeypatch.setattr(safe_pickle, "MAX_TENSOR_ELEMENTS", 12)
+    np.testing.assert_array_equal(safe_load_pickle(raw)[0]["sign"], np.arange(12).reshape(3, 4))
+
+
+def test_storage_size_is_bounded_too(monkeypatch):
+    monkeypatch.setattr(safe_pickle, "MAX_TENSOR_ELEMENTS", 4)
+    with pytest.raises(SLRTFormatError, match=r"storage 'k0' has 8 elements.*MAX_TENSOR_ELEMENTS"):
+        safe_load_pickle(_tensor_pickle(8, 0, (2,), (1,)))
+
+
+def test_messages_show_short_values():
+    # a persistent id / magic number of megabytes shows as a short truncated repr
+    long_key = "k" * 100_000
+    sentinel = _StorageSentinel()
+
+    class P(pickle.Pickler):
+        def persistent_id(self, obj):
+            return (long_key, [list(range(10))] * 1000) if obj is sentinel else None
+
+    buf = io.BytesIO()
+    for obj in (safe_pickle._LEGACY_MAGIC, safe_pickle._LEGACY_PROTOCOL, {"little_endian": True}):
+        pickle.dump(obj, buf, protocol=2)
+    P(buf, protocol=2).dump(sentinel)
+    with pytest.raises(SLRTFormatError, match="unexpected persistent id") as info:
+        safe_load_pickle(_wrap_payload(buf.getvalue()))
+    assert len(str(info.value)) < 300
+    bad_magic = pickle.dumps(10**5000, protocol=2)
+    with pytest.raises(SLRTFormatError, match="wrong magic number <int of") as info:
+        safe_load_pickle(_wrap_payload(bad_magic))
+    assert len(str(info.value)) < 300
+    with pytest.raises(UnsafePickleError) as info:
+        safe_load_pickle(b"\x80\x03c" + b"m" * 100_000 + b"\nsystem\n.")
+    assert len(str(info.value)) < 500
+
+
+# ----------------------------------------------------------------------------- property: bad bytes give our errors
+
+
+def _valid_feature_pickle() -> bytes:
+    records = [
+        {
+            "name": "a",
+            "gloss": "G",
+            "num_frames": 4,
+            "sign": torch.arange(6, dtype=torch.float32).reshape(2, 3),
+        },
+        {"name": "b", "sign": torch.ones(1, 3).t(), "meta": [1, (2, "x")]},
+    ]
+    return pickle.dumps(records, protocol=3)
+
+
+_VALID = _valid_feature_pickle()
+_OUR_ERRORS = (SLRTFormatError, UnsafePickleError)
+
+
+def _load_both_ways(raw: bytes) -> None:
+    """safe_load_pickle and the streaming reader either read the bytes or raise our own errors."""
+    with contextlib.suppress(_OUR_ERRORS):
+        safe_load_pickle(raw)
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "f.train")
+        with open(path, "wb") as f:
+            f.write(gzip.compress(raw, compresslevel=1))
+        for reader in (
+            lambda p: list(safe_pickle.iter_slrt_records(p)),
+            read_slrt_features,
+            read_slrt_annotations,
+        ):
+            with contextlib.suppress(_OUR_ERRORS):
+                reader(path)
+
+
+_edits = st.lists(
+    st.tuples(st.integers(0, 10**6), st.binary(max_size=6), st.integers(0, 6)), min_size=1, max_size=5
+)
+
+
+@settings(max_examples=80, deadline=5000, suppress_health_check=[HealthCheck.too_slow])
+@given(_edits)
+def test_mutated_pickles_load_or_raise_our_errors(edits):
+    data = bytearray(_VALID)
+    for pos, insert, delete in edits:
+        pos = pos % (len(data) + 1)
+        data[pos : pos + delete] = insert
+    _load_both_ways(bytes(data))
+
+
+@settings(max_examples=80, deadline=5000, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=600))
+def test_random_bytes_load_or_raise_our_errors(raw):
+    _load_both_ways(b"\x80\x03" + raw)
+
+
+@settings(max_examples=50, deadline=5000, suppress_health_check=[HealthCheck.too_slow])
+@given(_edits)
+def test_mutated_gzip_files_load_or_raise_our_errors(edits):
+    data = bytearray(gzip.compress(_VALID))
+    for pos, insert, delete in edits:
+        pos = pos % (len(data) + 1)
+        data[pos : pos + delete] = insert
+    with contextlib.suppress(_OUR_ERRORS):
+        safe_load_pickle(bytes(data), require_gzip=True)
+
+
+@settings(max_examples=60, deadline=5000)
+@given(
+    offset=st.integers(-2, 10),
+    size=st.lists(st.integers(-1, 2**33), max_size=4),
+    stride=st.lists(st.integers(-1, 2**33), max_size=4),
+    numel=st.integers(0, 12),
+)
+def test_random_tensor_geometry_reads_inside_the_storage_or_raises(offset, size, stride, numel):
+    raw = _tensor_pickle(numel, offset, tuple(size), tuple(stride), np.arange(numel, dtype="<f4").tobytes())
+    try:
+        out = safe_load_pickle(raw)[0]["sign"]
+    except SLRTFormatError:
+        return
+    assert out.shape == tuple(size) and out.size <= max(numel, 1)

@@ -2,6 +2,7 @@
 
 import gzip
 import pickle
+import time
 
 import numpy as np
 import pytest
@@ -180,3 +181,58 @@ def test_duplicate_feature_names(tmp_path):
     )
     with pytest.raises(SLRTFormatError, match="duplicate name 'x'"):
         read_slrt_features(path)
+
+
+# ----------------------------------------------------------------------------- hostile values in messages
+
+
+def _shared_nest(levels, width=10):
+    value = [0]
+    for _ in range(levels):
+        value = [value] * width
+    return value
+
+
+def test_nested_num_frames_fails_fast(tmp_path):
+    # 10**8 shared leaves in a file of about 200 bytes: printing it used to cost 14 s and a MemoryError
+    rec = {"name": "x", "signer": "s", "gloss": "G", "text": "t", "num_frames": _shared_nest(8)}
+    path = _write(tmp_path, [rec], "nest.dev")
+    assert path.stat().st_size < 400
+    start = time.perf_counter()
+    with pytest.raises(SLRTFormatError, match="record 0 num_frames is list, expected a non-negative int"):
+        read_slrt_annotations(path)
+    assert time.perf_counter() - start < 2
+
+
+@pytest.mark.parametrize(
+    "field,value,match",
+    [
+        ("num_frames", -(10**5000), r"num_frames=<int of \d+ bits>"),
+        ("num_frames", True, "num_frames is bool"),
+        ("num_frames", 2.5, "num_frames is float"),
+        ("text", _shared_nest(8), "key 'text' is list, expected str"),
+    ],
+    ids=["huge_negative", "bool", "float", "nested_text"],
+)
+def test_bad_annotation_values_give_short_messages(tmp_path, field, value, match):
+    rec = {"name": "x", "signer": "s", "gloss": "G", "text": "t", "num_frames": 3, field: value}
+    with pytest.raises(SLRTFormatError, match=match) as info:
+        read_slrt_annotations(_write(tmp_path, [rec]))
+    assert len(str(info.value)) < 300
+
+
+def test_long_names_and_keys_are_truncated_in_messages(tmp_path):
+    long = "n" * 1_000_000
+    rec = {"name": long, "signer": "s", "gloss": "G", "num_frames": 1, ("k" * 100_000,): _shared_nest(8)}
+    with pytest.raises(SLRTFormatError, match="misses keys") as info:
+        read_slrt_annotations(_write(tmp_path, [rec]))
+    assert len(str(info.value)) < 500
+    feats = [{"name": long, "sign": torch.ones(3)}]
+    for reader in (read_slrt_features, lambda p: list(iter_slrt_features(p))):
+        with pytest.raises(SLRTFormatError, match="must be a 2-D tensor") as info:
+            reader(_write(tmp_path, feats))
+        assert len(str(info.value)) < 300
+    dup = [{"name": long, "sign": torch.ones(2, 3)}] * 2
+    with pytest.raises(SLRTFormatError, match="duplicate name") as info:
+        read_slrt_features(_write(tmp_path, dup))
+    assert len(str(info.value)) < 300

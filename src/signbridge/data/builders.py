@@ -45,6 +45,7 @@ from typing import Any
 
 import datasets
 
+from ..utils.reprs import short_repr
 from .skels import read_skels
 from .slrt import iter_slrt_features, read_slrt_annotations
 
@@ -195,19 +196,21 @@ class _SLRTBuilder(_SignBuilder):
         by_name = {}
         for rec in records:
             if rec["name"] in by_name:
-                raise ValueError(f"{ann_path}: duplicate name {rec['name']!r}")
+                raise ValueError(f"{ann_path}: duplicate name {short_repr(rec['name'])}")
             by_name[rec["name"]] = rec
         feat_path = self.feature_file(split)
         seen = set()
         for i, (name, feats, _) in enumerate(iter_slrt_features(feat_path)):
             rec = by_name.get(name)
             if rec is None:
-                raise ValueError(f"{feat_path}: features for {name!r}, which {ann_path} does not list")
+                raise ValueError(
+                    f"{feat_path}: features for {short_repr(name)}, which {ann_path} does not list"
+                )
             if name in seen:
-                raise ValueError(f"{feat_path}: duplicate features for {name!r}")
+                raise ValueError(f"{feat_path}: duplicate features for {short_repr(name)}")
             if feats.shape[1] != self.config.feature_dim:
                 raise ValueError(
-                    f"{feat_path}: features of {name!r} have {feats.shape[1]} values per step, "
+                    f"{feat_path}: features of {short_repr(name)} have {feats.shape[1]} values per step, "
                     f"expected feature_dim={self.config.feature_dim}"
                 )
             seen.add(name)
@@ -310,7 +313,7 @@ class PoseFilesBuilder(_SignBuilder):
         if not rows:
             raise ValueError(f"{path}: the index lists no files")
         if "path" not in columns:
-            raise ValueError(f"{path}: the index needs a 'path' column, has {columns}")
+            raise ValueError(f"{path}: the index needs a 'path' column, has {short_repr(columns, 160)}")
         clashes = sorted(set(columns) & set(self.BUILT_IN_COLUMNS))
         if clashes:
             raise ValueError(
@@ -319,21 +322,25 @@ class PoseFilesBuilder(_SignBuilder):
             )
         repeated = sorted({c for c in columns if columns.count(c) > 1})
         if repeated:
-            raise ValueError(f"{path}: column(s) {repeated} appear more than once in the index header")
+            raise ValueError(
+                f"{path}: column(s) {short_repr(repeated, 160)} appear more than once in the index header"
+            )
         return path, rows
 
     def _resolve(self, rel: str, index_path: Path, line: int) -> Path:
         root = self._data_dir().resolve()
         if not rel or os.path.isabs(rel):
-            raise ValueError(f"{index_path}, line {line}: path {rel!r} must be relative to {root}")
+            raise ValueError(f"{index_path}, line {line}: path {short_repr(rel)} must be relative to {root}")
         candidate = (root / rel).resolve()
         if not candidate.is_relative_to(root):
-            raise ValueError(f"{index_path}, line {line}: path {rel!r} leaves the folder {root}; refused")
+            raise ValueError(
+                f"{index_path}, line {line}: path {short_repr(rel)} leaves the folder {root}; refused"
+            )
         if not candidate.is_file():
             flat = (root / Path(rel).name).resolve()
             if flat.is_file() and flat.is_relative_to(root):
                 return flat
-            raise FileNotFoundError(f"{index_path}, line {line}: {rel!r} not found in {root}")
+            raise FileNotFoundError(f"{index_path}, line {line}: {short_repr(rel)} not found in {root}")
         return candidate
 
     def _first_pose(self):

@@ -26,6 +26,7 @@ import numpy as np
 
 from ..utils.files import atomic_write
 from ..utils.import_utils import require_pil, require_pose_format
+from ..utils.reprs import short_text
 
 __all__ = [
     "PoseFileError",
@@ -163,7 +164,9 @@ def read_pose_file(path: str | os.PathLike, person: int | None = None) -> PoseAr
     try:
         header = PoseHeader.read(reader)
     except (struct.error, UnicodeDecodeError, IndexError, ValueError) as exc:
-        raise PoseFileError(f"{path}: unreadable pose-format header ({type(exc).__name__}: {exc})") from exc
+        raise PoseFileError(
+            f"{path}: unreadable pose-format header ({type(exc).__name__}: {short_text(exc)})"
+        ) from exc
     points = sum(len(c.points) for c in header.components)
     dims = header.num_dims()
     if header.version == 0:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import io
+import math
 import os
 import pickle
 import struct
@@ -33,7 +34,33 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["SLRTFormatError", "UnsafePickleError", "iter_slrt_records", "safe_load_pickle"]
+from ..utils.reprs import short_repr, short_text
+
+__all__ = [
+    "MAX_TENSOR_ELEMENTS",
+    "SLRTFormatError",
+    "UnsafePickleError",
+    "iter_slrt_records",
+    "safe_load_pickle",
+]
+
+#: Largest number of elements a tensor (or tensor storage) in a pickle may have. Checked before
+#: anything is allocated, so a tiny file cannot ask for gigabytes. The default, 2**31 elements
+#: (8 GiB of float32), is far above any SLRT feature file (a PHOENIX video is a few hundred
+#: thousand values). Raise it for bigger tensors: ``signbridge.data.safe_pickle.MAX_TENSOR_ELEMENTS = 2**34``.
+MAX_TENSOR_ELEMENTS = 2**31
+
+# numpy's limit on the number of dimensions.
+_MAX_NDIM = 64
+
+
+def _too_many_elements(context: str, what: str, numel: int) -> SLRTFormatError:
+    return SLRTFormatError(
+        f"{context}: {what} has {numel} elements, more than "
+        f"signbridge.data.safe_pickle.MAX_TENSOR_ELEMENTS = {MAX_TENSOR_ELEMENTS}; if the file is "
+        "trusted, raise that limit (e.g. signbridge.data.safe_pickle.MAX_TENSOR_ELEMENTS = 2**34)"
+    )
+
 
 # Magic number and protocol version of the legacy (non-zip) ``torch.save`` format.
 _LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
@@ -97,7 +124,7 @@ class _LegacyStorageUnpickler(pickle.Unpickler):
         if module == "torch" and name in _STORAGE_DTYPES:
             return _StorageType(name)
         raise UnsafePickleError(
-            f"{self.context}: refusing global {module}.{name} inside a tensor storage payload "
+            f"{self.context}: refusing global {short_text(f'{module}.{name}', 120)} inside a tensor storage payload "
             f"(only torch.<Type>Storage names are allowed)"
         )
 
@@ -111,10 +138,14 @@ class _LegacyStorageUnpickler(pickle.Unpickler):
             or not isinstance(pid[4], int)
             or pid[4] < 0
         ):
-            raise SLRTFormatError(f"{self.context}: unexpected persistent id {pid!r} in a tensor storage")
+            raise SLRTFormatError(
+                f"{self.context}: unexpected persistent id {short_repr(pid)} in a tensor storage"
+            )
         if len(pid) > 5 and pid[5] is not None:
-            raise SLRTFormatError(f"{self.context}: storage views are not supported ({pid!r})")
+            raise SLRTFormatError(f"{self.context}: storage views are not supported ({short_repr(pid)})")
         _, storage_type, key, _location, numel = pid[:5]
+        if numel > MAX_TENSOR_ELEMENTS:
+            raise _too_many_elements(self.context, f"storage {short_repr(key)}", numel)
         ref = self.refs.get(key)
         if ref is None:
             ref = self.refs[key] = _StorageRef(storage_type.dtype, key, numel)
@@ -139,20 +170,22 @@ def _parse_legacy_storage(data: bytes, context: str) -> np.ndarray:
         except (EOFError, pickle.UnpicklingError, struct.error) as exc:
             if isinstance(exc, UnsafePickleError):
                 raise
-            raise SLRTFormatError(f"{context}: corrupt tensor storage payload ({exc})") from exc
+            raise SLRTFormatError(f"{context}: corrupt tensor storage payload ({short_text(exc)})") from exc
         return value, unpickler
 
     magic, _ = load()
     if magic != _LEGACY_MAGIC:
-        raise SLRTFormatError(f"{context}: tensor storage payload has a wrong magic number {magic!r}")
+        raise SLRTFormatError(
+            f"{context}: tensor storage payload has a wrong magic number {short_repr(magic)}"
+        )
     protocol, _ = load()
     if protocol != _LEGACY_PROTOCOL:
         raise SLRTFormatError(
-            f"{context}: unsupported storage protocol {protocol!r}, expected {_LEGACY_PROTOCOL}"
+            f"{context}: unsupported storage protocol {short_repr(protocol)}, expected {_LEGACY_PROTOCOL}"
         )
     sys_info, _ = load()
     if not isinstance(sys_info, dict) or sys_info.get("little_endian") is not True:
-        raise SLRTFormatError(f"{context}: storage payload is not little-endian ({sys_info!r})")
+        raise SLRTFormatError(f"{context}: storage payload is not little-endian ({short_repr(sys_info)})")
     result, unpickler = load()
     if not isinstance(result, _StorageRef):
         raise SLRTFormatError(
@@ -160,24 +193,27 @@ def _parse_legacy_storage(data: bytes, context: str) -> np.ndarray:
         )
     keys, _ = load()
     if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
-        raise SLRTFormatError(f"{context}: storage key list is malformed ({keys!r})")
+        raise SLRTFormatError(f"{context}: storage key list is malformed ({short_repr(keys)})")
     for key in keys:
         ref = unpickler.refs.get(key)
         if ref is None:
-            raise SLRTFormatError(f"{context}: storage key {key!r} was never declared")
+            raise SLRTFormatError(f"{context}: storage key {short_repr(key)} was never declared")
         offset = f.tell()
         if offset + 8 > len(data):
-            raise SLRTFormatError(f"{context}: storage payload truncated before the size of {key!r}")
+            raise SLRTFormatError(
+                f"{context}: storage payload truncated before the size of {short_repr(key)}"
+            )
         (count,) = struct.unpack_from("<q", view, offset)
         if count != ref.numel:
             raise SLRTFormatError(
-                f"{context}: storage {key!r} declares {ref.numel} elements but its data block says {count}"
+                f"{context}: storage {short_repr(key)} declares {ref.numel} elements but its data block "
+                f"says {count}"
             )
         nbytes = count * ref.dtype.itemsize
         start = offset + 8
         if start + nbytes > len(data):
             raise SLRTFormatError(
-                f"{context}: storage {key!r} truncated: needs {nbytes} bytes, {len(data) - start} left"
+                f"{context}: storage {short_repr(key)} truncated: needs {nbytes} bytes, {len(data) - start} left"
             )
         ref.array = np.frombuffer(view[start : start + nbytes], dtype=ref.dtype).copy()
         f.seek(start + nbytes)
@@ -186,7 +222,7 @@ def _parse_legacy_storage(data: bytes, context: str) -> np.ndarray:
             f"{context}: {len(data) - f.tell()} unexpected trailing bytes in a storage payload"
         )
     if result.array is None:
-        raise SLRTFormatError(f"{context}: storage {result.key!r} has no data block")
+        raise SLRTFormatError(f"{context}: storage {short_repr(result.key)} has no data block")
     return result.array
 
 
@@ -201,25 +237,55 @@ def _rebuild_tensor(
     *,
     context: str,
 ):
-    """numpy version of ``torch._utils._rebuild_tensor_v2`` with bounds checks."""
+    """numpy version of ``torch._utils._rebuild_tensor_v2`` with bounds checks.
+
+    Everything is checked before anything is allocated: the geometry is plain non-negative ints,
+    every dimension of more than one element has a positive stride (torch never saves zero or
+    negative strides for these files; a stride-0 view over one float could claim any size), the
+    whole view lies inside the storage (its largest offset, not only some element), it has no
+    more elements than its storage (no overlapping views) and at most :data:`MAX_TENSOR_ELEMENTS`.
+    """
     if not isinstance(storage, np.ndarray):
         raise SLRTFormatError(f"{context}: tensor rebuilt from {type(storage).__name__}, expected a storage")
-    ints = (storage_offset, *size, *stride)
-    if not all(isinstance(v, int) and v >= 0 for v in ints) or len(size) != len(stride):
+
+    def geometry() -> str:
+        return f"offset={short_repr(storage_offset, 40)} size={short_repr(size, 60)} stride={short_repr(stride, 60)}"
+
+    if (
+        not isinstance(size, (tuple, list))
+        or not isinstance(stride, (tuple, list))
+        or len(size) != len(stride)
+        or len(size) > _MAX_NDIM
+    ):
         raise SLRTFormatError(
-            f"{context}: invalid tensor geometry offset={storage_offset} size={size} stride={stride}"
+            f"{context}: invalid tensor geometry {geometry()} (size and stride must be tuples of the "
+            f"same length, at most {_MAX_NDIM})"
         )
+    ints = (storage_offset, *size, *stride)
+    if not all(type(v) is int and v >= 0 for v in ints):
+        raise SLRTFormatError(f"{context}: invalid tensor geometry {geometry()} (expected non-negative ints)")
     if backward_hooks:
         raise SLRTFormatError(f"{context}: tensors with backward hooks are not supported")
     size, stride = tuple(size), tuple(stride)
-    numel = int(np.prod(size, dtype=np.int64)) if size else 1
+    numel = math.prod(size)  # Python ints: no overflow
+    if numel > MAX_TENSOR_ELEMENTS:
+        raise _too_many_elements(context, f"tensor of size {short_repr(size)}", numel)
     if numel == 0:
         return np.zeros(size, dtype=storage.dtype)
+    if any(st == 0 and s > 1 for s, st in zip(size, stride, strict=True)):
+        raise SLRTFormatError(
+            f"{context}: tensor {geometry()} has a zero stride in a dimension of more than one "
+            "element (a broadcast view); these files never hold one"
+        )
     last = storage_offset + sum((s - 1) * st for s, st in zip(size, stride, strict=True))
     if last >= storage.size:
         raise SLRTFormatError(
-            f"{context}: tensor of size {size} and stride {stride} reaches element {last} of a "
-            f"storage with {storage.size} elements"
+            f"{context}: tensor {geometry()} reaches element {last} of a storage with {storage.size} elements"
+        )
+    if numel > storage.size - storage_offset:
+        raise SLRTFormatError(
+            f"{context}: tensor {geometry()} has {numel} elements but only "
+            f"{storage.size - storage_offset} storage elements from its offset (an overlapping view)"
         )
     item = storage.itemsize
     view = np.lib.stride_tricks.as_strided(
@@ -236,7 +302,7 @@ def _resolve(module: str, name: str, context: str):
     if (module, name) == ("torch.storage", "_load_from_bytes"):
         return lambda data: _parse_legacy_storage(data, context)
     raise UnsafePickleError(
-        f"{context}: refusing to load global {module}.{name}; SLRT files may only contain "
+        f"{context}: refusing to load global {short_text(f'{module}.{name}', 120)}; SLRT files may only contain "
         "collections.OrderedDict, torch._utils._rebuild_tensor_v2, torch.storage._load_from_bytes "
         "and plain containers (this file may be malicious)"
     )
@@ -251,7 +317,9 @@ class _RestrictedUnpickler(pickle.Unpickler):
         return _resolve(module, name, self.context)
 
     def persistent_load(self, pid):
-        raise UnsafePickleError(f"{self.context}: persistent ids are not allowed at the top level ({pid!r})")
+        raise UnsafePickleError(
+            f"{self.context}: persistent ids are not allowed at the top level ({short_repr(pid)})"
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -279,7 +347,8 @@ def _open(source, require_gzip: bool):
     if require_gzip:
         raw.close()
         raise SLRTFormatError(
-            f"{_context(source)} is not a gzip file (starts with {head!r}); SLRT files are gzip-compressed pickles"
+            f"{_context(source)} is not a gzip file (starts with {head!r}); "
+            "SLRT files are gzip-compressed pickles"
         )
     return raw, raw
 
@@ -289,12 +358,12 @@ def _translate_errors(source, exc: BaseException) -> Exception:
     if isinstance(exc, (UnsafePickleError, SLRTFormatError, FileNotFoundError)):
         return exc
     if isinstance(exc, EOFError):
-        return SLRTFormatError(f"{ctx} is truncated ({exc or 'unexpected end of data'})")
+        return SLRTFormatError(f"{ctx} is truncated ({short_text(exc) or 'unexpected end of data'})")
     if isinstance(exc, gzip.BadGzipFile):
-        return SLRTFormatError(f"{ctx} is not a valid gzip file ({exc})")
+        return SLRTFormatError(f"{ctx} is not a valid gzip file ({short_text(exc)})")
     if isinstance(exc, zlib.error):
-        return SLRTFormatError(f"{ctx} has corrupt gzip data ({exc})")
-    return SLRTFormatError(f"{ctx} is not a valid pickle ({type(exc).__name__}: {exc})")
+        return SLRTFormatError(f"{ctx} has corrupt gzip data ({short_text(exc)})")
+    return SLRTFormatError(f"{ctx} is not a valid pickle ({type(exc).__name__}: {short_text(exc)})")
 
 
 @contextlib.contextmanager
@@ -373,7 +442,9 @@ class _StreamingUnpickler(pickle._Unpickler):  # pure-Python unpickler: its disp
         return _resolve(module, name, self.context)
 
     def persistent_load(self, pid):
-        raise UnsafePickleError(f"{self.context}: persistent ids are not allowed at the top level ({pid!r})")
+        raise UnsafePickleError(
+            f"{self.context}: persistent ids are not allowed at the top level ({short_repr(pid)})"
+        )
 
     dispatch = dict(pickle._Unpickler.dispatch)
 

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from ..utils.reprs import short_repr
 from .safe_pickle import SLRTFormatError, UnsafePickleError, iter_slrt_records, safe_load_pickle
 
 __all__ = [
@@ -52,7 +53,8 @@ def _check_record(record: Any, index: int, path, required: Iterable[str]) -> dic
     missing = [k for k in required if k not in record]
     if missing:
         raise SLRTFormatError(
-            f"{path}: record {index} ({record.get('name', '?')!r}) misses keys {missing}; has {sorted(record)}"
+            f"{path}: record {index} ({short_repr(record.get('name', '?'))}) misses keys {missing}; "
+            f"has {short_repr(list(record), 160)}"
         )
     return record
 
@@ -66,9 +68,15 @@ def _clean_annotation(record: dict, index: int, path) -> dict:
             raise SLRTFormatError(
                 f"{path}: record {index} key {key!r} is {type(out[key]).__name__}, expected str"
             )
-    if not isinstance(out["num_frames"], (int, np.integer)) or out["num_frames"] < 0:
+    # the type is checked before any value is shown: a nested list there could take minutes to print
+    num_frames = out["num_frames"]
+    if not isinstance(num_frames, (int, np.integer)) or isinstance(num_frames, bool):
         raise SLRTFormatError(
-            f"{path}: record {index} num_frames={out['num_frames']!r} is not a non-negative int"
+            f"{path}: record {index} num_frames is {type(num_frames).__name__}, expected a non-negative int"
+        )
+    if num_frames < 0:
+        raise SLRTFormatError(
+            f"{path}: record {index} num_frames={short_repr(num_frames)} is not a non-negative int"
         )
     out["num_frames"] = int(out["num_frames"])
     return out
@@ -96,11 +104,13 @@ def _clean_feature(record: Any, index: int, path) -> tuple[str, np.ndarray, dict
         raise SLRTFormatError(f"{path}: record {index} name is {type(name).__name__}, expected str")
     if not isinstance(sign, np.ndarray) or sign.ndim != 2:
         shape = getattr(sign, "shape", type(sign).__name__)
-        raise SLRTFormatError(f"{path}: features of {name!r} must be a 2-D tensor (T', F), got {shape}")
+        raise SLRTFormatError(
+            f"{path}: features of {short_repr(name)} must be a 2-D tensor (T', F), got {short_repr(shape)}"
+        )
     sign = sign.astype(np.float32, copy=False)
     if not np.isfinite(sign).all():
         bad = int((~np.isfinite(sign)).sum())
-        raise SLRTFormatError(f"{path}: features of {name!r} contain {bad} non-finite values")
+        raise SLRTFormatError(f"{path}: features of {short_repr(name)} contain {bad} non-finite values")
     return name, sign, record
 
 
@@ -122,7 +132,7 @@ def read_slrt_features(path: str | os.PathLike) -> dict[str, np.ndarray]:
     for i, record in enumerate(data):
         name, sign, _ = _clean_feature(record, i, path)
         if name in out:
-            raise SLRTFormatError(f"{path}: duplicate name {name!r} (record {i})")
+            raise SLRTFormatError(f"{path}: duplicate name {short_repr(name)} (record {i})")
         out[name] = sign
     return out
 
