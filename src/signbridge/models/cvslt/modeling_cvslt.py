@@ -35,6 +35,7 @@ from transformers.models.mbart.modeling_mbart import MBartDecoder, shift_tokens_
 from transformers.utils import logging
 
 from .configuration_cvslt import CVSLTConfig
+from .strict_loading import strict_from_pretrained
 
 logger = logging.get_logger(__name__)
 
@@ -303,6 +304,19 @@ class CVSLTPreTrainedModel(PreTrainedModel):
     _no_split_modules = ["MBartDecoderLayer", "MBartEncoderLayer", "MBartAttention"]
     _supports_sdpa = True
     _supports_flash_attn = False
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, *model_args, strict: bool = True, **kwargs):
+        """`PreTrainedModel.from_pretrained`, strict by default: a folder (or `config`) of another model type, and
+        weights missing from or left over in the checkpoint, raise `ValueError` naming them (a folder saved before `global_step` was persisted still loads, with the step at 0).
+
+        Args:
+            strict: `False` loads as transformers does (missing weights keep their initialisation, unexpected ones
+                are dropped, each with a logged warning; another model type's config is read as this one's).
+        """
+        return strict_from_pretrained(
+            cls, super().from_pretrained, pretrained_model_name_or_path, model_args, kwargs, strict
+        )
 
     def _init_weights(self, module):
         super()._init_weights(module)

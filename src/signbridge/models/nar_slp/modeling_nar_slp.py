@@ -25,6 +25,7 @@ from transformers.utils import ModelOutput, logging
 from .configuration_nar_slp import NARSignProducerConfig
 from .configuration_pose_vae import PoseVAEConfig
 from .modeling_pose_vae import MissingNormalizationError, PoseVAEModel, check_pose_tensor
+from .strict_loading import strict_from_pretrained
 
 logger = logging.get_logger(__name__)
 
@@ -237,12 +238,25 @@ class NARSignProducer(NARSignProducerPreTrainedModel):
         return self.text_encoder
 
     @classmethod
-    def from_pretrained(cls, *args, **kwargs):
-        """`PreTrainedModel.from_pretrained`, then re-freezes the pose VAE (loading replaces parameters)."""
-        model = super().from_pretrained(*args, **kwargs)
+    def from_pretrained(cls, pretrained_model_name_or_path, *model_args, strict: bool = True, **kwargs):
+        """`PreTrainedModel.from_pretrained`, then re-freezes the pose VAE (loading replaces parameters).
+
+        Strict by default: a folder (or `config`) of another model type (a CV-SLT or pose VAE folder), and weights
+        missing from or left over in the checkpoint (a missing pose decoder weight would stay random, and frozen),
+        raise `ValueError` naming them. To build a producer from a BERT encoder and a pose VAE, use
+        [`~NARSignProducer.from_pretrained_parts`].
+
+        Args:
+            strict: `False` loads as transformers does (missing weights keep their initialisation, unexpected ones
+                are dropped, each with a logged warning; another model type's config is read as this one's).
+        """
+        loaded = strict_from_pretrained(
+            cls, super().from_pretrained, pretrained_model_name_or_path, model_args, kwargs, strict
+        )
+        model = loaded[0] if isinstance(loaded, tuple) else loaded
         if model.config.freeze_pose_vae:
             model.freeze_pose_vae()
-        return model
+        return loaded
 
     @classmethod
     def from_pretrained_parts(

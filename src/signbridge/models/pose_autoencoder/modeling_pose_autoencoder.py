@@ -24,6 +24,7 @@ from transformers.modeling_utils import PreTrainedModel
 
 from .configuration_pose_autoencoder import PoseAutoencoderConfig
 from .pose_normalization import PoseNormalizer
+from .strict_loading import strict_from_pretrained
 
 
 class PoseLayoutError(ValueError):
@@ -56,6 +57,19 @@ class PoseAutoencoderPreTrainedModel(PreTrainedModel):
     base_model_prefix = "pose_autoencoder"
     main_input_name = "poses"
     supports_gradient_checkpointing = False
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, *model_args, strict: bool = True, **kwargs):
+        """`PreTrainedModel.from_pretrained`, strict by default: a folder (or `config`) of another model type, and
+        weights missing from or left over in the checkpoint, raise `ValueError` naming them.
+
+        Args:
+            strict: `False` loads as transformers does (missing weights keep their initialisation, unexpected ones
+                are dropped, each with a logged warning; another model type's config is read as this one's).
+        """
+        return strict_from_pretrained(
+            cls, super().from_pretrained, pretrained_model_name_or_path, model_args, kwargs, strict
+        )
 
 
 def _transformer_stack(config: PoseAutoencoderConfig, num_layers: int) -> nn.TransformerEncoder:

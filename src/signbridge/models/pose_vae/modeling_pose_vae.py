@@ -25,6 +25,7 @@ from transformers.utils import ModelOutput, logging
 
 from .configuration_pose_vae import PoseVAEConfig
 from .pose_normalization import PoseNormalizer
+from .strict_loading import strict_from_pretrained
 
 logger = logging.get_logger(__name__)
 
@@ -151,6 +152,19 @@ class PoseVAEPreTrainedModel(PreTrainedModel):
     base_model_prefix = "pose_vae"
     main_input_name = "poses"
     accepts_loss_kwargs = False
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, *model_args, strict: bool = True, **kwargs):
+        """`PreTrainedModel.from_pretrained`, strict by default: a folder (or `config`) of another model type, and
+        weights missing from or left over in the checkpoint, raise `ValueError` naming them.
+
+        Args:
+            strict: `False` loads as transformers does (missing weights keep their initialisation, unexpected ones
+                are dropped, each with a logged warning; another model type's config is read as this one's).
+        """
+        return strict_from_pretrained(
+            cls, super().from_pretrained, pretrained_model_name_or_path, model_args, kwargs, strict
+        )
 
     def _init_weights(self, module):
         if isinstance(module, nn.Linear):
