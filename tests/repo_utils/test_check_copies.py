@@ -15,6 +15,8 @@ NAR_SLP = Path("src/signbridge/models/nar_slp")
 POSE_VAE = Path("src/signbridge/models/pose_vae")
 POSE_AUTOENCODER = Path("src/signbridge/models/pose_autoencoder")
 NORMALIZATION = Path("src/signbridge/data/normalization.py")
+CVSLT = Path("src/signbridge/models/cvslt")
+STRICT_LOADING = Path("src/signbridge/models/strict_loading.py")
 
 
 def _load_checker():
@@ -42,6 +44,10 @@ def test_the_repository_copies_match_their_sources():
         NAR_SLP / "pose_normalization.py": "signbridge.data.normalization",
         POSE_VAE / "pose_normalization.py": "signbridge.data.normalization",
         POSE_AUTOENCODER / "pose_normalization.py": "signbridge.data.normalization",
+        CVSLT / "strict_loading.py": "signbridge.models.strict_loading",
+        NAR_SLP / "strict_loading.py": "signbridge.models.strict_loading",
+        POSE_VAE / "strict_loading.py": "signbridge.models.strict_loading",
+        POSE_AUTOENCODER / "strict_loading.py": "signbridge.models.strict_loading",
     }
 
 
@@ -68,6 +74,7 @@ def tree(tmp_path):
         shutil.copytree(REPO_ROOT / folder, tmp_path / folder, ignore=shutil.ignore_patterns("__pycache__"))
     (tmp_path / NORMALIZATION).parent.mkdir(parents=True)
     shutil.copyfile(REPO_ROOT / NORMALIZATION, tmp_path / NORMALIZATION)
+    shutil.copyfile(REPO_ROOT / STRICT_LOADING, tmp_path / STRICT_LOADING)
     assert check_copies.check_copies(tmp_path) == []
     return tmp_path
 

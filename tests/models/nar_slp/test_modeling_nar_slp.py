@@ -620,6 +620,7 @@ def test_save_load_identical(tester, tmp_path):
         "modeling_nar_slp.py",
         "modeling_pose_vae.py",
         "pose_normalization.py",
+        "strict_loading.py",
     ]
     assert (
         saved["pose_vae"]["normalization"] == tester.normalization() and "pose_min" not in saved["pose_vae"]

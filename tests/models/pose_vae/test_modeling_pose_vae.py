@@ -495,6 +495,7 @@ def test_remote_code_loads_without_signbridge(tester, tmp_path):
         "configuration_pose_vae.py",
         "modeling_pose_vae.py",
         "pose_normalization.py",
+        "strict_loading.py",
     ]
     assert "import signbridge" not in (folder / "pose_normalization.py").read_text()
     frames = tester.normalized_frames(4)
