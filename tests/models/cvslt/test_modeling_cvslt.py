@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -887,3 +888,32 @@ def test_seq2seq_trainer_trains_and_predicts_with_generate(tmp_path):
     assert ((tail == model.config.pad_token_id) | (tail == -100)).all()
     assert not (prediction.predictions[:, 1:8] == -100).all()
     assert prediction.metrics["test_loss"] > 0
+
+
+@pytest.mark.parametrize(
+    "field, value, kind",
+    [
+        ("d_model", "128", "an integer"),
+        ("encoder_layers", "2", "an integer"),
+        ("feature_dim", 12.0, "an integer"),
+        ("visual_kernel_size", "3", "an integer"),
+        ("tgt_lang_code_id", "5", "an integer"),
+        ("max_sign_positions", True, "an integer"),
+        ("visual_dropout", "0.1", "a number"),
+        ("sd_weight", "3", "a number"),
+        ("label_smoothing", [0.2], "a number"),
+        ("latent_dropout", "0", "a number"),
+    ],
+)
+def test_config_refuses_a_non_number_naming_the_field(field, value, kind):
+    with pytest.raises(
+        ValueError, match=rf"CVSLTConfig\.{field} must be {kind}, got {re.escape(repr(value))}"
+    ):
+        TESTER.get_config(**{field: value})
+
+
+def test_config_number_fields_accept_ints_for_floats_and_saved_configs_load(tmp_path):
+    config = TESTER.get_config(sd_weight=3, label_smoothing=0)
+    config.save_pretrained(tmp_path)
+    loaded = CVSLTConfig.from_pretrained(tmp_path)
+    assert loaded.to_dict() == config.to_dict()

@@ -825,3 +825,22 @@ def test_folder_saved_before_one_normalisation_still_loads(tester, tmp_path):
     assert (
         again["normalization"]["min_range"] == 0.01 and "pose_min" not in again and "min_range" not in again
     )
+
+
+@pytest.mark.parametrize(
+    "field, value, kind",
+    [
+        ("d_model", "128", "an integer"),
+        ("max_frames", True, "an integer"),
+        ("fps", 25.0, "an integer"),
+        ("dropout", "0.1", "a number"),
+        ("attention_dropout", "0.1", "a number"),
+        ("pose_loss_weight", "1", "a number"),
+        ("initializer_gain", [1.0], "a number"),
+    ],
+)
+def test_config_refuses_a_non_number_naming_the_field(field, value, kind):
+    with pytest.raises(ValueError, match=rf"NARSignProducerConfig\.{field} must be {kind}, got "):
+        NARSignProducerConfig(**{field: value})
+    with pytest.raises(ValueError, match=r"special_token_ids must be a list of integers"):
+        NARSignProducerConfig(special_token_ids=["101"])
