@@ -720,7 +720,9 @@ class CVSLTForConditionalGeneration(CVSLTPreTrainedModel, GenerationMixin):
         r"""
         Args:
             input_features (`torch.FloatTensor` of shape `(batch, time, config.feature_dim)`):
-                Sign features (S3D features or flattened poses), right-padded.
+                Sign features (S3D features or flattened poses), right-padded. Any floating-point dtype (float64,
+                numpy's default) is cast to the model's dtype; values above `max_input_magnitude` (1e4 by default) in
+                magnitude are refused as unnormalised.
             attention_mask (`torch.Tensor` of shape `(batch, time)`):
                 1 for valid steps, 0 for padding (a prefix of ones per row).
             inputs_embeds (`torch.FloatTensor` of shape `(batch, time, d_model)`):
