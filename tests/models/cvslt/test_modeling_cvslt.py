@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -671,6 +672,20 @@ def test_padding_does_not_change_any_item():
         (lambda d: d.update(attention_mask=torch.ones(3, 6)), "shape \\(3, 6\\), expected \\(3, 7\\)"),
         (lambda d: d["attention_mask"].__setitem__((0, 0), 0), "prefix"),
         (lambda d: d["labels"].__setitem__(1, -100), "rows \\[1\\] have no target token"),
+        # issue 12 item 8
+        (
+            lambda d: d.update(input_features=torch.randn(0, 7, 12), attention_mask=torch.ones(0, 7)),
+            "empty batch",
+        ),
+        (lambda d: d.update(labels=d["labels"][:2]), "`labels` has 2 rows, the sign input has batch size 3"),
+        (lambda d: d.update(labels=torch.zeros(3, 0, dtype=torch.long)), "`labels` is empty"),
+        (lambda d: d.update(labels=d["labels"].float()), "integer tensor"),
+        (lambda d: d.update(input_features=d["input_features"].long()), "floating-point tensor.*torch.int64"),
+        (
+            lambda d: d["input_features"].__setitem__((1, 2, 3), 1e38),
+            "values up to 1e\\+38 in magnitude \\(batch items \\[1\\]\\).*max_input_magnitude=10000",
+        ),
+        (lambda d: d["input_features"].__setitem__((0, 0, 0), -2e4), "max_input_magnitude"),
     ],
 )
 def test_bad_input_raises_clear_errors(mutate, message):
@@ -887,3 +902,89 @@ def test_seq2seq_trainer_trains_and_predicts_with_generate(tmp_path):
     assert ((tail == model.config.pad_token_id) | (tail == -100)).all()
     assert not (prediction.predictions[:, 1:8] == -100).all()
     assert prediction.metrics["test_loss"] > 0
+
+
+@pytest.mark.parametrize(
+    "field, value, kind",
+    [
+        ("d_model", "128", "an integer"),
+        ("encoder_layers", "2", "an integer"),
+        ("feature_dim", 12.0, "an integer"),
+        ("visual_kernel_size", "3", "an integer"),
+        ("tgt_lang_code_id", "5", "an integer"),
+        ("max_sign_positions", True, "an integer"),
+        ("visual_dropout", "0.1", "a number"),
+        ("sd_weight", "3", "a number"),
+        ("label_smoothing", [0.2], "a number"),
+        ("latent_dropout", "0", "a number"),
+    ],
+)
+def test_config_refuses_a_non_number_naming_the_field(field, value, kind):
+    with pytest.raises(
+        ValueError, match=rf"CVSLTConfig\.{field} must be {kind}, got {re.escape(repr(value))}"
+    ):
+        TESTER.get_config(**{field: value})
+
+
+def test_config_number_fields_accept_ints_for_floats_and_saved_configs_load(tmp_path):
+    config = TESTER.get_config(sd_weight=3, label_smoothing=0)
+    config.save_pretrained(tmp_path)
+    loaded = CVSLTConfig.from_pretrained(tmp_path)
+    assert loaded.to_dict() == config.to_dict()
+
+
+def test_float64_features_are_cast_to_the_model_dtype():
+    """numpy's default float64 gives the float32 model's result, in forward and in generate."""
+    model = TESTER.get_model().eval()
+    inputs = TESTER.get_inputs()
+    expected = model(**inputs)
+    got = model(**dict(inputs, input_features=inputs["input_features"].double()))
+    assert got.logits.dtype == torch.float32
+    torch.testing.assert_close(got.loss, expected.loss)
+    torch.testing.assert_close(got.logits, expected.logits)
+    generated = model.generate(
+        input_features=inputs["input_features"].double(),
+        attention_mask=inputs["attention_mask"],
+        max_new_tokens=3,
+    )
+    reference = model.generate(
+        input_features=inputs["input_features"], attention_mask=inputs["attention_mask"], max_new_tokens=3
+    )
+    assert torch.equal(generated, reference)
+
+
+def test_empty_batch_is_refused_in_generate():
+    model = TESTER.get_model().eval()
+    with pytest.raises(ValueError, match="empty batch"):
+        model.generate(
+            input_features=torch.randn(0, 7, 12), attention_mask=torch.ones(0, 7), max_new_tokens=3
+        )
+
+
+def test_huge_features_are_refused_and_the_bound_can_be_raised():
+    model = TESTER.get_model().eval()
+    inputs = TESTER.get_inputs()
+    inputs["input_features"][0, 0, 0] = 1e38
+    with pytest.raises(ValueError, match="max_input_magnitude"):
+        model(**inputs)
+    with pytest.raises(ValueError, match="max_input_magnitude"):
+        model.generate(input_features=inputs["input_features"], max_new_tokens=2)
+    inputs["input_features"][0, 0, 0] = 5e4
+    model.max_input_magnitude = None  # the check off: a large but harmless value computes as before
+    assert torch.isfinite(model(**inputs).loss)
+
+
+def test_labels_longer_than_the_positions_are_refused_before_any_decoder_work(monkeypatch):
+    model = TESTER.get_model()
+    inputs = TESTER.get_inputs()
+
+    def no_encoder(*args, **kwargs):
+        raise AssertionError("the encoder ran before the check")
+
+    monkeypatch.setattr(model.model.encoder, "forward", no_encoder)
+    monkeypatch.setattr(model.model.decoder, "forward", no_encoder)
+    with pytest.raises(ValueError, match="`labels` of 49 tokens are longer than the decoder's 48 positions"):
+        model(**dict(inputs, labels=torch.full((3, 49), 7)))
+    # 7 sign steps + 2 appended tokens + 40 labels = 49 > 48: the posterior path [x; y] would not fit
+    with pytest.raises(ValueError, match=r"Sign plus target \(49 positions.*posterior path"):
+        model(**dict(inputs, labels=torch.full((3, 40), 7)))

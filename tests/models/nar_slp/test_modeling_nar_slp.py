@@ -826,3 +826,73 @@ def test_folder_saved_before_one_normalisation_still_loads(tester, tmp_path):
     assert (
         again["normalization"]["min_range"] == 0.01 and "pose_min" not in again and "min_range" not in again
     )
+
+
+@pytest.mark.parametrize(
+    "field, value, kind",
+    [
+        ("d_model", "128", "an integer"),
+        ("max_frames", True, "an integer"),
+        ("fps", 25.0, "an integer"),
+        ("dropout", "0.1", "a number"),
+        ("attention_dropout", "0.1", "a number"),
+        ("pose_loss_weight", "1", "a number"),
+        ("initializer_gain", [1.0], "a number"),
+    ],
+)
+def test_config_refuses_a_non_number_naming_the_field(field, value, kind):
+    with pytest.raises(ValueError, match=rf"NARSignProducerConfig\.{field} must be {kind}, got "):
+        NARSignProducerConfig(**{field: value})
+    with pytest.raises(ValueError, match=r"special_token_ids must be a list of integers"):
+        NARSignProducerConfig(special_token_ids=["101"])
+
+
+@pytest.mark.parametrize("value", [2, -1, 0.5])
+def test_non_binary_pose_mask_is_refused_naming_the_value(tester, value):
+    model = tester.get_model()
+    inputs = tester.get_inputs()
+    mask = inputs["pose_mask"].float()
+    mask[1, 0] = value
+    with pytest.raises(ValueError, match=rf"pose_mask must hold only 0 and 1.*\[{float(value)}\]"):
+        model(**dict(inputs, pose_mask=mask))
+
+
+def test_pose_mask_as_bool_int_or_float_gives_the_same_loss(tester):
+    model = tester.get_model().eval()
+    inputs = tester.get_inputs()
+    losses = [
+        model(**dict(inputs, pose_mask=inputs["pose_mask"].to(dtype))).loss
+        for dtype in (torch.long, torch.bool, torch.float32, torch.float64)
+    ]
+    for loss in losses[1:]:
+        torch.testing.assert_close(loss, losses[0])
+
+
+def test_float64_pose_labels_give_the_float32_loss(tester):
+    model = tester.get_model().eval()
+    inputs = tester.get_inputs()
+    expected = model(**inputs).loss
+    torch.testing.assert_close(
+        model(**dict(inputs, pose_labels=inputs["pose_labels"].double())).loss, expected
+    )
+
+
+def test_empty_batch_is_refused(tester):
+    model = tester.get_model()
+    inputs = tester.get_inputs()
+    with pytest.raises(ValueError, match="empty text"):
+        model(input_ids=inputs["input_ids"][:0])
+    with pytest.raises(ValueError, match=r"shape \(batch=3, T, J, K\), got \(0,"):
+        model(**dict(inputs, pose_labels=inputs["pose_labels"][:0], pose_mask=inputs["pose_mask"][:0]))
+
+
+def test_huge_pose_labels_are_refused_not_a_nan_loss(tester):
+    model = tester.get_model()
+    inputs = tester.get_inputs()
+    labels = inputs["pose_labels"].clone()
+    labels[0, 0, 0, 0] = 1e38
+    with pytest.raises(ValueError, match="max_label_magnitude=10000"):
+        model(**dict(inputs, pose_labels=labels))
+    labels[0, 7, 0, 0] = 1e38  # a padded frame of row 0 (its mask ends at 6): not checked, not used
+    labels[0, 0, 0, 0] = 0.5
+    assert torch.isfinite(model(**dict(inputs, pose_labels=labels)).loss)

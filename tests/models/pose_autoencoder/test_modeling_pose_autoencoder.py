@@ -309,3 +309,18 @@ def test_defaults_follow_the_paper_bce_and_pooled_encoder_features(tester):
     torch.testing.assert_close(out.loss, expected, rtol=1e-4, atol=1e-5)
     assert model.encode_windows(poses, normalize=False).shape == (6, 32)
     assert model.encode_windows(poses[:0], normalize=False).shape == (0, 32)
+
+
+@pytest.mark.parametrize(
+    "field, value, kind",
+    [
+        ("d_model", "128", "an integer"),
+        ("latent_dim", "8", "an integer"),
+        ("window_size", True, "an integer"),
+        ("dropout", "0.1", "a number"),
+        ("initializer_range", "0.02", "a number"),
+    ],
+)
+def test_config_refuses_a_non_number_naming_the_field(field, value, kind):
+    with pytest.raises(ValueError, match=rf"PoseAutoencoderConfig\.{field} must be {kind}, got "):
+        PoseAutoencoderConfig(**{field: value})

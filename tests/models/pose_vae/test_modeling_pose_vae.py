@@ -556,3 +556,20 @@ def test_vae_trained_on_real_frames_beats_the_mean_pose(skels_dir):
     vae_error = (reconstruction - dev).abs().mean().item()
     mean_error = (train.mean(0, keepdim=True) - dev).abs().mean().item()
     assert vae_error < 0.6 * mean_error, (vae_error, mean_error)
+
+
+@pytest.mark.parametrize(
+    "field, value, kind",
+    [
+        ("latent_dim", "64", "an integer"),
+        ("num_joints", 50.0, "an integer"),
+        ("joint_dim", True, "an integer"),
+        ("kl_weight", "1e-4", "a number"),
+        ("initializer_gain", "1", "a number"),
+    ],
+)
+def test_config_refuses_a_non_number_naming_the_field(field, value, kind):
+    with pytest.raises(ValueError, match=rf"PoseVAEConfig\.{field} must be {kind}, got "):
+        PoseVAEConfig(**{field: value})
+    with pytest.raises(ValueError, match=r"hidden_sizes must be a list of integers"):
+        PoseVAEConfig(hidden_sizes=["512", 256])

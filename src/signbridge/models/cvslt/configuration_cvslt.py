@@ -11,11 +11,63 @@ This file imports only `transformers` and the standard library, so saved model f
 
 from __future__ import annotations
 
+import numbers
+
 from transformers import MBartConfig
 
 _LATENT_FUSIONS = ("prefix", "postfix")
 _SD_DIRECTIONS = ("posterior_to_prior", "symmetric")
 _LOSS_REDUCTIONS = ("sentence_sum", "token_mean")
+
+# numeric fields checked by type before anything else reads them, so a string (e.g. from a hand-edited config.json
+# or a command line) is refused naming the field, not failed inside a comparison or the layer constructors
+_INT_FIELDS = (
+    "feature_dim",
+    "visual_hidden_size",
+    "visual_ffn_dim",
+    "visual_kernel_size",
+    "max_sign_positions",
+    "latent_dim",
+    "kl_annealing_steps",
+    "vocab_size",
+    "d_model",
+    "max_position_embeddings",
+    "encoder_layers",
+    "decoder_layers",
+    "encoder_attention_heads",
+    "decoder_attention_heads",
+    "encoder_ffn_dim",
+    "decoder_ffn_dim",
+)
+_OPTIONAL_INT_FIELDS = ("tgt_lang_code_id", "latent_attention_heads", "pad_token_id", "bos_token_id")
+_FLOAT_FIELDS = (
+    "visual_dropout",
+    "visual_layer_norm_eps",
+    "sd_weight",
+    "label_smoothing",
+    "dropout",
+    "attention_dropout",
+    "activation_dropout",
+    "init_std",
+    "encoder_layerdrop",
+    "decoder_layerdrop",
+)
+_OPTIONAL_FLOAT_FIELDS = ("sign_embed_scale", "latent_dropout")
+
+
+def _check_number(owner: str, name: str, value) -> None:
+    """Raise `ValueError` naming the field when a number field holds something else (a string, a list, a bool).
+    Float fields accept integers (3 for 3.0); integer fields do not accept floats."""
+    if value is None and name in _OPTIONAL_INT_FIELDS + _OPTIONAL_FLOAT_FIELDS:
+        return
+    if name in _INT_FIELDS or name in _OPTIONAL_INT_FIELDS:
+        if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+            raise ValueError(f"{owner}.{name} must be an integer, got {value!r:.80}")
+    elif (name in _FLOAT_FIELDS or name in _OPTIONAL_FLOAT_FIELDS) and (
+        not isinstance(value, numbers.Real) or isinstance(value, bool)
+    ):
+        raise ValueError(f"{owner}.{name} must be a number, got {value!r:.80}")
+
 
 # Fields added for parity with the public release (rzhao-zhsq/CV-SLT). A new config takes the release's behaviour
 # (the class defaults below); a config read from a saved folder whose config.json predates a field takes the value
@@ -177,6 +229,12 @@ class CVSLTConfig(MBartConfig):
         if self.decoder_start_token_id is None and self.tgt_lang_code_id is not None:
             self.decoder_start_token_id = self.tgt_lang_code_id
         self._validate_cvslt()
+
+    def __setattr__(self, name, value):
+        # checked on every assignment (construction, `from_dict`, later edits) and before transformers' own field
+        # validators, so the error names this class and the field
+        _check_number(type(self).__name__, name, value)
+        super().__setattr__(name, value)
 
     def _validate_cvslt(self):
         """Raise `ValueError` naming the field, the expected range and the value given."""

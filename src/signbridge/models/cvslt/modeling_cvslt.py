@@ -456,18 +456,36 @@ class CVSLTForConditionalGeneration(CVSLTPreTrainedModel, GenerationMixin):
 
     # ---- input checks ---------------------------------------------------------------------------
 
+    # Largest magnitude accepted in `input_features` / `inputs_embeds`. Sign features are S3D activations or
+    # normalised poses (|x| of order 1 to 10, raw pixel coordinates of order 1e3); a finite 1e38 overflows the visual
+    # head's batch statistics and gives a NaN loss silently. Set a larger value, or None to disable the check, on the
+    # class or on one model (`model.max_input_magnitude = 1e6`).
+    max_input_magnitude: float | None = 1e4
+
     def _check_sign_inputs(self, input_features, inputs_embeds, attention_mask):
+        """Check the sign input and its mask before any computation; returns (input cast to the model's dtype,
+        boolean mask). A floating-point input of another dtype (float64, numpy's default) is cast to the model's
+        dtype; a non-floating one is refused."""
         if (input_features is None) == (inputs_embeds is None):
             given = "both" if input_features is not None else "neither"
             raise ValueError(f"Pass exactly one of `input_features` or `inputs_embeds`; got {given}")
         tensor = input_features if input_features is not None else inputs_embeds
         name = "input_features" if input_features is not None else "inputs_embeds"
         expected_dim = self.config.feature_dim if input_features is not None else self.config.d_model
+        if not isinstance(tensor, torch.Tensor):
+            raise ValueError(f"`{name}` must be a torch.Tensor, got {type(tensor).__name__}")
+        if not tensor.is_floating_point():
+            raise ValueError(
+                f"`{name}` must be a floating-point tensor (it is cast to the model's dtype {self.dtype}), "
+                f"got {tensor.dtype}"
+            )
         if tensor.dim() != 3:
             raise ValueError(
                 f"`{name}` must have shape (batch, time, {expected_dim}), got {tuple(tensor.shape)}"
             )
         batch, length, dim = tensor.shape
+        if batch == 0:
+            raise ValueError(f"`{name}` is an empty batch (batch dimension 0), shape {tuple(tensor.shape)}")
         if dim != expected_dim:
             raise ValueError(
                 f"`{name}` has {dim} values per step, expected {expected_dim} "
@@ -478,6 +496,19 @@ class CVSLTForConditionalGeneration(CVSLTPreTrainedModel, GenerationMixin):
         if not torch.isfinite(tensor).all():
             bad = (~torch.isfinite(tensor)).flatten(1).any(1).nonzero().flatten().tolist()
             raise ValueError(f"`{name}` contains NaN or Inf values (batch items {bad})")
+        bound = self.max_input_magnitude
+        if bound is not None:
+            largest = float(tensor.abs().amax())
+            if largest > bound:
+                bad = (tensor.abs() > bound).flatten(1).any(1).nonzero().flatten().tolist()
+                raise ValueError(
+                    f"`{name}` holds values up to {largest:.3g} in magnitude (batch items {bad}), more than "
+                    f"max_input_magnitude={bound:g}, far outside the range of normalised sign features (values this "
+                    "large overflow inside the model: 1e38 gives a NaN loss). Normalise the features, or raise "
+                    "`model.max_input_magnitude` (None disables the check)"
+                )
+        if tensor.dtype != self.dtype:
+            tensor = tensor.to(self.dtype)
         if attention_mask is None:
             attention_mask = torch.ones(batch, length, dtype=torch.long, device=tensor.device)
         if tuple(attention_mask.shape) != (batch, length):
@@ -507,11 +538,24 @@ class CVSLTForConditionalGeneration(CVSLTPreTrainedModel, GenerationMixin):
                 f"Sign sequence of {longest} steps is longer than the model supports ({limit}, "
                 f"config.{'max_sign_positions' if input_features is not None else 'max_position_embeddings'})"
             )
-        return mask
+        return tensor, mask
 
-    def _check_labels(self, labels):
+    def _check_labels(self, labels, batch=None):
         if labels.dim() != 2:
             raise ValueError(f"`labels` must have shape (batch, length), got {tuple(labels.shape)}")
+        if batch == 0:
+            raise ValueError("The sign input is an empty batch (batch dimension 0)")
+        if labels.shape[0] == 0 or labels.shape[1] == 0:
+            raise ValueError(f"`labels` is empty, shape {tuple(labels.shape)}")
+        if batch is not None and labels.shape[0] != batch:
+            raise ValueError(f"`labels` has {labels.shape[0]} rows, the sign input has batch size {batch}")
+        if labels.shape[1] > self.config.max_position_embeddings:
+            raise ValueError(
+                f"`labels` of {labels.shape[1]} tokens are longer than the decoder's "
+                f"{self.config.max_position_embeddings} positions (config.max_position_embeddings)"
+            )
+        if labels.dtype in (torch.bool,) or labels.is_floating_point() or labels.is_complex():
+            raise ValueError(f"`labels` must be an integer tensor, got {labels.dtype}")
         valid = labels != -100
         bad = valid & ((labels < 0) | (labels >= self.config.vocab_size))
         if bad.any():
@@ -581,10 +625,10 @@ class CVSLTForConditionalGeneration(CVSLTPreTrainedModel, GenerationMixin):
         )
 
     def _sign_embeddings(self, input_features, inputs_embeds, attention_mask):
-        mask = self._check_sign_inputs(input_features, inputs_embeds, attention_mask)
+        tensor, mask = self._check_sign_inputs(input_features, inputs_embeds, attention_mask)
         if input_features is not None:
-            return self.embed_sign(input_features, mask)
-        return inputs_embeds, mask
+            return self.embed_sign(tensor, mask)
+        return tensor, mask
 
     def encode(
         self,
@@ -690,7 +734,9 @@ class CVSLTForConditionalGeneration(CVSLTPreTrainedModel, GenerationMixin):
         r"""
         Args:
             input_features (`torch.FloatTensor` of shape `(batch, time, config.feature_dim)`):
-                Sign features (S3D features or flattened poses), right-padded.
+                Sign features (S3D features or flattened poses), right-padded. Any floating-point dtype (float64,
+                numpy's default) is cast to the model's dtype; values above `max_input_magnitude` (1e4 by default) in
+                magnitude are refused as unnormalised.
             attention_mask (`torch.Tensor` of shape `(batch, time)`):
                 1 for valid steps, 0 for padding (a prefix of ones per row).
             inputs_embeds (`torch.FloatTensor` of shape `(batch, time, d_model)`):
@@ -713,7 +759,22 @@ class CVSLTForConditionalGeneration(CVSLTPreTrainedModel, GenerationMixin):
         return_dict = return_dict if return_dict is not None else self.config.return_dict
         config = self.config
         if labels is not None:
-            self._check_labels(labels)
+            sign = input_features if input_features is not None else inputs_embeds
+            if sign is None and encoder_outputs is not None:
+                sign = encoder_outputs[0]
+            batch = sign.shape[0] if isinstance(sign, torch.Tensor) and sign.dim() == 3 else None
+            self._check_labels(labels, batch)
+            if self.latent_network is not None and encoder_outputs is None and batch is not None:
+                # the posterior path encodes [x; y] padded to (sign steps + appended tokens) + label length: refuse
+                # before any encoder or decoder work, not after the prior path ran
+                appended = self.config.num_appended_tokens if input_features is not None else 0
+                packed = sign.shape[1] + appended + labels.shape[1]
+                if packed > config.max_position_embeddings:
+                    raise ValueError(
+                        f"Sign plus target ({packed} positions: {sign.shape[1]} steps + {appended} appended tokens + "
+                        f"{labels.shape[1]} label tokens) is longer than max_position_embeddings "
+                        f"({config.max_position_embeddings}) for the posterior path [x; y]"
+                    )
             use_cache = False
             if decoder_input_ids is None and decoder_inputs_embeds is None:
                 decoder_input_ids = shift_tokens_right(labels, config.pad_token_id)

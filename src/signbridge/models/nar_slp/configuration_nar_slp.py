@@ -1,10 +1,31 @@
 """Configuration of NARSignProducer, the non-autoregressive sign pose producer of NAR-SLP
 (Hwang et al., 2022, "Non-Autoregressive Sign Language Production via Knowledge Distillation")."""
 
+import numbers
+
 from transformers import BertConfig, PreTrainedConfig
 from transformers.configuration_utils import SubConfigSpec
 
 from .configuration_pose_vae import PoseVAEConfig
+
+
+def _check_number_fields(config, ints=(), floats=(), optional=()) -> None:
+    """Raise `ValueError` naming the field when a number field holds something else (a string, a list, a bool),
+    before any comparison or layer constructor reads it. Float fields accept integers (3 for 3.0); integer fields do
+    not accept floats; fields in `optional` may be None."""
+    owner = type(config).__name__
+    for name in ints:
+        value = getattr(config, name)
+        if value is None and name in optional:
+            continue
+        if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+            raise ValueError(f"{owner}.{name} must be an integer, got {value!r:.80}")
+    for name in floats:
+        value = getattr(config, name)
+        if value is None and name in optional:
+            continue
+        if not isinstance(value, numbers.Real) or isinstance(value, bool):
+            raise ValueError(f"{owner}.{name} must be a number, got {value!r:.80}")
 
 
 class NARSignProducerConfig(PreTrainedConfig):
@@ -97,6 +118,34 @@ class NARSignProducerConfig(PreTrainedConfig):
     initializer_gain: float = 1.0
 
     def __post_init__(self, **kwargs):
+        _check_number_fields(
+            self,
+            ints=(
+                "d_model",
+                "decoder_layers",
+                "decoder_attention_heads",
+                "decoder_ffn_dim",
+                "max_frames",
+                "fps",
+                "length_regulator_hidden_size",
+                "length_regulator_layers",
+            ),
+            floats=(
+                "dropout",
+                "attention_dropout",
+                "pose_loss_weight",
+                "distillation_loss_weight",
+                "length_loss_weight",
+                "initializer_gain",
+            ),
+            optional=("attention_dropout", "length_regulator_hidden_size"),
+        )
+        if self.special_token_ids is not None and any(
+            not isinstance(i, numbers.Integral) or isinstance(i, bool) for i in self.special_token_ids
+        ):
+            raise ValueError(
+                f"NARSignProducerConfig.special_token_ids must be a list of integers, got {self.special_token_ids!r:.80}"
+            )
         if self.length_regulator_hidden_size is None:
             self.length_regulator_hidden_size = self.d_model
         for name in (

@@ -327,6 +327,10 @@ class NARSignProducer(NARSignProducerPreTrainedModel):
             model.freeze_pose_vae()
         return model
 
+    # Largest magnitude accepted in the real frames of `pose_labels` (normalised labels lie in about [0, 1]; a finite
+    # 1e38 gives a NaN loss silently). Set a larger value, or None to disable the check, on the class or one model.
+    max_label_magnitude: float | None = 1e4
+
     # ---- input checks ----
     def _check_text(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None) -> torch.Tensor:
         if input_ids is None:
@@ -383,11 +387,28 @@ class NARSignProducer(NARSignProducerPreTrainedModel):
             raise ValueError(
                 f"pose_mask has shape {tuple(pose_mask.shape)}, expected {tuple(pose_labels.shape[:2])}"
             )
+        else:
+            binary = (pose_mask == 0) | (pose_mask == 1)
+            if not bool(binary.all()):
+                values = sorted({float(v) for v in pose_mask[~binary].flatten()[:1000].tolist()})[:10]
+                raise ValueError(
+                    f"pose_mask must hold only 0 and 1 (or False/True), got other values {values}: its row sums are "
+                    "the true lengths, so any other value would distort the length loss"
+                )
+            pose_mask = pose_mask.long()
         lengths = pose_mask.sum(dim=1)
         if int(lengths.min()) == 0:
             raise ValueError("pose_mask has a sequence with no real frame")
         real_frames = pose_labels[pose_mask.bool()]  # padded frames hold anything: they are not checked
         low, high = float(real_frames.min()), float(real_frames.max())
+        bound = self.max_label_magnitude
+        if bound is not None and max(abs(low), abs(high)) > bound:
+            raise ValueError(
+                f"pose_labels range over [{low:.3g}, {high:.3g}], more than max_label_magnitude={bound:g} in "
+                "magnitude: the labels should be normalised to about [0, 1] (values this large overflow the losses: "
+                "1e38 gives a NaN loss). Normalise them with model.pose_vae.normalize or a PoseNormalizer, or raise "
+                "`model.max_label_magnitude` (None disables the check)"
+            )
         if low < -0.5 or high > 1.5:
             logger.warning_once(
                 f"pose_labels range over [{low:.3g}, {high:.3g}]; they should be normalised to about [0, 1] "
@@ -421,7 +442,8 @@ class NARSignProducer(NARSignProducerPreTrainedModel):
             pose_labels (`torch.FloatTensor` of shape `(batch, T, J, K)`, *optional*):
                 Target poses, normalised to [0, 1] with the pose VAE's statistics, T <= max_frames.
             pose_mask (`torch.Tensor` of shape `(batch, T)`, *optional*):
-                1 for real frames; its row sums are the true lengths.
+                1 for real frames, 0 for padding (bool, integer or float 0/1; any other value is refused); its row
+                sums are the true lengths.
         """
         return_dict = return_dict if return_dict is not None else self.config.return_dict
         attention_mask = self._check_text(input_ids, attention_mask)
@@ -430,6 +452,9 @@ class NARSignProducer(NARSignProducerPreTrainedModel):
         batch = input_ids.shape[0]
         if pose_labels is not None:
             pose_mask = self._check_labels(pose_labels, pose_mask, batch)
+            # padded frames hold anything (they are not checked): zero them, so a huge padded value cannot turn the
+            # masked losses into NaN (inf * 0)
+            pose_labels = pose_labels.masked_fill(~pose_mask.bool()[:, :, None, None], 0)
 
         # positions count from each text's first attended token, so left and right padding give the same states,
         # and the length regulator reads the [CLS] state wherever padding put it (the first attended position)

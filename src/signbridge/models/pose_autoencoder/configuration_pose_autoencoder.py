@@ -3,12 +3,32 @@
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
 
 from huggingface_hub.dataclasses import strict
 from transformers.configuration_utils import PreTrainedConfig
 
 from .pose_normalization import PoseNormalizer
+
+
+def _check_number_fields(config, ints=(), floats=(), optional=()) -> None:
+    """Raise `ValueError` naming the field when a number field holds something else (a string, a list, a bool),
+    before any comparison or layer constructor reads it. Float fields accept integers (3 for 3.0); integer fields do
+    not accept floats; fields in `optional` may be None."""
+    owner = type(config).__name__
+    for name in ints:
+        value = getattr(config, name)
+        if value is None and name in optional:
+            continue
+        if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+            raise ValueError(f"{owner}.{name} must be an integer, got {value!r:.80}")
+    for name in floats:
+        value = getattr(config, name)
+        if value is None and name in optional:
+            continue
+        if not isinstance(value, numbers.Real) or isinstance(value, bool):
+            raise ValueError(f"{owner}.{name} must be a number, got {value!r:.80}")
 
 
 @strict
@@ -87,6 +107,22 @@ class PoseAutoencoderConfig(PreTrainedConfig):
     initializer_range: float = 0.02
 
     def __post_init__(self, **kwargs):
+        _check_number_fields(
+            self,
+            ints=(
+                "num_joints",
+                "joint_dim",
+                "window_size",
+                "d_model",
+                "encoder_layers",
+                "decoder_layers",
+                "num_attention_heads",
+                "ffn_dim",
+                "latent_dim",
+            ),
+            floats=("dropout", "initializer_range"),
+            optional=("latent_dim",),
+        )
         super().__post_init__(**kwargs)
         self._validate()
 
