@@ -1,8 +1,12 @@
 """CV-SLT (Zhao et al., AAAI 2024): conditional variational autoencoder for sign language translation."""
 
-from ..auto_registration import MODEL_SUBPACKAGES, register
-from .configuration_cvslt import CVSLTConfig
-from .modeling_cvslt import (
+from ..copies import bind_copies
+
+bind_copies(__name__, __path__[0])  # strict_loading.py is a checked copy of signbridge.models.strict_loading
+
+from ..auto_registration import MODEL_SUBPACKAGES, register  # noqa: E402 (after the binding above)
+from .configuration_cvslt import CVSLTConfig  # noqa: E402
+from .modeling_cvslt import (  # noqa: E402
     CVSLTForConditionalGeneration,
     CVSLTPreTrainedModel,
     CVSLTSeq2SeqLMOutput,

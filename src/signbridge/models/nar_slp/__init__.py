@@ -9,31 +9,25 @@ a model's file imports relatively from its own folder (``from .modeling_pose_vae
 identical to the definitions by ``utils/check_copies.py`` (run by the test suite; ``python utils/check_copies.py
 --fix_and_overwrite`` rewrites them); never edit them by hand.
 
-Inside signbridge the copies are never imported: below, ``signbridge.models.nar_slp.configuration_pose_vae`` and
-``.modeling_pose_vae`` are bound to the ``signbridge.models.pose_vae`` modules, and ``.pose_normalization`` to
-``signbridge.data.normalization``, before anything of this folder is imported, so the producer's relative imports get the one ``PoseVAEConfig`` / ``PoseVAEModel`` class
+Inside signbridge the copies are never imported: ``signbridge.models.copies.bind_copies`` binds each copy's module
+name to its source (``.configuration_pose_vae`` and ``.modeling_pose_vae`` to the ``signbridge.models.pose_vae``
+modules, ``.pose_normalization`` to ``signbridge.data.normalization``) before anything of this folder is imported, so the producer's relative imports get the one ``PoseVAEConfig`` / ``PoseVAEModel`` class
 (``isinstance(producer.pose_vae, signbridge.models.pose_vae.PoseVAEModel)`` holds, and the Auto classes know one
 ``PoseVAEConfig``).
 """
 
-import sys
+from ..copies import bind_copies
 
-from ...data import normalization as _normalization
-from ..auto_registration import MODEL_SUBPACKAGES, register
-from ..pose_vae import (
+bind_copies(__name__, __path__[0])
+
+from ..auto_registration import MODEL_SUBPACKAGES, register  # noqa: E402 (after the binding above)
+from ..pose_vae import (  # noqa: E402
     MissingNormalizationError,
     PoseVAEConfig,
     PoseVAEModel,
     PoseValidationError,
-    configuration_pose_vae,
-    modeling_pose_vae,
 )
-
-sys.modules[f"{__name__}.configuration_pose_vae"] = configuration_pose_vae
-sys.modules[f"{__name__}.modeling_pose_vae"] = modeling_pose_vae
-sys.modules[f"{__name__}.pose_normalization"] = _normalization
-
-from .configuration_nar_slp import NARSignProducerConfig  # noqa: E402 (after the two bindings above)
+from .configuration_nar_slp import NARSignProducerConfig  # noqa: E402
 from .modeling_nar_slp import (  # noqa: E402
     NARSignProducer,
     NARSignProducerOutput,

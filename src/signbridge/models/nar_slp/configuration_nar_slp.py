@@ -6,26 +6,19 @@ import numbers
 from transformers import BertConfig, PreTrainedConfig
 from transformers.configuration_utils import SubConfigSpec
 
-from .configuration_pose_vae import PoseVAEConfig
+from .configuration_pose_vae import PoseVAEConfig, _check_number_fields
 
-
-def _check_number_fields(config, ints=(), floats=(), optional=()) -> None:
-    """Raise `ValueError` naming the field when a number field holds something else (a string, a list, a bool),
-    before any comparison or layer constructor reads it. Float fields accept integers (3 for 3.0); integer fields do
-    not accept floats; fields in `optional` may be None."""
-    owner = type(config).__name__
-    for name in ints:
-        value = getattr(config, name)
-        if value is None and name in optional:
-            continue
-        if not isinstance(value, numbers.Integral) or isinstance(value, bool):
-            raise ValueError(f"{owner}.{name} must be an integer, got {value!r:.80}")
-    for name in floats:
-        value = getattr(config, name)
-        if value is None and name in optional:
-            continue
-        if not isinstance(value, numbers.Real) or isinstance(value, bool):
-            raise ValueError(f"{owner}.{name} must be a number, got {value!r:.80}")
+#: integer fields that must be >= 1
+_POSITIVE_INT_FIELDS = (
+    "d_model",
+    "decoder_layers",
+    "decoder_attention_heads",
+    "decoder_ffn_dim",
+    "max_frames",
+    "fps",
+    "length_regulator_hidden_size",
+    "length_regulator_layers",
+)
 
 
 class NARSignProducerConfig(PreTrainedConfig):
@@ -120,16 +113,7 @@ class NARSignProducerConfig(PreTrainedConfig):
     def __post_init__(self, **kwargs):
         _check_number_fields(
             self,
-            ints=(
-                "d_model",
-                "decoder_layers",
-                "decoder_attention_heads",
-                "decoder_ffn_dim",
-                "max_frames",
-                "fps",
-                "length_regulator_hidden_size",
-                "length_regulator_layers",
-            ),
+            ints=_POSITIVE_INT_FIELDS,
             floats=(
                 "dropout",
                 "attention_dropout",
@@ -148,16 +132,7 @@ class NARSignProducerConfig(PreTrainedConfig):
             )
         if self.length_regulator_hidden_size is None:
             self.length_regulator_hidden_size = self.d_model
-        for name in (
-            "d_model",
-            "decoder_layers",
-            "decoder_attention_heads",
-            "decoder_ffn_dim",
-            "max_frames",
-            "fps",
-            "length_regulator_hidden_size",
-            "length_regulator_layers",
-        ):
+        for name in _POSITIVE_INT_FIELDS:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"NARSignProducerConfig.{name} must be a positive integer, got {value!r}")

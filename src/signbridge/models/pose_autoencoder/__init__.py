@@ -6,11 +6,9 @@
 anything of this folder is imported, so there is one ``PoseNormalizer`` class.
 """
 
-import sys
+from ..copies import bind_copies
 
-from ...data import normalization as _normalization
-
-sys.modules[f"{__name__}.pose_normalization"] = _normalization
+bind_copies(__name__, __path__[0])
 
 from ..auto_registration import MODEL_SUBPACKAGES, register  # noqa: E402 (after the binding above)
 from .configuration_pose_autoencoder import PoseAutoencoderConfig  # noqa: E402

@@ -31,6 +31,20 @@ def _check_number_fields(config, ints=(), floats=(), optional=()) -> None:
             raise ValueError(f"{owner}.{name} must be a number, got {value!r:.80}")
 
 
+#: integer fields that must be >= 1 (latent_dim may also be None)
+_POSITIVE_INT_FIELDS = (
+    "num_joints",
+    "joint_dim",
+    "window_size",
+    "d_model",
+    "encoder_layers",
+    "decoder_layers",
+    "num_attention_heads",
+    "ffn_dim",
+    "latent_dim",
+)
+
+
 @strict
 class PoseAutoencoderConfig(PreTrainedConfig):
     r"""
@@ -109,17 +123,7 @@ class PoseAutoencoderConfig(PreTrainedConfig):
     def __post_init__(self, **kwargs):
         _check_number_fields(
             self,
-            ints=(
-                "num_joints",
-                "joint_dim",
-                "window_size",
-                "d_model",
-                "encoder_layers",
-                "decoder_layers",
-                "num_attention_heads",
-                "ffn_dim",
-                "latent_dim",
-            ),
+            ints=_POSITIVE_INT_FIELDS,
             floats=("dropout", "initializer_range"),
             optional=("latent_dim",),
         )
@@ -128,17 +132,7 @@ class PoseAutoencoderConfig(PreTrainedConfig):
 
     def _validate(self) -> None:
         """Check sizes, the loss type and the normalisation statistics (raises ValueError)."""
-        for name in (
-            "num_joints",
-            "joint_dim",
-            "window_size",
-            "d_model",
-            "encoder_layers",
-            "decoder_layers",
-            "num_attention_heads",
-            "ffn_dim",
-            "latent_dim",
-        ):
+        for name in _POSITIVE_INT_FIELDS:
             value = getattr(self, name)
             if value is None and name == "latent_dim":
                 continue
