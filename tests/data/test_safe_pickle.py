@@ -347,7 +347,7 @@ _edits = st.lists(
 )
 
 
-@settings(max_examples=80, deadline=5000, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_edits)
 def test_mutated_pickles_load_or_raise_our_errors(edits):
     data = bytearray(_VALID)
@@ -357,13 +357,13 @@ def test_mutated_pickles_load_or_raise_our_errors(edits):
     _load_both_ways(bytes(data))
 
 
-@settings(max_examples=80, deadline=5000, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=600))
 def test_random_bytes_load_or_raise_our_errors(raw):
     _load_both_ways(b"\x80\x03" + raw)
 
 
-@settings(max_examples=50, deadline=5000, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_edits)
 def test_mutated_gzip_files_load_or_raise_our_errors(edits):
     data = bytearray(gzip.compress(_VALID))
@@ -374,7 +374,7 @@ def test_mutated_gzip_files_load_or_raise_our_errors(edits):
         safe_load_pickle(bytes(data), require_gzip=True)
 
 
-@settings(max_examples=60, deadline=5000)
+@settings(max_examples=60, deadline=None)
 @given(
     offset=st.integers(-2, 10),
     size=st.lists(st.integers(-1, 2**33), max_size=4),
@@ -388,3 +388,13 @@ def test_random_tensor_geometry_reads_inside_the_storage_or_raises(offset, size,
     except SLRTFormatError:
         return
     assert out.shape == tuple(size) and out.size <= max(numel, 1)
+
+
+def test_a_memo_index_far_ahead_is_refused_before_allocating():
+    """A mutated 849-byte file held LONG_BINPUT 405694563: the C unpickler sized its memo to it (6.5 GB, 3 s)."""
+    raw = pickle.dumps([{"name": "a", "num_frames": 4}], protocol=3)
+    put = raw.index(b"q\x01")  # BINPUT 1 of the dict
+    crafted = raw[:put] + b"r" + struct.pack("<I", 405_694_563) + raw[put + 2 :]
+    with pytest.raises(SLRTFormatError, match="memo index 405694563"):
+        safe_load_pickle(crafted)
+    assert safe_load_pickle(raw) == [{"name": "a", "num_frames": 4}]  # ordinary memo indices load

@@ -202,7 +202,7 @@ def _read_or_format_error(folder):
         assert s["num_frames"] > 0 and np.isfinite(s["poses"]).all()
 
 
-@settings(max_examples=60, deadline=5000, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.lists(
         st.tuples(st.integers(0, 10**6), st.binary(min_size=0, max_size=8), st.integers(0, 8)), max_size=6
@@ -229,7 +229,7 @@ def test_mutated_corpus_reads_or_raises_format_error(edits, target):
         _read_or_format_error(folder)
 
 
-@settings(max_examples=60, deadline=5000)
+@settings(max_examples=60, deadline=None)
 @given(st.lists(st.text(alphabet="0123456789.-+eEinfa \t\r\x0b\x85", max_size=400), min_size=1, max_size=3))
 def test_random_skels_lines_read_or_raise_format_error(lines):
     import tempfile

@@ -25,6 +25,7 @@ import io
 import math
 import os
 import pickle
+import pickletools
 import struct
 import zlib
 from collections import OrderedDict
@@ -164,6 +165,7 @@ def _parse_legacy_storage(data: bytes, context: str) -> np.ndarray:
     f = io.BytesIO(data)
 
     def load():
+        _check_memo_indices(f, context)
         unpickler = _LegacyStorageUnpickler(f, context)
         try:
             value = unpickler.load()
@@ -382,6 +384,34 @@ def _opened(source, require_gzip: bool):
         raw.close()
 
 
+def _check_memo_indices(stream, context: str) -> None:
+    """Refuse a pickle whose memo indices jump ahead, before the C unpickler sees it.
+
+    Pickle writes memo entries in order (index = entries so far); the C unpickler sizes its memo table to the
+    largest index it is given, so one ``LONG_BINPUT 405694563`` in an 849-byte file made it allocate 6.5 GB.
+    Reads the pickle up to its STOP with ``pickletools`` (which checks every length against the data left) and
+    puts the stream back where it was.
+    """
+    start = stream.tell()
+    entries = 0
+    try:
+        for op, arg, _ in pickletools.genops(stream):
+            if op.name in ("PUT", "BINPUT", "LONG_BINPUT"):
+                if not isinstance(arg, int) or arg > entries:
+                    raise SLRTFormatError(
+                        f"{context}: memo index {short_repr(arg)} where the pickle has {entries} entries"
+                    )
+                entries = max(entries, arg + 1)
+            elif op.name == "MEMOIZE":
+                entries += 1
+    except ValueError as error:
+        if isinstance(error, SLRTFormatError):
+            raise
+        raise SLRTFormatError(f"{context} is truncated or corrupt ({short_text(str(error))})") from None
+    finally:
+        stream.seek(start)
+
+
 def safe_load_pickle(path_or_bytes: str | os.PathLike | bytes, *, require_gzip: bool = False) -> Any:
     """Load a (optionally gzip-compressed) pickle with the SLRT allow-list.
 
@@ -390,7 +420,9 @@ def safe_load_pickle(path_or_bytes: str | os.PathLike | bytes, *, require_gzip: 
     ``FileNotFoundError`` when the path does not exist.
     """
     with _opened(path_or_bytes, require_gzip) as stream:
-        return _RestrictedUnpickler(stream, _context(path_or_bytes)).load()
+        data = io.BytesIO(stream.read())
+        _check_memo_indices(data, _context(path_or_bytes))
+        return _RestrictedUnpickler(data, _context(path_or_bytes)).load()
 
 
 # --------------------------------------------------------------------------------------------
