@@ -6,7 +6,8 @@ import numbers
 from transformers import BertConfig, PreTrainedConfig
 from transformers.configuration_utils import SubConfigSpec
 
-from .configuration_pose_vae import PoseVAEConfig, _check_number_fields
+from .configuration_pose_vae import PoseVAEConfig
+from .strict_loading import check_number_fields
 
 #: integer fields that must be >= 1
 _POSITIVE_INT_FIELDS = (
@@ -111,7 +112,7 @@ class NARSignProducerConfig(PreTrainedConfig):
     initializer_gain: float = 1.0
 
     def __post_init__(self, **kwargs):
-        _check_number_fields(
+        check_number_fields(
             self,
             ints=_POSITIVE_INT_FIELDS,
             floats=(

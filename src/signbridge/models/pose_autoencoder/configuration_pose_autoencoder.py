@@ -3,33 +3,13 @@
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Any
 
 from huggingface_hub.dataclasses import strict
 from transformers.configuration_utils import PreTrainedConfig
 
 from .pose_normalization import PoseNormalizer
-
-
-def _check_number_fields(config, ints=(), floats=(), optional=()) -> None:
-    """Raise `ValueError` naming the field when a number field holds something else (a string, a list, a bool),
-    before any comparison or layer constructor reads it. Float fields accept integers (3 for 3.0); integer fields do
-    not accept floats; fields in `optional` may be None."""
-    owner = type(config).__name__
-    for name in ints:
-        value = getattr(config, name)
-        if value is None and name in optional:
-            continue
-        if not isinstance(value, numbers.Integral) or isinstance(value, bool):
-            raise ValueError(f"{owner}.{name} must be an integer, got {value!r:.80}")
-    for name in floats:
-        value = getattr(config, name)
-        if value is None and name in optional:
-            continue
-        if not isinstance(value, numbers.Real) or isinstance(value, bool):
-            raise ValueError(f"{owner}.{name} must be a number, got {value!r:.80}")
-
+from .strict_loading import check_number_fields
 
 #: integer fields that must be >= 1 (latent_dim may also be None)
 _POSITIVE_INT_FIELDS = (
@@ -121,7 +101,7 @@ class PoseAutoencoderConfig(PreTrainedConfig):
     initializer_range: float = 0.02
 
     def __post_init__(self, **kwargs):
-        _check_number_fields(
+        check_number_fields(
             self,
             ints=_POSITIVE_INT_FIELDS,
             floats=("dropout", "initializer_range"),

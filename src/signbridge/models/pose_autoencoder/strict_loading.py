@@ -1,7 +1,8 @@
 # Copied from signbridge.models.strict_loading (whole file): do not edit here; edit the source,
 # then run `python utils/check_copies.py --fix_and_overwrite`.
-"""Strict `from_pretrained` for signbridge models: a folder of another model type, or weights missing from or left
-over in the checkpoint, raise `ValueError` instead of loading a partly random model with only a logged warning.
+"""Checks shared by the signbridge model folders. Strict `from_pretrained`: a folder of another model type, or
+weights missing from or left over in the checkpoint, raise `ValueError` instead of loading a partly random model
+with only a logged warning. And `check_number_fields`, which the configs use to name a field given a non-number.
 
 Each model folder carries a whole-file copy of this module (``strict_loading.py``), because saved folders load by
 remote code without signbridge: it imports only the standard library. A model's `from_pretrained` calls
@@ -12,6 +13,7 @@ logged warning, and the config of another model type is read as this model's).
 
 from __future__ import annotations
 
+import numbers
 import os
 
 #: signbridge model types -> the class that loads them (named in the error for a folder of another type)
@@ -108,4 +110,29 @@ def strict_from_pretrained(
     return (model, info) if output_loading_info else model
 
 
-__all__ = ["SIGNBRIDGE_MODEL_CLASSES", "check_loading_info", "check_model_type", "strict_from_pretrained"]
+def check_number_fields(config, ints=(), floats=(), optional=()) -> None:
+    """Raise `ValueError` naming the field when a number field holds something else (a string, a list, a bool),
+    before any comparison or layer constructor reads it. Float fields accept integers (3 for 3.0); integer fields do
+    not accept floats; fields in `optional` may be None."""
+    owner = type(config).__name__
+    for name in ints:
+        value = getattr(config, name)
+        if value is None and name in optional:
+            continue
+        if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+            raise ValueError(f"{owner}.{name} must be an integer, got {value!r:.80}")
+    for name in floats:
+        value = getattr(config, name)
+        if value is None and name in optional:
+            continue
+        if not isinstance(value, numbers.Real) or isinstance(value, bool):
+            raise ValueError(f"{owner}.{name} must be a number, got {value!r:.80}")
+
+
+__all__ = [
+    "SIGNBRIDGE_MODEL_CLASSES",
+    "check_loading_info",
+    "check_model_type",
+    "check_number_fields",
+    "strict_from_pretrained",
+]

@@ -19,28 +19,10 @@ from typing import Any
 from transformers import PreTrainedConfig
 
 from .pose_normalization import PoseNormalizer
+from .strict_loading import check_number_fields
 
 #: the keys of configs saved before the statistics became one ``normalization`` value
 LEGACY_NORMALIZATION_KEYS = ("pose_min", "pose_max", "min_range")
-
-
-def _check_number_fields(config, ints=(), floats=(), optional=()) -> None:
-    """Raise `ValueError` naming the field when a number field holds something else (a string, a list, a bool),
-    before any comparison or layer constructor reads it. Float fields accept integers (3 for 3.0); integer fields do
-    not accept floats; fields in `optional` may be None."""
-    owner = type(config).__name__
-    for name in ints:
-        value = getattr(config, name)
-        if value is None and name in optional:
-            continue
-        if not isinstance(value, numbers.Integral) or isinstance(value, bool):
-            raise ValueError(f"{owner}.{name} must be an integer, got {value!r:.80}")
-    for name in floats:
-        value = getattr(config, name)
-        if value is None and name in optional:
-            continue
-        if not isinstance(value, numbers.Real) or isinstance(value, bool):
-            raise ValueError(f"{owner}.{name} must be a number, got {value!r:.80}")
 
 
 class PoseVAEConfig(PreTrainedConfig):
@@ -99,7 +81,7 @@ class PoseVAEConfig(PreTrainedConfig):
         legacy = {key: kwargs.pop(key) for key in LEGACY_NORMALIZATION_KEYS if key in kwargs}
         if self.hidden_sizes is None:
             self.hidden_sizes = [512, 256]
-        _check_number_fields(
+        check_number_fields(
             self, ints=("num_joints", "joint_dim", "latent_dim"), floats=("kl_weight", "initializer_gain")
         )
         if not isinstance(self.hidden_sizes, (list, tuple)) or any(
