@@ -155,3 +155,14 @@ def test_headline_nar_config_needs_a_pretrained_bert_or_the_explicit_ablation_fl
         )
     _, synthetic, _ = parse_config_and_flags(types, [str(CONFIGS / "nar_slp_synthetic.json"), *overrides])
     assert synthetic.text_encoder_from_scratch is True
+
+
+def test_nar_training_arguments_keep_the_collators_columns_and_name_the_pose_labels(tmp_path):
+    from transformers import TrainingArguments
+
+    from signbridge.training.nar_slp import NARSLPTrainingArguments
+
+    args = NARSLPTrainingArguments(output_dir=str(tmp_path))
+    assert args.remove_unused_columns is False and args.label_names == ["pose_labels", "pose_mask"]
+    assert TrainingArguments(output_dir=str(tmp_path)).remove_unused_columns is True  # what it changes
+    assert NARSLPTrainingArguments(output_dir=str(tmp_path), label_names=["x"]).label_names == ["x"]
