@@ -62,3 +62,39 @@ def test_unreadable_inputs_are_named(video_extra, tmp_path):
         video_extra.extract_pose(junk)
     with pytest.raises(ValueError, match="model_complexity must be 0, 1 or 2"):
         video_extra.extract_pose(junk, model_complexity=3)
+
+
+def test_a_clip_of_a_person_gives_holistic_poses_and_a_skeleton(video_extra, tmp_path):
+    """matplotlib's sample portrait (matplotlib comes with mediapipe) as a 5-frame clip: a person in every frame."""
+    import cv2
+
+    cbook = pytest.importorskip(
+        "matplotlib.cbook", reason="matplotlib's sample portrait is the person in the clip"
+    )
+    from signbridge.data.joint_maps import skeleton_from_pose
+    from signbridge.data.pose_files import read_pose_file
+
+    image = cv2.imread(str(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)))
+    height, width = image.shape[:2]
+    clip = tmp_path / "portrait.mp4"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (width, height))
+    for _ in range(5):
+        writer.write(image)
+    writer.release()
+
+    pose = video_extra.extract_pose(clip, tmp_path / "portrait.pose")
+    names = [c.name for c in pose.header.components]
+    assert names[:4] == ["POSE_LANDMARKS", "FACE_LANDMARKS", "LEFT_HAND_LANDMARKS", "RIGHT_HAND_LANDMARKS"]
+    assert pose.body.data.shape[:2] == (5, 1) and pose.body.fps == pytest.approx(10.0)
+    assert (pose.body.confidence[:, 0, :33] > 0).any(axis=1).all()  # a person in every frame
+    written = read_pose_file(tmp_path / "portrait.pose")
+    assert written.data.shape == (5, 576, 3)
+
+    skeleton, mask = skeleton_from_pose(pose, return_mask=True)
+    assert skeleton.shape == (5, 50, 3) and mask[:, :3].all() and mask[:, 5].all()
+    assert np.allclose(np.linalg.norm(skeleton[:, 2, :2] - skeleton[:, 5, :2], axis=-1), 1.0, atol=0.05)
+    assert (skeleton[:, 0, 1] < -0.3).all()  # the head above the neck
+    assert (skeleton[:, 2, 0] > 0).all()  # her right shoulder (image left) along +x
+    # the portrait ends at the chest: MediaPipe guesses the elbows and wrists with a low visibility
+    _, confident = skeleton_from_pose(pose, return_mask=True, min_confidence=0.5)
+    assert confident[:, [0, 1, 2, 5]].all() and not confident[:, [4, 7]].any()

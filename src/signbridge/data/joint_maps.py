@@ -199,8 +199,8 @@ def detect_layout(header) -> str:
 
 
 # ============================================================================= conversion
-def _pose_arrays(pose) -> tuple[np.ndarray, np.ndarray]:
-    """(T, P, D) float coordinates of the first person and (T, P) validity of a pose-format ``Pose``."""
+def _pose_arrays(pose, min_confidence: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """(T, P, D) float coordinates of the one person and (T, P) validity (confidence above ``min_confidence``)."""
     data = pose.body.data
     if data.ndim != 4:
         raise PoseLayoutError(
@@ -214,7 +214,7 @@ def _pose_arrays(pose) -> tuple[np.ndarray, np.ndarray]:
     coords = np.asarray(np.ma.getdata(data)[:, 0], dtype=np.float64)
     masked = np.ma.getmaskarray(data)[:, 0].any(axis=-1)
     confidence = np.asarray(pose.body.confidence)[:, 0]
-    valid = (~masked) & (confidence > 0) & np.isfinite(coords).all(axis=-1)
+    valid = (~masked) & (confidence > min_confidence) & np.isfinite(coords).all(axis=-1)
     return np.where(valid[..., None], coords, 0.0), valid
 
 
@@ -223,7 +223,9 @@ def _gather(coords, valid, index: dict[str, int], option: tuple[str, ...]):
     return coords[:, rows].mean(axis=1), valid[:, rows].all(axis=1)
 
 
-def skeleton_from_pose(pose, *, normalize: bool = True, return_mask: bool = False):
+def skeleton_from_pose(
+    pose, *, normalize: bool = True, return_mask: bool = False, min_confidence: float = 0.0
+):
     """The 50-joint skeleton ``(T, 50, 3)`` float32 of a pose-format ``Pose`` (one person).
 
     Args:
@@ -234,13 +236,16 @@ def skeleton_from_pose(pose, *, normalize: bool = True, return_mask: bool = Fals
             (z of MediaPipe hands still placed at the body's wrist depth).
         return_mask: also return the ``(T, 50)`` bool mask of the joints found (all their source points valid);
             joints not found are 0.
+        min_confidence: a source point counts as found when its confidence is above this (default 0: every point
+            the file holds). MediaPipe gives body points outside the picture a low visibility (about 0.1) rather
+            than none; 0.5 drops them.
 
     Raises:
         PoseLayoutError: a layout no joint map reads (the message names the missing components), or several people.
         NoSignerError: ``normalize`` and no frame has both shoulders.
     """
     layout = detect_layout(pose.header)
-    coords, valid = _pose_arrays(pose)
+    coords, valid = _pose_arrays(pose, min_confidence)
     if layout == "signbridge":
         skeleton = coords.astype(np.float32)
         if skeleton.shape[-1] == 2:
