@@ -13,7 +13,7 @@ from signbridge.data.joint_maps import (  # noqa: E402
     JOINT_MAPS,
     SKELETON_JOINTS,
     NoSignerError,
-    PoseLayoutError,
+    UnknownPoseLayoutError,
     detect_layout,
     skeleton_from_pose,
 )
@@ -217,7 +217,7 @@ def test_unknown_layout_names_the_missing_components():
         [PoseHeaderComponent("POSE_LANDMARKS", ["NOSE", "LEFT_SHOULDER"], [], [], "XYZC")],
     )
     with pytest.raises(
-        PoseLayoutError, match="mediapipe_holistic misses LEFT_HAND_LANDMARKS, RIGHT_HAND_LANDMARKS"
+        UnknownPoseLayoutError, match="mediapipe_holistic misses LEFT_HAND_LANDMARKS, RIGHT_HAND_LANDMARKS"
     ):
         detect_layout(header)
 
@@ -226,7 +226,7 @@ def test_a_known_layout_missing_points_names_them():
     pose = _pose_in("openpose_body25", _skeleton())
     component = pose.header.components[0]
     component.points = ["Nose2" if p == "RElbow" else p for p in component.points]
-    with pytest.raises(PoseLayoutError, match=r"BODY/RIGHT_ELBOW.*pose_keypoints_2d/RElbow"):
+    with pytest.raises(UnknownPoseLayoutError, match=r"BODY/RIGHT_ELBOW.*pose_keypoints_2d/RElbow"):
         skeleton_from_pose(pose)
 
 
@@ -245,5 +245,5 @@ def test_several_people_are_refused():
     pose = _pose_in("openpose_body25", _skeleton())
     data = np.ma.concatenate([pose.body.data, pose.body.data], axis=1)
     pose = Pose(pose.header, NumPyPoseBody(fps=25, data=data, confidence=np.ones(data.shape[:3])))
-    with pytest.raises(PoseLayoutError, match="holds 2 people"):
+    with pytest.raises(UnknownPoseLayoutError, match="holds 2 people"):
         skeleton_from_pose(pose)

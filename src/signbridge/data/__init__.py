@@ -27,7 +27,7 @@ _LAZY_NAMES: dict[str, str] = {
     "SignTranslationCollator": "collators",
     "JOINT_MAPS": "joint_maps",
     "NoSignerError": "joint_maps",
-    "PoseLayoutError": "joint_maps",
+    "UnknownPoseLayoutError": "joint_maps",
     "skeleton_from_pose": "joint_maps",
     "PoseNormalizer": "normalization",
     "PoseArray": "pose_files",

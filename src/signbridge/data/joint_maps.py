@@ -37,7 +37,7 @@ from ..utils.reprs import short_repr
 __all__ = [
     "JOINT_MAPS",
     "SKELETON_JOINTS",
-    "PoseLayoutError",
+    "UnknownPoseLayoutError",
     "NoSignerError",
     "detect_layout",
     "skeleton_from_pose",
@@ -64,7 +64,7 @@ SKELETON_JOINTS: list[str] = (
 )
 
 
-class PoseLayoutError(ValueError):
+class UnknownPoseLayoutError(ValueError):
     """A pose whose layout no joint map reads (the message names the components it misses)."""
 
 
@@ -172,7 +172,7 @@ def _required_components(joint_map: dict[str, Any]) -> set[str]:
 def detect_layout(header) -> str:
     """The :data:`JOINT_MAPS` name whose components ``header`` (a pose-format ``PoseHeader``) has.
 
-    Raises :class:`PoseLayoutError` naming, for each known layout, the components the file misses, or the points a
+    Raises :class:`UnknownPoseLayoutError` naming, for each known layout, the components the file misses, or the points a
     recognised layout misses.
     """
     components = _components(header)
@@ -186,14 +186,14 @@ def detect_layout(header) -> str:
                 if not any(all(_has(components, p) for p in option) for option in _alternatives(source))
             ]
             if absent:
-                raise PoseLayoutError(
+                raise UnknownPoseLayoutError(
                     f"the pose has the components of the {name} layout but not the points of the joints "
                     f"{short_repr(absent)} (sources {short_repr([joint_map[j] for j in absent], 200)})"
                 )
             return name
         missing_by_layout[name] = missing
     known = "; ".join(f"{name} misses {', '.join(missing)}" for name, missing in missing_by_layout.items())
-    raise PoseLayoutError(
+    raise UnknownPoseLayoutError(
         f"unknown pose layout: components {short_repr(list(components), 200)}; no joint map reads it ({known})"
     )
 
@@ -203,11 +203,11 @@ def _pose_arrays(pose, min_confidence: float = 0.0) -> tuple[np.ndarray, np.ndar
     """(T, P, D) float coordinates of the one person and (T, P) validity (confidence above ``min_confidence``)."""
     data = pose.body.data
     if data.ndim != 4:
-        raise PoseLayoutError(
+        raise UnknownPoseLayoutError(
             f"pose body data must be (frames, people, points, dims), got shape {data.shape}"
         )
     if data.shape[1] > 1:
-        raise PoseLayoutError(
+        raise UnknownPoseLayoutError(
             f"the pose holds {data.shape[1]} people; pick one first (pose.body.data[:, [k]]): nothing is dropped "
             "silently"
         )
@@ -241,7 +241,7 @@ def skeleton_from_pose(
             than none; 0.5 drops them.
 
     Raises:
-        PoseLayoutError: a layout no joint map reads (the message names the missing components), or several people.
+        UnknownPoseLayoutError: a layout no joint map reads (the message names the missing components), or several people.
         NoSignerError: ``normalize`` and no frame has both shoulders.
     """
     layout = detect_layout(pose.header)
