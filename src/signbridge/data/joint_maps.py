@@ -234,8 +234,8 @@ def skeleton_from_pose(
         normalize: bring image coordinates into the skeleton's frame (neck at the origin in every frame, the signer's
             right along +x, z towards the camera, median shoulder width 1). ``False`` keeps the source coordinates
             (z of MediaPipe hands still placed at the body's wrist depth).
-        return_mask: also return the ``(T, 50)`` bool mask of the joints found (all their source points valid);
-            joints not found are 0.
+        return_mask: also return the ``(T, 50)`` bool mask of the joints found (all their source points valid;
+            a MediaPipe hand also needs its body wrist, which gives its depth); joints not found are 0.
         min_confidence: a source point counts as found when its confidence is above this (default 0: every point
             the file holds). MediaPipe gives body points outside the picture a low visibility (about 0.1) rather
             than none; 0.5 drops them.
