@@ -31,6 +31,8 @@ from transformers.utils import logging
 __all__ = [
     "DistributedLaunchError",
     "all_reduce_gradients",
+    "all_reduce_sum",
+    "broadcast_parameters",
     "check_distributed_arguments",
     "enable_cpu_distributed",
     "has_gpu",
@@ -198,3 +200,25 @@ def all_reduce_gradients(parameters) -> None:
         if param.grad is None:
             param.grad = torch.zeros_like(param)
         dist.all_reduce(param.grad, op=dist.ReduceOp.SUM)
+
+
+def broadcast_parameters(parameters, source: int = 0) -> None:
+    """Copy the ``source`` process' parameter values to every process (the same start everywhere)."""
+    if not _group_active():
+        return
+    import torch.distributed as dist
+
+    for param in parameters:
+        dist.broadcast(param.data, src=source)
+
+
+def all_reduce_sum(value):
+    """``value`` (a tensor) summed over the processes; itself with one process."""
+    if not _group_active():
+        return value
+    import torch.distributed as dist
+    from accelerate import PartialState
+
+    total = value.to(PartialState().device)
+    dist.all_reduce(total, op=dist.ReduceOp.SUM)
+    return total.cpu()
