@@ -409,9 +409,14 @@ def train_cvslt(
         compute_metrics=make_translation_compute_metrics(tokenizer, level=data_args.score_level),
     )
     use_callbacks(trainer, callbacks)
-    train_result = trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
+    if training_args.max_steps == 0:  # score the given model as it is (model_name_or_path), no training step
+        train_metrics: dict[str, Any] = {}
+    else:
+        train_metrics = dict(
+            trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint).metrics
+        )
     results: dict[str, Any] = {
-        "train": dict(train_result.metrics),
+        "train": train_metrics,
         "num_parameters": n_params,
         "use_latent": model_args.use_latent,
         "input_key": data_args.input_key,
