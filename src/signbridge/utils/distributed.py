@@ -14,6 +14,8 @@ single:
   several-process launch (arguments built before that call), instead of training twice.
 - :func:`is_main_process` / :func:`wait_for_everyone` / :func:`main_process_first`: only the main process writes files; the
   others wait for it at a barrier.
+- :func:`require_single_process`: entries that do not train (``evaluate_production.py``) refuse a several-process
+  launch instead of running whole in each process.
 - :func:`start_distributed` / :func:`all_reduce_gradients`: the process group and the gradient
   sum of a plain PyTorch loop (the pose VAE's).
 
@@ -40,6 +42,7 @@ __all__ = [
     "launched_world_size",
     "main_process_first",
     "process_index",
+    "require_single_process",
     "start_distributed",
     "wait_for_everyone",
 ]
@@ -127,6 +130,20 @@ def check_distributed_arguments(training_args: Any) -> None:
             f"{launched} processes were launched but the TrainingArguments set up "
             f"{training_args.world_size}: on a machine without a GPU pass use_cpu=True (--use_cpu true), or "
             "call signbridge.utils.distributed.enable_cpu_distributed() before building the TrainingArguments"
+        )
+
+
+def require_single_process(entry: str) -> None:
+    """Refuse a several-process launch of an entry that runs in one process (it would run whole in each).
+
+    Raises:
+        DistributedLaunchError: naming the entry and how to start it.
+    """
+    launched = launched_world_size()
+    if launched > 1:
+        raise DistributedLaunchError(
+            f"{entry} runs in one process, but {launched} were launched: start it with python, not torchrun or "
+            "accelerate launch"
         )
 
 
