@@ -1,7 +1,8 @@
 """The training scripts on several processes (issue 12, item 10): ``torchrun --nproc_per_node 2`` against one process.
 
-Each test launches a script on 2 CPU processes (``python -m torch.distributed.run --standalone``, no GPU visible,
-no ``--use_cpu``: CPU DDP over gloo must turn itself on) and runs the same configuration in one process with the
+Each test launches a script on 2 CPU processes (``python -m torch.distributed.run --standalone``, or
+``accelerate launch --config_file scripts/configs/accelerate_cpu.yaml`` for the pose VAE; no GPU visible, no
+``--use_cpu``: CPU DDP over gloo must turn itself on) and runs the same configuration in one process with the
 same global batch (per-process batch halved x 2 processes), then compares what was written.
 
 What must match, and why it can:
@@ -43,8 +44,11 @@ torch.set_num_threads(1)
 AUTO_CPU_MESSAGE = "training with CPU DDP over gloo"
 
 
-def torchrun(tmp_path: Path, script: Path, args: list[str], nproc: int = 2) -> str:
-    """Run ``script`` on ``nproc`` processes; returns stdout + stderr (the test fails with its tail)."""
+def torchrun(
+    tmp_path: Path, script: Path, args: list[str], nproc: int = 2, launcher: list[str] | None = None
+) -> str:
+    """Run ``script`` on ``nproc`` processes (``launcher``: another launch command); returns stdout + stderr
+    (the test fails with its tail)."""
     env = {k: v for k, v in os.environ.items() if k not in ("ACCELERATE_USE_CPU", "WORLD_SIZE", "RANK")}
     env.update(
         PYTHONPATH=os.pathsep.join([str(REPO / "src"), env.get("PYTHONPATH", "")]),
@@ -52,7 +56,13 @@ def torchrun(tmp_path: Path, script: Path, args: list[str], nproc: int = 2) -> s
         CUDA_VISIBLE_DEVICES="",  # a CPU test, also on a machine with one GPU
         HF_DATASETS_CACHE=str(tmp_path / "hf_cache"),
     )
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}"]
+    command = launcher or [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc_per_node={nproc}",
+    ]
     run = subprocess.run(
         [*command, str(script), *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
     )
@@ -259,7 +269,16 @@ def test_pose_vae_two_processes_match_one_process(tmp_path, monkeypatch):
     driver = tmp_path / "train_pose_vae_without_noise.py"
     driver.write_text(VAE_DRIVER)
     one, two = tmp_path / "one", tmp_path / "two"
-    torchrun(tmp_path, driver, [*args, "--output_dir", str(two)])
+    # launched by accelerate with scripts/configs/accelerate_cpu.yaml (2 processes)
+    accelerate = [
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",
+        "--config_file",
+        str(CONFIGS / "accelerate_cpu.yaml"),
+    ]
+    output = torchrun(tmp_path, driver, [*args, "--output_dir", str(two)], launcher=accelerate)
+    assert "2 processes)" in output  # the loop's epoch report on 2 processes
     monkeypatch.setattr(torch, "randn_like", torch.zeros_like)
     pose_vae.main([*args, "--output_dir", str(one)])
     results = {run: json.loads((run / "results.json").read_text()) for run in (one, two)}
@@ -268,3 +287,17 @@ def test_pose_vae_two_processes_match_one_process(tmp_path, monkeypatch):
         assert results[two][key] == pytest.approx(results[one][key], rel=1e-5)
     assert results[two]["dev_reconstruction_mae"] < results[two]["dev_mean_pose_mae"]
     assert_close_weights(one, two, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["accelerate_cpu.yaml", "accelerate_ddp.yaml", "accelerate_fsdp.yaml"])
+def test_accelerate_config_files_load(name):
+    """accelerate reads the launch files (the CPU one also launches the pose VAE test above)."""
+    from accelerate.commands.config.config_args import load_config_from_file
+
+    config = load_config_from_file(str(CONFIGS / name))
+    assert config.num_processes == 2 and config.num_machines == 1
+    expected = {"accelerate_fsdp.yaml": "FSDP"}.get(name, "MULTI_GPU")
+    assert str(config.distributed_type).endswith(expected)
+    if name == "accelerate_fsdp.yaml":
+        assert config.fsdp_config["fsdp_version"] == 2
+        assert config.fsdp_config["fsdp_state_dict_type"] == "FULL_STATE_DICT"
