@@ -227,6 +227,7 @@ def test_pose_autoencoder_two_processes_match_one_process(tmp_path):
     pose_autoencoder.main([str(path), "--per_device_train_batch_size", "8", "--output_dir", str(one)])
     results = {run: json.loads((run / "results.json").read_text()) for run in (one, two)}
     assert files_under(one) == files_under(two)
+    assert results[one]["world_size"] == 1 and results[two]["world_size"] == 2
     assert results[two]["train_windows"] == 82 and results[two]["dev_windows"] == results[one]["dev_windows"]
     assert results[two]["dev_loss_before"] == pytest.approx(results[one]["dev_loss_before"], rel=1e-6)
     for key in ("train_loss", "dev_loss_after"):
@@ -283,6 +284,7 @@ def test_pose_vae_two_processes_match_one_process(tmp_path, monkeypatch):
     pose_vae.main([*args, "--output_dir", str(one)])
     results = {run: json.loads((run / "results.json").read_text()) for run in (one, two)}
     assert files_under(one) == files_under(two)
+    assert results[one]["world_size"] == 1 and results[two]["world_size"] == 2
     for key in ("train_loss", "dev_reconstruction_mae", "dev_mean_pose_mae"):
         assert results[two][key] == pytest.approx(results[one][key], rel=1e-5)
     assert results[two]["dev_reconstruction_mae"] < results[two]["dev_mean_pose_mae"]
@@ -301,3 +303,52 @@ def test_accelerate_config_files_load(name):
     if name == "accelerate_fsdp.yaml":
         assert config.fsdp_config["fsdp_version"] == 2
         assert config.fsdp_config["fsdp_state_dict_type"] == "FULL_STATE_DICT"
+
+
+# ---- NAR-SLP ----
+
+
+def test_nar_slp_two_processes_write_one_set_of_files(tmp_path):
+    """NAR-SLP's loss is a mean over the valid frames of a batch: with 2 processes the mean of the two shares'
+    means, which weighs frames slightly differently when the shares' lengths differ. So the losses agree within
+    a few percent, not to rounding; what must hold exactly: one set of files, written by the main process."""
+    from signbridge.models.nar_slp import NARSignProducer
+    from signbridge.training import nar_slp, pose_vae
+
+    vae_dir, one, two = tmp_path / "vae", tmp_path / "one", tmp_path / "two"
+    sizes = ["--train_size", "16", "--dev_size", "4"]
+    pose_vae.main(
+        [str(CONFIGS / "pose_vae_synthetic.json"), *sizes, "--num_epochs", "1", "--output_dir", str(vae_dir)]
+    )
+    producer = {"d_model": 32, "decoder_layers": 1, "decoder_attention_heads": 2, "decoder_ffn_dim": 64}
+    producer.update(dropout=0.0, attention_dropout=0.0, max_frames=256)
+    args = [
+        str(CONFIGS / "nar_slp_synthetic.json"),
+        *sizes,
+        "--max_steps",
+        "2",
+        "--warmup_steps",
+        "0",
+        "--logging_steps",
+        "1",
+        "--pose_vae_name_or_path",
+        str(vae_dir),
+        "--producer_config",
+        json.dumps(producer),
+        "--use_cpu",
+        "false",
+        "--disable_tqdm",
+        "true",
+    ]
+    torchrun(
+        tmp_path,
+        SCRIPTS / "train_nar_slp.py",
+        [*args, "--per_device_train_batch_size", "4", "--output_dir", str(two)],
+    )
+    nar_slp.main([*args, "--per_device_train_batch_size", "8", "--output_dir", str(one)])
+    results = {run: json.loads((run / "results.json").read_text()) for run in (one, two)}
+    assert files_under(one) == files_under(two)
+    assert results[one]["world_size"] == 1 and results[two]["world_size"] == 2
+    assert results[two]["train"]["train_loss"] == pytest.approx(results[one]["train"]["train_loss"], rel=5e-2)
+    assert 0.0 <= results[two]["dev_dur_acc"] <= 1.0 and results[two]["dev_dtw"] > 0
+    assert NARSignProducer.from_pretrained(two).config.d_model == 32

@@ -294,6 +294,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         ),
         "use_distillation": model_args.use_distillation,
         "output_dir": training_args.output_dir,
+        "world_size": training_args.world_size,
     }
     if is_main_process():
         write_results(results, training_args.output_dir)

@@ -213,6 +213,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "fgd_x10_mean_pose_vs_dev": mean["fgd_x10"],
         "wall_seconds": time.time() - started,
         "output_dir": str(output_dir),
+        "world_size": training_args.world_size,
     }
     if is_main_process():
         write_results(results, output_dir)

@@ -216,7 +216,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     data_args, model_args, train_args = parse_config_and_flags(
         (PoseDataArguments, PoseVAEModelArguments, PoseVAETrainingArguments), argv
     )
-    start_distributed()  # under a launcher: the process group, so that one process builds the corpus cache
+    _, world_size, _ = (
+        start_distributed()
+    )  # under a launcher: the process group (one process builds the cache)
     with main_process_first():
         pairs = load_text_pose_splits(data_args, ("train", "dev"))
     poses = {split: [p["poses"] for p in examples] for split, examples in pairs.items()}
@@ -236,6 +238,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "dev_reconstruction_mae": model.dev_reconstruction_error,
         "dev_mean_pose_mae": float(np.abs(dev - mean_pose(poses["train"])).mean()),
         "output_dir": model_args.output_dir,
+        "world_size": world_size,
     }
     if is_main_process():
         write_results(results, model_args.output_dir)
