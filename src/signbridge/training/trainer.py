@@ -157,9 +157,9 @@ class CVSLTTrainer(Seq2SeqTrainer):
         """The parent's loop, gathering with ``accelerator.gather_for_metrics``.
 
         ``Seq2SeqTrainer.evaluate``/``predict`` gather with ``accelerator.gather``, which keeps the
-        examples the distributed sampler repeats to give every process full batches: 8 dev examples on
-        2 processes with batches of 3 came back as 12 predictions, scored twice. ``gather_for_metrics``
-        drops them, so predictions and scores cover each example once, in corpus order.
+        examples the distributed sampler repeats to give every process full batches: 6 test examples on
+        2 processes with batches of 4 came back as 8 predictions, two of them scored twice.
+        ``gather_for_metrics`` drops them, so predictions and scores cover each example once, in corpus order.
         """
         self.gather_function = self.accelerator.gather_for_metrics
         return super().evaluation_loop(*args, **kwargs)
