@@ -1,5 +1,5 @@
 """signbridge.utils.distributed: the launch checks of the training entries (the launches themselves:
-tests/training/test_distributed.py)."""
+tests/training/test_several_processes.py)."""
 
 from __future__ import annotations
 
@@ -104,3 +104,11 @@ def test_start_distributed_alone_is_one_cpu_process(clean_env):
     import torch
 
     assert distributed.start_distributed() == (0, 1, torch.device("cpu"))
+
+
+def test_main_process_report_is_silent_elsewhere(clean_env):
+    lines = []
+    distributed.main_process_report(lines.append)("from the main process")
+    clean_env.setenv("RANK", "1")
+    distributed.main_process_report(lines.append)("from process 1")
+    assert lines == ["from the main process"]

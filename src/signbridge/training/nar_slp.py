@@ -19,7 +19,12 @@ import torch
 from signbridge.data.validation import check_examples
 from signbridge.training.callbacks import use_callbacks
 from signbridge.utils.arguments import json_object_argument
-from signbridge.utils.distributed import check_distributed_arguments, is_main_process, wait_for_everyone
+from signbridge.utils.distributed import (
+    check_distributed_arguments,
+    is_main_process,
+    main_process_report,
+    wait_for_everyone,
+)
 from signbridge.utils.runtime import Report, say, write_results
 
 if TYPE_CHECKING:
@@ -200,7 +205,7 @@ def train_nar_slp(
 
     from signbridge.data.collators import PoseProductionCollator
 
-    log = say(report)
+    log = main_process_report(say(report))
     check_examples(train_examples, "train_examples", ("text", "poses"))
     model_args = model_args or NARSignProducerArguments()
     if model is None:

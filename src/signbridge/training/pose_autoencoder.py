@@ -18,7 +18,12 @@ import torch
 
 from signbridge.data.validation import check_pose_sequences
 from signbridge.training.callbacks import use_callbacks
-from signbridge.utils.distributed import check_distributed_arguments, is_main_process, wait_for_everyone
+from signbridge.utils.distributed import (
+    check_distributed_arguments,
+    is_main_process,
+    main_process_report,
+    wait_for_everyone,
+)
 from signbridge.utils.runtime import Report, say, write_results
 
 if TYPE_CHECKING:
@@ -109,7 +114,7 @@ def train_pose_autoencoder(
         eval_dataset=WindowDataset(eval_windows) if eval_windows is not None else None,
     )
     use_callbacks(trainer, callbacks)
-    say(report)(
+    main_process_report(say(report))(
         f"pose autoencoder (TAE): {len(windows)} training windows of {config.window_size} frames"
         + (f", {len(eval_windows)} dev windows" if eval_windows is not None else "")
     )

@@ -25,6 +25,7 @@ from signbridge.utils.distributed import (
     broadcast_parameters,
     is_main_process,
     main_process_first,
+    main_process_report,
     start_distributed,
     wait_for_everyone,
 )
@@ -131,6 +132,7 @@ def train_pose_vae(
     frames = _stack_frames([all_frames], args.max_frames, args.seed)
     normalised = model.normalize(torch.from_numpy(frames))
     rank, world_size, device = start_distributed()
+    log = main_process_report(log)
     if world_size > 1:
         model.to(device)
         broadcast_parameters(model.parameters())

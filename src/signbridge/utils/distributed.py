@@ -41,6 +41,7 @@ __all__ = [
     "is_main_process",
     "launched_world_size",
     "main_process_first",
+    "main_process_report",
     "process_index",
     "require_single_process",
     "start_distributed",
@@ -131,6 +132,13 @@ def check_distributed_arguments(training_args: Any) -> None:
             f"{training_args.world_size}: on a machine without a GPU pass use_cpu=True (--use_cpu true), or "
             "call signbridge.utils.distributed.enable_cpu_distributed() before building the TrainingArguments"
         )
+
+
+def main_process_report(report):
+    """``report`` on the main process, a no-op on the others (one progress line per run, not per process)."""
+    if is_main_process():
+        return report
+    return lambda message: None
 
 
 def require_single_process(entry: str) -> None:
