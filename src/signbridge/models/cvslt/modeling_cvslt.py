@@ -141,6 +141,22 @@ def sinusoidal_positions(length: int, dim: int, device=None, dtype=None) -> torc
     return table.to(dtype) if dtype is not None else table
 
 
+class _SumOverProcesses(torch.autograd.Function):
+    """All-reduce (sum) over the process group, with the gradient summed back the same way (SyncBatchNorm's rule)."""
+
+    @staticmethod
+    def forward(ctx, tensor: torch.Tensor) -> torch.Tensor:
+        total = tensor.clone()
+        torch.distributed.all_reduce(total)
+        return total
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        total = grad.clone()
+        torch.distributed.all_reduce(total)
+        return total
+
+
 class CVSLTMaskedBatchNorm1d(nn.BatchNorm1d):
     """BatchNorm over the channel axis of (B, T, C) inputs whose batch statistics use valid steps only.
 
@@ -170,11 +186,11 @@ class CVSLTMaskedBatchNorm1d(nn.BatchNorm1d):
             valid32 = mask.unsqueeze(-1).float()
             hidden32 = hidden_states.float()
             if self._synchronised():
-                from torch.distributed.nn.functional import all_reduce
-
-                sums = all_reduce(torch.cat([valid32.sum().reshape(1), (hidden32 * valid32).sum(dim=(0, 1))]))
+                sums = _SumOverProcesses.apply(
+                    torch.cat([valid32.sum().reshape(1), (hidden32 * valid32).sum(dim=(0, 1))])
+                )
                 count, mean = sums[0], sums[1:] / sums[0]
-                var = all_reduce(((hidden32 - mean).pow(2) * valid32).sum(dim=(0, 1))) / count
+                var = _SumOverProcesses.apply(((hidden32 - mean).pow(2) * valid32).sum(dim=(0, 1))) / count
             else:
                 count = valid32.sum()
                 mean = (hidden32 * valid32).sum(dim=(0, 1)) / count
