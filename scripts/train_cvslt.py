@@ -10,7 +10,8 @@ Usage::
 
 The single positional argument is a JSON file whose keys are fields of CVSLTModelArguments,
 CVSLTDataArguments and CVSLTTrainingArguments (a Seq2SeqTrainingArguments subclass); `--key value`
-flags after it override single keys. Outputs in `output_dir`: `model/` (weights, config, tokenizer,
+flags after it override single keys (`--model_name_or_path DIR --max_steps 0` scores a saved model without
+training it). Outputs in `output_dir`: `model/` (weights, config, tokenizer,
 pose_normalizer.json for pose input), `predictions_<split>.tsv` (hypothesis<TAB>reference per line)
 and `scores.json` (BLEU-1..4, ROUGE-L per split, training metrics, wall time).
 """

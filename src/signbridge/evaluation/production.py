@@ -382,7 +382,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, dict[str, flo
     from signbridge.models.nar_slp import NARSignProducer
     from signbridge.models.pose_autoencoder import PoseAutoencoderModel
     from signbridge.utils.arguments import parse_config_and_flags
+    from signbridge.utils.distributed import require_single_process
 
+    require_single_process("evaluate_production.py")
     args, data_args = parse_config_and_flags((ProductionEvaluationArguments, PoseDataArguments), argv)
     if args.comparisons_json and not args.comparisons:
         raise ValueError("--comparisons_json needs --comparisons")

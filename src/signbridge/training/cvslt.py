@@ -33,6 +33,7 @@ from transformers.utils import logging
 from signbridge.data.collators import poses_to_features
 from signbridge.data.normalization import POSE_NORMALIZER_FILE
 from signbridge.utils.arguments import json_object_argument
+from signbridge.utils.distributed import check_distributed_arguments, wait_for_everyone
 
 from .callbacks import use_callbacks
 from .trainer import CVSLTTrainer, CVSLTTrainingArguments, decode_sequences, make_translation_compute_metrics
@@ -329,6 +330,7 @@ def train_cvslt(
 
     start = time.time()
     set_seed(training_args.seed)  # before anything random: model initialisation included
+    check_distributed_arguments(training_args)
     if not torch.cuda.is_available() and not training_args.use_cpu:
         training_args.use_cpu = True
     # The collator needs the raw columns (features / poses / text): keep them.
@@ -339,7 +341,8 @@ def train_cvslt(
     output_dir.mkdir(parents=True, exist_ok=True)
 
     if dataset is None:
-        dataset = _load_dataset(data_args)
+        with training_args.main_process_first(desc="loading the corpus"):  # one process builds the cache
+            dataset = _load_dataset(data_args)
     if training_args.torch_num_threads is not None:
         torch.set_num_threads(training_args.torch_num_threads)
     eval_split_names = [s.strip() for s in data_args.eval_splits.split(",") if s.strip()]
@@ -406,22 +409,31 @@ def train_cvslt(
         compute_metrics=make_translation_compute_metrics(tokenizer, level=data_args.score_level),
     )
     use_callbacks(trainer, callbacks)
-    train_result = trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
+    if training_args.max_steps == 0:  # score the given model as it is (model_name_or_path), no training step
+        train_metrics: dict[str, Any] = {}
+    else:
+        train_metrics = dict(
+            trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint).metrics
+        )
     results: dict[str, Any] = {
-        "train": dict(train_result.metrics),
+        "train": train_metrics,
         "num_parameters": n_params,
         "use_latent": model_args.use_latent,
         "input_key": data_args.input_key,
     }
 
     model_dir = output_dir / "model"
+    if data_args.save_model:
+        trainer.save_model(
+            str(model_dir)
+        )  # every process: FSDP gathers the weights; only the main one writes
     if data_args.save_model and trainer.is_world_process_zero():
-        trainer.save_model(str(model_dir))
         tokenizer.save_pretrained(str(model_dir))
         if normalizer is not None:
             from signbridge.data.normalization import save_pose_normalizer
 
             save_pose_normalizer(normalizer, model_dir)
+    if data_args.save_model:
         results["model_dir"] = str(model_dir)
 
     for split in eval_split_names:
@@ -433,6 +445,11 @@ def train_cvslt(
             length_penalty=data_args.length_penalty,
             max_length=gen_config.max_length,
         )
+        if len(prediction.predictions) != len(dataset[split]):
+            raise RuntimeError(
+                f"{split}: {len(prediction.predictions)} predictions for {len(dataset[split])} examples "
+                f"(world size {training_args.world_size}); the evaluation gather must return each example once"
+            )
         if trainer.is_world_process_zero():
             hyps = decode_sequences(tokenizer, prediction.predictions)
             refs = [" ".join(str(t).split()) for t in dataset[split][data_args.text_key]]
@@ -451,9 +468,11 @@ def train_cvslt(
         "model_args": asdict(model_args),
         "data_args": asdict(data_args),
     }
+    results["world_size"] = training_args.world_size
     if trainer.is_world_process_zero():
         with open(output_dir / "scores.json", "w", encoding="utf-8") as handle:
             json.dump(results, handle, indent=2, default=_json_default)
+    wait_for_everyone()  # the other processes return once the files are written
     return results
 
 

@@ -20,6 +20,12 @@ from transformers import TrainingArguments
 from signbridge.data.validation import check_examples
 from signbridge.training.callbacks import use_callbacks
 from signbridge.utils.arguments import json_object_argument
+from signbridge.utils.distributed import (
+    check_distributed_arguments,
+    is_main_process,
+    main_process_report,
+    wait_for_everyone,
+)
 from signbridge.utils.runtime import Report, say, write_results
 
 if TYPE_CHECKING:
@@ -218,7 +224,7 @@ def train_nar_slp(
 
     from signbridge.data.collators import PoseProductionCollator
 
-    log = say(report)
+    log = main_process_report(say(report))
     check_examples(train_examples, "train_examples", ("text", "poses"))
     model_args = model_args or NARSignProducerArguments()
     if model is None:
@@ -231,6 +237,7 @@ def train_nar_slp(
             f"the longest training sequence has {longest} frames, more than the producer's max_frames={max_frames}; "
             "raise producer_config.max_frames"
         )
+    check_distributed_arguments(training_args)
     if not torch.cuda.is_available():
         training_args.use_cpu = True
     training_args.remove_unused_columns = False
@@ -262,10 +269,15 @@ def train_nar_slp(
 def save_producer(
     model: NARSignProducer, tokenizer: PreTrainedTokenizerBase, output_dir: str | os.PathLike
 ) -> Path:
-    """Save a producer with its tokenizer (what ``signbridge produce --model DIR`` loads)."""
+    """Save a producer with its tokenizer (what ``signbridge produce --model DIR`` loads).
+
+    With several processes only the main one writes; the others wait until it has.
+    """
     output_dir = Path(output_dir)
-    model.save_pretrained(output_dir)
-    tokenizer.save_pretrained(output_dir)
+    if is_main_process():
+        model.save_pretrained(output_dir)
+        tokenizer.save_pretrained(output_dir)
+    wait_for_everyone()
     return output_dir
 
 
@@ -284,7 +296,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     )
     if not model_args.pose_vae_name_or_path:
         raise ValueError("pose_vae_name_or_path is required: train one with scripts/train_pose_vae.py first")
-    pairs = load_text_pose_splits(data_args, ("train", "dev"))
+    with training_args.main_process_first(desc="loading the corpus"):  # one process builds the cache
+        pairs = load_text_pose_splits(data_args, ("train", "dev"))
     pose_vae = PoseVAEModel.from_pretrained(model_args.pose_vae_name_or_path)
     source = model_args.tokenizer_name_or_path or model_args.text_encoder_name_or_path
     if source:
@@ -305,8 +318,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         ),
         "use_distillation": model_args.use_distillation,
         "output_dir": training_args.output_dir,
+        "world_size": training_args.world_size,
     }
-    write_results(results, training_args.output_dir)
+    if is_main_process():
+        write_results(results, training_args.output_dir)
+    wait_for_everyone()
     return results
 
 

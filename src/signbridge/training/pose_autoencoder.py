@@ -18,6 +18,12 @@ import torch
 
 from signbridge.data.validation import check_pose_sequences
 from signbridge.training.callbacks import use_callbacks
+from signbridge.utils.distributed import (
+    check_distributed_arguments,
+    is_main_process,
+    main_process_report,
+    wait_for_everyone,
+)
 from signbridge.utils.runtime import Report, say, write_results
 
 if TYPE_CHECKING:
@@ -97,6 +103,7 @@ def train_pose_autoencoder(
     if eval_sequences is not None:
         eval_seqs = check_pose_sequences(eval_sequences, "eval_sequences", num_joints, joint_dim)
         eval_windows = cut_windows(eval_seqs, config.window_size, config.window_size)
+    check_distributed_arguments(training_args)
     if not torch.cuda.is_available():
         training_args.use_cpu = True
     training_args.label_names = ["poses"]  # the autoencoder's target is its input
@@ -107,20 +114,41 @@ def train_pose_autoencoder(
         eval_dataset=WindowDataset(eval_windows) if eval_windows is not None else None,
     )
     use_callbacks(trainer, callbacks)
-    say(report)(
+    main_process_report(say(report))(
         f"pose autoencoder (TAE): {len(windows)} training windows of {config.window_size} frames"
         + (f", {len(eval_windows)} dev windows" if eval_windows is not None else "")
     )
     metrics: dict[str, Any] = {"train_windows": len(windows)}
     if eval_windows is not None:
+        # Not trainer.evaluate(): before train() it marks the model as prepared for evaluation, and under DDP
+        # train() then never wraps it, so each process would train its own copy (transformers 5.x)
         metrics["dev_windows"] = len(eval_windows)
-        metrics["dev_loss_before"] = trainer.evaluate()["eval_loss"]
+        metrics["dev_loss_before"] = window_loss(
+            model, eval_windows, training_args.per_device_eval_batch_size
+        )
     result = trainer.train()
     metrics.update(result.metrics)
     if eval_windows is not None:
-        metrics["dev_loss_after"] = trainer.evaluate()["eval_loss"]
+        metrics["dev_loss_after"] = window_loss(model, eval_windows, training_args.per_device_eval_batch_size)
     model.eval()
     return model, metrics
+
+
+@torch.no_grad()
+def window_loss(model: PoseAutoencoderModel, windows: np.ndarray, batch_size: int = 64) -> float:
+    """The model's reconstruction loss over all ``windows`` (each weighs the same), in eval mode.
+
+    Every process computes it whole (the same number everywhere, whatever the number of processes).
+    """
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    total = 0.0
+    for begin in range(0, len(windows), batch_size):
+        batch = torch.from_numpy(windows[begin : begin + batch_size]).to(device)
+        total += float(model(poses=batch, return_dict=True).loss) * len(batch)
+    model.train(was_training)
+    return total / len(windows)
 
 
 @dataclass
@@ -157,7 +185,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         (TAEModelArguments, PoseDataArguments, TrainingArguments), argv
     )
     started = time.time()
-    pairs = load_text_pose_splits(data_args, ("train", "dev"))
+    with training_args.main_process_first(desc="loading the corpus"):  # one process builds the cache
+        pairs = load_text_pose_splits(data_args, ("train", "dev"))
     sequences = {split: [p["poses"] for p in examples] for split, examples in pairs.items()}
     config_kwargs = asdict(model_args)
     window_stride = config_kwargs.pop("window_stride")
@@ -170,7 +199,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         **config_kwargs,
     )
     output_dir = Path(training_args.output_dir)
-    model.save_pretrained(output_dir)
+    if is_main_process():
+        model.save_pretrained(output_dir)
     fgd = FGD(model=model.eval())
     rng = np.random.default_rng(0)
     train_subset = [
@@ -188,9 +218,19 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "fgd_x10_mean_pose_vs_dev": mean["fgd_x10"],
         "wall_seconds": time.time() - started,
         "output_dir": str(output_dir),
+        "world_size": training_args.world_size,
     }
-    write_results(results, output_dir)
+    if is_main_process():
+        write_results(results, output_dir)
+    wait_for_everyone()
     return results
 
 
-__all__ = ["main", "TAEModelArguments", "WindowDataset", "cut_windows", "train_pose_autoencoder"]
+__all__ = [
+    "main",
+    "TAEModelArguments",
+    "WindowDataset",
+    "cut_windows",
+    "train_pose_autoencoder",
+    "window_loss",
+]

@@ -19,6 +19,16 @@ import torch
 from tqdm.auto import tqdm
 
 from signbridge.data.validation import check_pose_sequences
+from signbridge.utils.distributed import (
+    all_reduce_gradients,
+    all_reduce_sum,
+    broadcast_parameters,
+    is_main_process,
+    main_process_first,
+    main_process_report,
+    start_distributed,
+    wait_for_everyone,
+)
 from signbridge.utils.runtime import Report, say, write_results
 
 if TYPE_CHECKING:
@@ -121,34 +131,55 @@ def train_pose_vae(
 
     frames = _stack_frames([all_frames], args.max_frames, args.seed)
     normalised = model.normalize(torch.from_numpy(frames))
+    rank, world_size, device = start_distributed()
+    log = main_process_report(log)
+    if world_size > 1:
+        model.to(device)
+        broadcast_parameters(model.parameters())
+        # the reparameterisation noise (torch's global generator): a stream of its own on each process,
+        # or every share of a batch would get the same noise
+        torch.manual_seed(args.seed + rank)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.learning_rate, weight_decay=args.weight_decay)
     generator = torch.Generator().manual_seed(args.seed)
     steps_per_epoch = math.ceil(len(normalised) / args.batch_size)
     model.train()
     start = time.time()
     with tqdm(
-        total=steps_per_epoch * args.num_epochs, desc="pose VAE", disable=not progress, unit="step"
+        total=steps_per_epoch * args.num_epochs,
+        desc="pose VAE",
+        disable=not progress or rank != 0,
+        unit="step",
     ) as bar:
         for epoch in range(args.num_epochs):
+            # every process draws the same order and takes its share of each batch (data parallel)
             order = torch.randperm(len(normalised), generator=generator)
-            running = 0.0
+            running = torch.zeros((), dtype=torch.float64)
             for begin in range(0, len(order), args.batch_size):
-                batch = normalised[order[begin : begin + args.batch_size]]
-                out = model(poses=batch, return_dict=True)
+                batch_order = order[begin : begin + args.batch_size]
+                share = torch.tensor_split(batch_order, world_size)[rank]
                 optimizer.zero_grad(set_to_none=True)
-                out.loss.backward()
+                if len(share):
+                    out = model(poses=normalised[share].to(device), return_dict=True)
+                    # the loss is a mean over frames: weighting each share by its part of the batch and
+                    # summing the gradients gives the gradient of the whole batch's mean
+                    (out.loss * (len(share) / len(batch_order))).backward()
+                    running += float(out.loss.detach()) * len(share)
+                all_reduce_gradients(model.parameters())
                 optimizer.step()
-                running += float(out.loss.detach()) * len(batch)
                 bar.update(1)
-                bar.set_postfix(
-                    loss=f"{float(out.loss.detach()):.4f}",
-                    bce=f"{float(out.reconstruction_loss.detach()):.4f}",
-                )
+                if len(share):
+                    bar.set_postfix(
+                        loss=f"{float(out.loss.detach()):.4f}",
+                        bce=f"{float(out.reconstruction_loss.detach()):.4f}",
+                    )
+            running = float(all_reduce_sum(running))
             log(
                 f"pose VAE epoch {epoch + 1}/{args.num_epochs}: loss {running / len(order):.5f} "
-                f"({len(order)} frames, {time.time() - start:.0f} s)"
+                f"({len(order)} frames, {time.time() - start:.0f} s"
+                + (f", {world_size} processes)" if world_size > 1 else ")")
             )
     model.eval()
+    model.to("cpu")
     model.train_loss = running / len(normalised)
     if dev_sequences is not None:
         dev = torch.from_numpy(
@@ -162,7 +193,9 @@ def train_pose_vae(
             f"(mean training pose: {mean_error:.5f})"
         )
     if output_dir is not None:
-        model.save_pretrained(output_dir)
+        if is_main_process():
+            model.save_pretrained(output_dir)
+        wait_for_everyone()
     return model
 
 
@@ -185,7 +218,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     data_args, model_args, train_args = parse_config_and_flags(
         (PoseDataArguments, PoseVAEModelArguments, PoseVAETrainingArguments), argv
     )
-    pairs = load_text_pose_splits(data_args, ("train", "dev"))
+    _, world_size, _ = (
+        start_distributed()
+    )  # under a launcher: the process group (one process builds the cache)
+    with main_process_first():
+        pairs = load_text_pose_splits(data_args, ("train", "dev"))
     poses = {split: [p["poses"] for p in examples] for split, examples in pairs.items()}
     model = train_pose_vae(
         poses["train"],
@@ -203,8 +240,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "dev_reconstruction_mae": model.dev_reconstruction_error,
         "dev_mean_pose_mae": float(np.abs(dev - mean_pose(poses["train"])).mean()),
         "output_dir": model_args.output_dir,
+        "world_size": world_size,
     }
-    write_results(results, model_args.output_dir)
+    if is_main_process():
+        write_results(results, model_args.output_dir)
+    wait_for_everyone()
     return results
 
 

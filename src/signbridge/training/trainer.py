@@ -159,6 +159,19 @@ class CVSLTTrainer(Seq2SeqTrainer):
             cb for cb in self.callback_handler.callbacks if isinstance(cb, KLAnnealingCallback)
         )
 
+    # ---- evaluation over several processes ----
+
+    def evaluation_loop(self, *args, **kwargs):
+        """The parent's loop, gathering with ``accelerator.gather_for_metrics``.
+
+        ``Seq2SeqTrainer.evaluate``/``predict`` gather with ``accelerator.gather``, which keeps the
+        examples the distributed sampler repeats to give every process full batches: 6 test examples on
+        2 processes with batches of 4 came back as 8 predictions, two of them scored twice.
+        ``gather_for_metrics`` drops them, so predictions and scores cover each example once, in corpus order.
+        """
+        self.gather_function = self.accelerator.gather_for_metrics
+        return super().evaluation_loop(*args, **kwargs)
+
     # ---- optimizer ----
 
     def create_optimizer(self, model=None) -> torch.optim.Optimizer:

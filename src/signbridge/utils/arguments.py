@@ -39,8 +39,17 @@ def parse_config_and_flags(dataclass_types: Sequence[type], argv: Sequence[str] 
     the file override single keys (``train_cvslt.py configs/cvslt_synthetic.json --use_latent false``). Keys that
     start with ``_`` (``"_comment"``) are ignored, unknown keys are refused, ``null`` values keep the field's default,
     objects are passed on as JSON text, lists item by item (list fields), booleans as ``true``/``false``.
+
+    When one of the dataclasses is a ``TrainingArguments`` and the script was launched on several processes
+    (``torchrun``, ``accelerate launch``) on a machine without a GPU, CPU DDP is turned on first
+    (:func:`signbridge.utils.distributed.enable_cpu_distributed`).
     """
-    from transformers import HfArgumentParser
+    from transformers import HfArgumentParser, TrainingArguments
+
+    if any(isinstance(t, type) and issubclass(t, TrainingArguments) for t in dataclass_types):
+        from signbridge.utils.distributed import enable_cpu_distributed
+
+        enable_cpu_distributed()
 
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = HfArgumentParser(tuple(dataclass_types))

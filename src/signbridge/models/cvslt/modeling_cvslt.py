@@ -141,12 +141,43 @@ def sinusoidal_positions(length: int, dim: int, device=None, dtype=None) -> torc
     return table.to(dtype) if dtype is not None else table
 
 
+class _SumOverProcesses(torch.autograd.Function):
+    """All-reduce (sum) over the process group, with the gradient summed back the same way (SyncBatchNorm's rule)."""
+
+    @staticmethod
+    def forward(ctx, tensor: torch.Tensor) -> torch.Tensor:
+        total = tensor.clone()
+        torch.distributed.all_reduce(total)
+        return total
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        total = grad.clone()
+        torch.distributed.all_reduce(total)
+        return total
+
+
 class CVSLTMaskedBatchNorm1d(nn.BatchNorm1d):
     """BatchNorm over the channel axis of (B, T, C) inputs whose batch statistics use valid steps only.
 
     Padding neither enters the statistics nor the running averages, so a padded batch normalises each sequence as
     an unpadded one would (in eval mode exactly). Padded steps come out as zeros.
+
+    Under data-parallel training (a ``torch.distributed`` process group of several processes) the batch statistics
+    are those of the whole batch across the processes, as SLRT's ``SyncBatchNorm``: gradient-carrying all-reduces
+    of the valid-step count, sum and squared deviations, so 2 processes with half batches compute what one process
+    computes with the whole batch. Every process must then run the layer the same number of times in training mode
+    (DDP does); ``sync_across_processes=False`` keeps each process' own statistics.
     """
+
+    def __init__(self, *args, sync_across_processes: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.sync_across_processes = sync_across_processes
+
+    def _synchronised(self) -> bool:
+        if not self.sync_across_processes or not torch.distributed.is_available():
+            return False
+        return torch.distributed.is_initialized() and torch.distributed.get_world_size() > 1
 
     def forward(self, hidden_states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
         valid = mask.unsqueeze(-1).to(hidden_states.dtype)
@@ -154,9 +185,16 @@ class CVSLTMaskedBatchNorm1d(nn.BatchNorm1d):
             # statistics and the count in float32: a bf16 count rounds (621 valid steps sum to 620)
             valid32 = mask.unsqueeze(-1).float()
             hidden32 = hidden_states.float()
-            count = valid32.sum()
-            mean = (hidden32 * valid32).sum(dim=(0, 1)) / count
-            var = ((hidden32 - mean).pow(2) * valid32).sum(dim=(0, 1)) / count
+            if self._synchronised():
+                sums = _SumOverProcesses.apply(
+                    torch.cat([valid32.sum().reshape(1), (hidden32 * valid32).sum(dim=(0, 1))])
+                )
+                count, mean = sums[0], sums[1:] / sums[0]
+                var = _SumOverProcesses.apply(((hidden32 - mean).pow(2) * valid32).sum(dim=(0, 1))) / count
+            else:
+                count = valid32.sum()
+                mean = (hidden32 * valid32).sum(dim=(0, 1)) / count
+                var = ((hidden32 - mean).pow(2) * valid32).sum(dim=(0, 1)) / count
             if self.track_running_stats:
                 with torch.no_grad():
                     momentum = 0.1 if self.momentum is None else self.momentum
