@@ -1,0 +1,82 @@
+"""A user's sign input files -> pose sequences in the models' skeleton: the one reader of the translation pipeline
+and ``signbridge translate``.
+
+:func:`read_sign_file` reads
+
+* a pose-format ``.pose`` file (one sequence) through :func:`~signbridge.data.pose_files.read_pose_file`, then
+  :func:`pose_to_skeleton50` turns it into the 50-joint 3D skeleton the models use. Today that accepts signbridge's own
+  layout (``BODY`` 8 points, ``LEFT_HAND`` and ``RIGHT_HAND`` 21 points each, 3D: what ``signbridge produce`` and
+  ``signbridge corpus --format pose`` write) and names any other layout (MediaPipe Holistic, OpenPose) in a clear
+  error; it is the one place where a joint map for other layouts plugs in.
+* a Progressive Transformers ``.skels`` file alone (one sequence per line, 151 values per frame), with the checks of
+  :mod:`signbridge.data.skels`; no ``.text``/``.gloss``/``.files`` companions are needed.
+
+:func:`find_sign_files` lists the sign files of a folder (sorted, not recursive).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .pose_files import BODY_POINTS, HAND_POINTS, PoseFileError, read_pose_file
+from .skels import _parse_skels_line, _read_lines
+
+__all__ = ["SIGN_FILE_SUFFIXES", "find_sign_files", "pose_to_skeleton50", "read_sign_file"]
+
+#: the file suffixes :func:`read_sign_file` reads
+SIGN_FILE_SUFFIXES = (".pose", ".skels")
+
+_SKELETON50_COMPONENTS = (
+    ("BODY", len(BODY_POINTS)),
+    ("LEFT_HAND", len(HAND_POINTS)),
+    ("RIGHT_HAND", len(HAND_POINTS)),
+)
+
+
+def pose_to_skeleton50(pose, path: str | os.PathLike) -> np.ndarray:
+    """A :class:`~signbridge.data.pose_files.PoseArray` -> ``(T, 50, 3)`` float32 poses of the models' skeleton.
+
+    Accepts signbridge's own 50-joint 3D layout; any other layout raises :class:`PoseFileError` naming the layout
+    found (its components and point counts)."""
+    components = tuple((c.name, len(c.points)) for c in pose.header.components)
+    dims = int(pose.data.shape[-1])
+    if components == _SKELETON50_COMPONENTS and dims == 3:
+        return np.asarray(pose.data, dtype=np.float32)
+    found = ", ".join(f"{name} ({count} points)" for name, count in components[:6])
+    if len(components) > 6:
+        found += f", ... ({len(components)} components)"
+    raise PoseFileError(
+        f"{path}: holds a {dims}D pose with the components {found}; the models read signbridge's 50-joint 3D "
+        f"skeleton (BODY 8, LEFT_HAND 21, RIGHT_HAND 21 points, as `signbridge produce` writes it). Poses in other "
+        "layouts (MediaPipe Holistic, OpenPose) need converting to that skeleton first"
+    )
+
+
+def read_sign_file(path: str | os.PathLike) -> list[tuple[str, np.ndarray]]:
+    """``[(name, poses (T, 50, 3) float32), ...]``: one entry for a ``.pose`` file (named by the file), one per line
+    for a ``.skels`` file (named ``file:line``). Other suffixes, a missing file, malformed content raise an error
+    naming the file."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in SIGN_FILE_SUFFIXES:
+        raise ValueError(f"{path}: not a sign input file (expected one of {', '.join(SIGN_FILE_SUFFIXES)})")
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file" if not path.exists() else f"{path} is not a file")
+    if suffix == ".pose":
+        return [(path.name, pose_to_skeleton50(read_pose_file(path), path))]
+    lines = _read_lines(path)
+    if not lines:
+        raise ValueError(f"{path}: the file is empty (no sequences)")
+    return [(f"{path.name}:{i + 1}", _parse_skels_line(line, path, i + 1)) for i, line in enumerate(lines)]
+
+
+def find_sign_files(folder: str | os.PathLike) -> list[Path]:
+    """The ``.pose`` and ``.skels`` files directly in ``folder``, sorted by name; an error when there are none."""
+    folder = Path(folder)
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SIGN_FILE_SUFFIXES)
+    if not files:
+        raise FileNotFoundError(f"{folder}: no {' or '.join(SIGN_FILE_SUFFIXES)} files in this folder")
+    return files
