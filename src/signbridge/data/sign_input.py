@@ -9,7 +9,10 @@ and ``signbridge translate``.
   ``signbridge corpus --format pose`` write) and names any other layout (MediaPipe Holistic, OpenPose) in a clear
   error; it is the one place where a joint map for other layouts plugs in.
 * a Progressive Transformers ``.skels`` file alone (one sequence per line, 151 values per frame), with the checks of
-  :mod:`signbridge.data.skels`; no ``.text``/``.gloss``/``.files`` companions are needed.
+  :mod:`signbridge.data.skels`; no ``.text``/``.gloss``/``.files`` companions are needed;
+* a video file (``.mp4``, ``.mov``, ...) where ``signbridge.video`` is importable (the ``video`` extra): its
+  ``extract_pose(path)`` gives a pose-format ``Pose`` that goes through :func:`pose_to_skeleton50` like a ``.pose``
+  file; without the extra, a clear "install signbridge[video]" error.
 
 :func:`find_sign_files` lists the sign files of a folder (sorted, not recursive).
 """
@@ -24,10 +27,18 @@ import numpy as np
 from .pose_files import BODY_POINTS, HAND_POINTS, PoseFileError, read_pose_file
 from .skels import _parse_skels_line, _read_lines
 
-__all__ = ["SIGN_FILE_SUFFIXES", "find_sign_files", "pose_to_skeleton50", "read_sign_file"]
+__all__ = [
+    "SIGN_FILE_SUFFIXES",
+    "VIDEO_SUFFIXES",
+    "find_sign_files",
+    "pose_to_skeleton50",
+    "read_sign_file",
+    "read_video",
+]
 
-#: the file suffixes :func:`read_sign_file` reads
+#: the file suffixes :func:`read_sign_file` reads (videos need the ``video`` extra)
 SIGN_FILE_SUFFIXES = (".pose", ".skels")
+VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v")
 
 _SKELETON50_COMPONENTS = (
     ("BODY", len(BODY_POINTS)),
@@ -42,9 +53,10 @@ def pose_to_skeleton50(pose, path: str | os.PathLike) -> np.ndarray:
     Accepts signbridge's own 50-joint 3D layout; any other layout raises :class:`PoseFileError` naming the layout
     found (its components and point counts)."""
     components = tuple((c.name, len(c.points)) for c in pose.header.components)
-    dims = int(pose.data.shape[-1])
+    data = _pose_data(pose)
+    dims = int(data.shape[-1])
     if components == _SKELETON50_COMPONENTS and dims == 3:
-        return np.asarray(pose.data, dtype=np.float32)
+        return np.asarray(data, dtype=np.float32)
     found = ", ".join(f"{name} ({count} points)" for name, count in components[:6])
     if len(components) > 6:
         found += f", ... ({len(components)} components)"
@@ -55,16 +67,44 @@ def pose_to_skeleton50(pose, path: str | os.PathLike) -> np.ndarray:
     )
 
 
+def _pose_data(pose) -> np.ndarray:
+    """``(T, J, K)`` coordinates of a :class:`PoseArray` or of a pose-format ``Pose`` (its first person, masked
+    points 0)."""
+    if hasattr(pose, "body"):
+        data = pose.body.data
+        data = data.filled(0) if hasattr(data, "filled") else np.asarray(data)
+        return np.asarray(data)[:, 0]
+    return np.asarray(pose.data)
+
+
+def read_video(path: str | os.PathLike) -> list[tuple[str, np.ndarray]]:
+    """``[(name, poses (T, 50, 3))]`` of a video, with ``signbridge.video.extract_pose`` (the ``video`` extra)."""
+    from ..utils.errors import UserError
+
+    try:
+        from signbridge.video import extract_pose
+    except ImportError:
+        raise UserError(
+            f"{path}: reading a video needs the video extra: pip install 'signbridge[video]'"
+        ) from None
+    return [(Path(path).name, pose_to_skeleton50(extract_pose(path), path))]
+
+
 def read_sign_file(path: str | os.PathLike) -> list[tuple[str, np.ndarray]]:
     """``[(name, poses (T, 50, 3) float32), ...]``: one entry for a ``.pose`` file (named by the file), one per line
     for a ``.skels`` file (named ``file:line``). Other suffixes, a missing file, malformed content raise an error
     naming the file."""
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix not in SIGN_FILE_SUFFIXES:
-        raise ValueError(f"{path}: not a sign input file (expected one of {', '.join(SIGN_FILE_SUFFIXES)})")
+    if suffix not in SIGN_FILE_SUFFIXES + VIDEO_SUFFIXES:
+        raise ValueError(
+            f"{path}: not a sign input file (expected one of {', '.join(SIGN_FILE_SUFFIXES)}, or a video: "
+            f"{', '.join(VIDEO_SUFFIXES)})"
+        )
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file" if not path.exists() else f"{path} is not a file")
+    if suffix in VIDEO_SUFFIXES:
+        return read_video(path)
     if suffix == ".pose":
         return [(path.name, pose_to_skeleton50(read_pose_file(path), path))]
     lines = _read_lines(path)
@@ -74,9 +114,11 @@ def read_sign_file(path: str | os.PathLike) -> list[tuple[str, np.ndarray]]:
 
 
 def find_sign_files(folder: str | os.PathLike) -> list[Path]:
-    """The ``.pose`` and ``.skels`` files directly in ``folder``, sorted by name; an error when there are none."""
+    """The ``.pose``, ``.skels`` (and video) files directly in ``folder``, sorted by name; an error when there are
+    none."""
     folder = Path(folder)
-    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SIGN_FILE_SUFFIXES)
+    suffixes = SIGN_FILE_SUFFIXES + VIDEO_SUFFIXES
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in suffixes)
     if not files:
         raise FileNotFoundError(f"{folder}: no {' or '.join(SIGN_FILE_SUFFIXES)} files in this folder")
     return files
