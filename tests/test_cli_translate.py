@@ -47,7 +47,7 @@ def test_translate_a_folder_of_pose_and_skels_files(corpus, translator, tmp_path
     assert main(["translate", str(inputs), "--model", str(model_dir), "--batch_size", "2"]) == 0
     printed = capsys.readouterr().out.splitlines()
     assert printed == [
-        f"{name}\t{text}" for name, text in zip(["a.pose", "b.skels:1", "b.skels:2"], expected)
+        f"{name}\t{text}" for name, text in zip(["a.pose", "b.skels:1", "b.skels:2"], expected, strict=True)
     ]
 
     out = tmp_path / "out" / "translations.tsv"
