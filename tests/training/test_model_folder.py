@@ -171,3 +171,10 @@ def test_model_cards_of_the_pose_models_and_errors(tmp_path):
     (tmp_path / "config.json").write_text('{"model_type": "bert"}')
     with pytest.raises(ValueError, match="not a signbridge model folder"):
         finish_model_folder(tmp_path)
+
+
+def test_the_card_shows_the_command_as_typed(monkeypatch):
+    monkeypatch.setattr("sys.argv", ["/venv/lib/signbridge/__main__.py", "demo", "--quick"])
+    assert "signbridge demo --quick\n" in model_card_text("pose_vae")
+    monkeypatch.setattr("sys.argv", ["scripts/train_cvslt.py", "cfg.json", "--output_dir", "runs/a b"])
+    assert "python scripts/train_cvslt.py cfg.json --output_dir 'runs/a b'\n" in model_card_text("cvslt")

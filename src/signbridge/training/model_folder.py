@@ -86,7 +86,14 @@ def hub_generation_config(generation_config, max_new_tokens: int):
 
 
 def _command() -> str:
-    return "python " + " ".join(shlex.quote(a) for a in sys.argv)
+    """This process's command line as a user typed it: ``signbridge ...`` for the command (also run as
+    ``python -m signbridge``), ``python script.py ...`` for a script."""
+    program = Path(sys.argv[0]) if sys.argv and sys.argv[0] else Path("python")
+    if program.name == "signbridge" or program.parts[-2:] == ("signbridge", "__main__.py"):
+        head = "signbridge"
+    else:
+        head = f"python {shlex.quote(sys.argv[0])}" if sys.argv and sys.argv[0] else "python"
+    return " ".join([head, *(shlex.quote(a) for a in sys.argv[1:])])
 
 
 def _scores_table(scores: Mapping[str, Any]) -> str:
