@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 import pytest
 
@@ -36,9 +38,23 @@ def test_other_layouts_get_a_clear_error(pose_samples_dir, sample):
         read_sign_file(pose_samples_dir / sample)
 
 
-def test_bad_paths_and_contents(tmp_path):
-    with pytest.raises(ValueError, match=r"not a sign input file \(expected one of .pose, .skels\)"):
+@pytest.mark.skipif(
+    importlib.util.find_spec("signbridge.video") is not None,
+    reason="signbridge.video is installed here: the install hint is for where it is not",
+)
+def test_video_without_the_extra_names_the_extra(tmp_path):
+    from signbridge.utils.errors import UserError
+
+    (tmp_path / "clip.mp4").write_bytes(b"\0" * 16)
+    with pytest.raises(UserError, match=r"pip install 'signbridge\[video\]'"):
         read_sign_file(tmp_path / "clip.mp4")
+
+
+def test_bad_paths_and_contents(tmp_path):
+    with pytest.raises(
+        ValueError, match=r"not a sign input file \(expected one of .pose, .skels, or a video"
+    ):
+        read_sign_file(tmp_path / "notes.txt")
     with pytest.raises(FileNotFoundError, match="no such file"):
         read_sign_file(tmp_path / "missing.pose")
     (tmp_path / "empty.skels").write_text("")
