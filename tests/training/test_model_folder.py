@@ -3,6 +3,7 @@ process where signbridge cannot be imported (remote code), with outputs identica
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import textwrap
 
@@ -149,9 +150,16 @@ def test_production_pipeline_writes_pose_and_gif(corpus, vae, tokenizer, tmp_pat
     model = nar_slp.build_nar_producer(vae, tokenizer, args).eval()
     folder = nar_slp.save_producer(model, tokenizer, tmp_path / "nar")
     producer = signbridge.pipeline("sign-language-production", model=folder)
-    result = producer(corpus["dev"][0]["text"], pose_path=tmp_path / "out.pose")
+    result = producer(
+        corpus["dev"][0]["text"], pose_path=tmp_path / "out.pose", gif_path=tmp_path / "out.gif"
+    )
     written = read_pose_file(result["pose_path"])
     np.testing.assert_allclose(written.data, result["poses"], atol=1e-6)
+    if importlib.util.find_spec("PIL") is not None:
+        from PIL import Image
+
+        with Image.open(result["gif_path"]) as gif:
+            assert gif.n_frames == result["num_frames"]
     with pytest.raises(ValueError, match="one sentence per call"):
         producer(["a", "b"], pose_path=tmp_path / "x.pose")
     with pytest.raises(ValueError, match="empty text"):
