@@ -1,4 +1,10 @@
-"""CV-SLT (Zhao et al., AAAI 2024): conditional variational autoencoder for sign language translation."""
+"""CV-SLT (Zhao et al., AAAI 2024): conditional variational autoencoder for sign language translation.
+
+Besides the model: its feature extractors (``SignFeatureExtractor`` for visual features, ``SignPoseFeatureExtractor``
+for poses with their normalisation statistics), ``CVSLTProcessor`` (feature extractor + tokenizer) and the
+``sign-language-translation`` pipeline. Importing this package registers them with ``AutoFeatureExtractor``,
+``AutoProcessor`` and transformers' pipeline registry; saved folders carry their files for remote code.
+"""
 
 from ..copies import bind_copies
 
