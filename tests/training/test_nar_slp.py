@@ -1,5 +1,7 @@
 """signbridge.training.nar_slp: NARSignProducer training, its script entry and its configs."""
 
+import dataclasses
+
 import pytest
 import torch
 from nar_fixtures import CONFIGS, TINY_BERT, TINY_PRODUCER, train_args
@@ -155,3 +157,37 @@ def test_headline_nar_config_needs_a_pretrained_bert_or_the_explicit_ablation_fl
         )
     _, synthetic, _ = parse_config_and_flags(types, [str(CONFIGS / "nar_slp_synthetic.json"), *overrides])
     assert synthetic.text_encoder_from_scratch is True
+
+
+def test_nar_training_arguments_keep_the_collators_columns_and_name_the_pose_labels(tmp_path):
+    from transformers import TrainingArguments
+
+    from signbridge.training.nar_slp import NARSLPTrainingArguments
+
+    args = NARSLPTrainingArguments(output_dir=str(tmp_path))
+    assert args.remove_unused_columns is False and args.label_names == ["pose_labels", "pose_mask"]
+    assert TrainingArguments(output_dir=str(tmp_path)).remove_unused_columns is True  # what it changes
+    assert NARSLPTrainingArguments(output_dir=str(tmp_path), label_names=["x"]).label_names == ["x"]
+
+
+def test_training_with_gradient_checkpointing_gives_the_same_weights(corpus, vae, tokenizer, tmp_path):
+    """`gradient_checkpointing: true` in a training config: the Trainer switches it on, the run ends with the weights
+    of the run without it (dropout on: checkpointing replays the same masks)."""
+    producer = dict(TINY_PRODUCER, dropout=0.1)
+    args = nar_slp.NARSignProducerArguments(text_encoder_config=TINY_BERT, producer_config=producer)
+    states = []
+    for checkpointing in (False, True):
+        # transformers 5.24 renamed the switch (`gradient_checkpointing` stays as a deprecated alias)
+        name = (
+            "activation_checkpointing"
+            if hasattr(TrainingArguments, "activation_checkpointing")
+            else "gradient_checkpointing"
+        )
+        training_args = dataclasses.replace(
+            train_args(tmp_path / str(checkpointing), 1), **{name: checkpointing}
+        )
+        model, _ = nar_slp.train_nar_slp(corpus["train"][:16], vae, tokenizer, training_args, args)
+        assert model.decoder.layers[0].gradient_checkpointing is checkpointing
+        states.append(model.state_dict())
+    for name in states[0]:
+        torch.testing.assert_close(states[1][name], states[0][name], rtol=0, atol=1e-6, msg=name)

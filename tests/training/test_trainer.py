@@ -410,3 +410,25 @@ def test_compute_metrics_scores_perfect_predictions_100(tokenizer):
         decode_sequences(tokenizer, np.zeros(3, dtype=int))
     with pytest.raises(ValueError, match="level"):
         make_translation_compute_metrics(tokenizer, level="token")
+
+
+def test_default_arguments_keep_the_columns_the_collator_reads(tmp_path, tokenizer):
+    """transformers' default (remove_unused_columns=True) would drop `features` and `text` (the model's forward
+    names neither) and the collator would get empty examples; the CV-SLT arguments default to False."""
+    from signbridge.data.collators import SignTranslationCollator
+
+    args = CVSLTTrainingArguments(
+        output_dir=str(tmp_path / "out"),
+        max_steps=1,
+        per_device_train_batch_size=4,
+        use_cpu=True,
+        report_to="none",
+    )
+    assert args.remove_unused_columns is False
+    trainer = CVSLTTrainer(
+        model=tiny_model(),
+        args=args,
+        train_dataset=toy_corpus(4),
+        data_collator=SignTranslationCollator(tokenizer),
+    )
+    assert trainer.train().global_step == 1

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
+from transformers import TrainingArguments
 
 from signbridge.data.validation import check_examples
 from signbridge.training.callbacks import use_callbacks
@@ -22,7 +23,7 @@ from signbridge.utils.arguments import json_object_argument
 from signbridge.utils.runtime import Report, say, write_results
 
 if TYPE_CHECKING:
-    from transformers import PreTrainedTokenizerBase, TrainerCallback, TrainingArguments
+    from transformers import PreTrainedTokenizerBase, TrainerCallback
 
     from signbridge.data.normalization import PoseNormalizer
     from signbridge.models.nar_slp import NARSignProducer
@@ -48,6 +49,24 @@ class _ListDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, index: int) -> Mapping[str, Any]:
         return self.items[index]
+
+
+@dataclass
+class NARSLPTrainingArguments(TrainingArguments):
+    """:class:`~transformers.TrainingArguments` whose defaults fit a :class:`NARSignProducer` with the
+    :class:`~signbridge.data.collators.PoseProductionCollator`: the raw ``text``/``poses`` columns reach the collator
+    and the pose targets are the label names."""
+
+    remove_unused_columns: bool = field(
+        default=False,
+        metadata={
+            "help": "Drop dataset columns the model's forward does not take (False: the collator needs them)."
+        },
+    )
+    label_names: list[str] | None = field(
+        default_factory=lambda: ["pose_labels", "pose_mask"],
+        metadata={"help": "The batch keys that are labels (the pose targets)."},
+    )
 
 
 @dataclass
@@ -265,7 +284,7 @@ def save_producer(
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """``scripts/train_nar_slp.py``: train and save a producer, then DurACC and DTW of its dev poses."""
-    from transformers import AutoTokenizer, TrainingArguments
+    from transformers import AutoTokenizer
 
     from signbridge.data.loading import PoseDataArguments, load_text_pose_splits
     from signbridge.evaluation.production import produce_poses
@@ -274,7 +293,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     from signbridge.utils.arguments import parse_config_and_flags
 
     data_args, model_args, training_args = parse_config_and_flags(
-        (PoseDataArguments, NARSignProducerArguments, TrainingArguments), argv
+        (PoseDataArguments, NARSignProducerArguments, NARSLPTrainingArguments), argv
     )
     if not model_args.pose_vae_name_or_path:
         raise ValueError("pose_vae_name_or_path is required: train one with scripts/train_pose_vae.py first")
@@ -313,6 +332,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
 __all__ = [
     "main",
     "NARSignProducerArguments",
+    "NARSLPTrainingArguments",
     "build_nar_producer",
     "build_nar_tokenizer",
     "save_producer",

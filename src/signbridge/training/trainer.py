@@ -43,6 +43,14 @@ class CVSLTTrainingArguments(Seq2SeqTrainingArguments):
     Gaussian network); ``visual_head_learning_rate`` to the visual head and mapper.
     """
 
+    # the collators read the raw columns (features / poses, text); transformers' default (True) drops every column
+    # the model's forward does not name, so the collator would see none of them
+    remove_unused_columns: bool = field(
+        default=False,
+        metadata={
+            "help": "Drop dataset columns the model's forward does not take (False: the collator needs them)."
+        },
+    )
     # ---- CV-SLT optimisation recipe ----
     adam_beta2: float = field(
         default=0.998, metadata={"help": "Adam beta2 (0.998 in the CV-SLT/SLRT recipe)."}

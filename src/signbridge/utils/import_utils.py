@@ -13,6 +13,8 @@ __all__ = [
     "is_psutil_available",
     "is_evaluate_available",
     "require_evaluate",
+    "is_video_available",
+    "require_video",
 ]
 
 
@@ -60,4 +62,27 @@ def require_evaluate(feature: str = "the FGD metric") -> None:
     if not is_evaluate_available():
         raise ImportError(
             f"{feature} needs evaluate: pip install 'signbridge[metrics]' (or pip install evaluate)"
+        )
+
+
+def is_video_available() -> bool:
+    """True when the ``video`` extra is installed: MediaPipe (its Holistic solution), OpenCV and pose-format."""
+    return _available("mediapipe") and _available("cv2") and _available("pose_format")
+
+
+def require_video(feature: str = "extracting poses from a video") -> None:
+    """Raise an ``ImportError`` with the install command when MediaPipe, OpenCV or pose-format is missing."""
+    if not is_video_available():
+        missing = [
+            name
+            for name, module in (
+                ("mediapipe", "mediapipe"),
+                ("opencv", "cv2"),
+                ("pose-format", "pose_format"),
+            )
+            if not _available(module)
+        ]
+        raise ImportError(
+            f"{feature} needs {', '.join(missing)}: pip install 'signbridge[video]' (MediaPipe Holistic, "
+            "OpenCV and pose-format)"
         )

@@ -896,3 +896,39 @@ def test_huge_pose_labels_are_refused_not_a_nan_loss(tester):
     labels[0, 7, 0, 0] = 1e38  # a padded frame of row 0 (its mask ends at 6): not checked, not used
     labels[0, 0, 0, 0] = 0.5
     assert torch.isfinite(model(**dict(inputs, pose_labels=labels)).loss)
+
+
+def test_gradient_checkpointing_gives_the_same_loss_and_gradients_and_keeps_fewer_activations(tester):
+    from checkpointing_checks import check_checkpointing
+
+    # dropout on (the config's defaults): checkpointing replays the same masks in the backward pass
+    model = tester.get_model(decoder_layers=2, text_overrides={"num_hidden_layers": 2})
+    assert model.config.dropout > 0 and model.config.text_encoder.hidden_dropout_prob > 0
+    inputs = tester.get_inputs()
+
+    def layers(m):
+        return [*m.text_encoder.encoder.layer, *m.decoder.layers]
+
+    without, with_checkpointing = check_checkpointing(model, inputs, layers)
+    print(f"saved activations: {without} bytes without checkpointing, {with_checkpointing} with")
+    assert with_checkpointing < 0.8 * without, (with_checkpointing, without)
+
+
+def test_gradient_checkpointing_leaves_production_and_saved_folders_unchanged(tester, tmp_path):
+    from checkpointing_checks import enable_checkpointing, is_checkpointing
+
+    model = tester.get_model().eval()
+    inputs = tester.get_inputs()
+    expected = model.generate_poses(inputs["input_ids"], inputs["attention_mask"]).poses
+    enable_checkpointing(model)
+    model.train()  # generate_poses switches to eval mode; no gradients, so nothing is recomputed
+    torch.testing.assert_close(
+        model.generate_poses(inputs["input_ids"], inputs["attention_mask"]).poses, expected
+    )
+    # the checkpointed layer keeps torch's parameter names: the folder loads into a plain model
+    model.save_pretrained(tmp_path)
+    reloaded = NARSignProducer.from_pretrained(tmp_path)
+    assert not is_checkpointing(reloaded)
+    torch.testing.assert_close(
+        reloaded.generate_poses(inputs["input_ids"], inputs["attention_mask"]).poses, expected
+    )

@@ -324,3 +324,33 @@ def test_defaults_follow_the_paper_bce_and_pooled_encoder_features(tester):
 def test_config_refuses_a_non_number_naming_the_field(field, value, kind):
     with pytest.raises(ValueError, match=rf"PoseAutoencoderConfig\.{field} must be {kind}, got "):
         PoseAutoencoderConfig(**{field: value})
+
+
+def test_gradient_checkpointing_gives_the_same_loss_and_gradients_and_keeps_fewer_activations(tester):
+    from checkpointing_checks import check_checkpointing
+
+    model = _model(tester.get_config(dropout=0.1, encoder_layers=2, decoder_layers=2))
+    g = torch.Generator().manual_seed(3)
+    inputs = {
+        "poses": tester.poses(),
+        "frame_mask": torch.rand(tester.batch_size, tester.window_size, generator=g) > 0.2,
+    }
+
+    def layers(m):
+        return [*m.encoder.layers, *m.decoder.layers]
+
+    without, with_checkpointing = check_checkpointing(model, inputs, layers)
+    print(f"saved activations: {without} bytes without checkpointing, {with_checkpointing} with")
+    assert with_checkpointing < 0.8 * without, (with_checkpointing, without)
+
+
+def test_gradient_checkpointing_leaves_features_unchanged(tester):
+    from checkpointing_checks import enable_checkpointing
+
+    model = _model(tester.get_config())
+    poses = tester.poses()
+    expected = model.encode_windows(poses)
+    enable_checkpointing(model)
+    model.train()
+    torch.testing.assert_close(model.encode_windows(poses), expected)
+    assert model.training  # encode_windows restores the mode

@@ -20,6 +20,7 @@ from torch import nn
 from torch.nn import functional as F
 from transformers import BertModel, PreTrainedModel
 from transformers import initialization as init
+from transformers.modeling_layers import GradientCheckpointingLayer
 from transformers.utils import ModelOutput, logging
 
 from .configuration_nar_slp import NARSignProducerConfig
@@ -156,6 +157,15 @@ def _load_bert_encoder(path: "str | os.PathLike") -> BertModel:
     return model
 
 
+class NARDecoderLayer(GradientCheckpointingLayer, nn.TransformerDecoderLayer):
+    """`nn.TransformerDecoderLayer` that transformers' gradient checkpointing can recompute.
+
+    Same parameters and outputs as its torch base (state-dict keys unchanged, so folders saved before load); with
+    `model.gradient_checkpointing_enable()` (or `activation_checkpointing_enable()`) and in training mode, the
+    layer keeps only its inputs in the forward pass and recomputes its activations in the backward pass.
+    """
+
+
 class NARSignProducerPreTrainedModel(PreTrainedModel):
     """Base class: config class, Xavier initialisation (paper Sec. 4.2), safetensors weights."""
 
@@ -163,8 +173,9 @@ class NARSignProducerPreTrainedModel(PreTrainedModel):
     base_model_prefix = "nar_slp"
     main_input_name = "input_ids"
     accepts_loss_kwargs = False
-    supports_gradient_checkpointing = False
-    _no_split_modules = ["BertLayer", "TransformerDecoderLayer"]
+    # the BERT layers and the decoder layers (NARDecoderLayer) are GradientCheckpointingLayers
+    supports_gradient_checkpointing = True
+    _no_split_modules = ["BertLayer", "NARDecoderLayer"]
 
     def _init_weights(self, module):
         gain = self.config.initializer_gain
@@ -206,7 +217,7 @@ class NARSignProducer(NARSignProducerPreTrainedModel):
         else:
             self.encoder_projection = nn.Identity()
         self.queries = PositionalQueries(config.max_frames, config.d_model)
-        layer = nn.TransformerDecoderLayer(
+        layer = NARDecoderLayer(
             d_model=config.d_model,
             nhead=config.decoder_attention_heads,
             dim_feedforward=config.decoder_ffn_dim,
@@ -236,6 +247,9 @@ class NARSignProducer(NARSignProducerPreTrainedModel):
 
     def get_encoder(self):
         return self.text_encoder
+
+    def get_input_embeddings(self):
+        return self.text_encoder.get_input_embeddings()
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, *model_args, strict: bool = True, **kwargs):
@@ -552,6 +566,7 @@ NARSignProducer.register_for_auto_class("AutoModel")
 
 __all__ = [
     "LengthRegulator",
+    "NARDecoderLayer",
     "NARSignProducer",
     "NARSignProducerOutput",
     "NARSignProducerPreTrainedModel",

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 from torch.nn import functional as F
+from transformers.modeling_layers import GradientCheckpointingLayer
 from transformers.modeling_outputs import ModelOutput
 from transformers.modeling_utils import PreTrainedModel
 
@@ -56,7 +57,9 @@ class PoseAutoencoderPreTrainedModel(PreTrainedModel):
     config_class = PoseAutoencoderConfig
     base_model_prefix = "pose_autoencoder"
     main_input_name = "poses"
-    supports_gradient_checkpointing = False
+    # the encoder and decoder layers (PoseAutoencoderLayer) are GradientCheckpointingLayers
+    supports_gradient_checkpointing = True
+    _no_split_modules = ["PoseAutoencoderLayer"]
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, *model_args, strict: bool = True, **kwargs):
@@ -72,8 +75,17 @@ class PoseAutoencoderPreTrainedModel(PreTrainedModel):
         )
 
 
+class PoseAutoencoderLayer(GradientCheckpointingLayer, nn.TransformerEncoderLayer):
+    """`nn.TransformerEncoderLayer` that transformers' gradient checkpointing can recompute.
+
+    Same parameters and outputs as its torch base (state-dict keys unchanged, so folders saved before load); with
+    `model.gradient_checkpointing_enable()` (or `activation_checkpointing_enable()`) and in training mode, the
+    layer keeps only its inputs in the forward pass and recomputes its activations in the backward pass.
+    """
+
+
 def _transformer_stack(config: PoseAutoencoderConfig, num_layers: int) -> nn.TransformerEncoder:
-    layer = nn.TransformerEncoderLayer(
+    layer = PoseAutoencoderLayer(
         d_model=config.d_model,
         nhead=config.num_attention_heads,
         dim_feedforward=config.ffn_dim,
@@ -239,6 +251,7 @@ PoseAutoencoderConfig.register_for_auto_class()
 PoseAutoencoderModel.register_for_auto_class("AutoModel")
 
 __all__ = [
+    "PoseAutoencoderLayer",
     "PoseAutoencoderModel",
     "PoseAutoencoderOutput",
     "PoseAutoencoderPreTrainedModel",
