@@ -3,8 +3,6 @@ line. (Kept beside tests/test_cli.py so that the translate command's tests stay 
 
 from __future__ import annotations
 
-import importlib.util
-
 import numpy as np
 import pytest
 from nar_fixtures import tiny_backtranslator
@@ -13,6 +11,7 @@ from signbridge.cli import main
 from signbridge.data.synthetic import generate_corpus
 from signbridge.models.cvslt import CVSLTProcessor
 from signbridge.training.model_folder import finish_model_folder
+from signbridge.utils.import_utils import is_video_available
 
 pytest.importorskip("pose_format")
 
@@ -56,23 +55,36 @@ def test_translate_a_folder_of_pose_and_skels_files(corpus, translator, tmp_path
     assert "1 translations written to" in capsys.readouterr().out
 
 
+def _foreign_pose_file(tmp_path):
+    from pose_format.pose_header import PoseHeader, PoseHeaderComponent, PoseHeaderDimensions
+
+    from signbridge.data.pose_files import write_pose_file
+
+    header = PoseHeader(
+        0.1,
+        PoseHeaderDimensions(width=100, height=100, depth=100),
+        [PoseHeaderComponent("FOO", ["A", "B", "C"], [(0, 1)], [(255, 0, 0)], "XYZC")],
+    )
+    return write_pose_file(tmp_path / "foo.pose", np.ones((4, 3, 3), np.float32), header=header)
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (["missing.pose"], "INPUT missing.pose: no such file or folder"),
         (["clip.mp4"], "reading a video needs the video extra: pip install 'signbridge[video]'"),
         (["a.pose", "--batch_size", "0"], "--batch_size must be at least 1"),
-        (["mediapipe"], "50-joint 3D skeleton"),
+        (["foo.pose"], "cannot become the models' 50-joint 3D skeleton"),
     ],
 )
-def test_translate_user_errors_are_one_line(args, message, translator, tmp_path, capsys, pose_samples_dir):
+def test_translate_user_errors_are_one_line(args, message, translator, tmp_path, capsys):
     _, model_dir = translator
-    if args[0] == "clip.mp4" and importlib.util.find_spec("signbridge.video") is not None:
-        pytest.skip("signbridge.video is installed here: the install hint is for where it is not")
+    if args[0] == "clip.mp4" and is_video_available():
+        pytest.skip("the video extra is installed here: the install hint is for where it is not")
     (tmp_path / "clip.mp4").write_bytes(b"\0" * 16)
     (tmp_path / "a.pose").write_bytes(b"")
-    if args[0] == "mediapipe":
-        args = [str(pose_samples_dir / "mediapipe.pose")]
+    if args[0] == "foo.pose":
+        args = [str(_foreign_pose_file(tmp_path))]
     else:
         args = [str(tmp_path / args[0]) if not args[0].startswith("missing") else args[0], *args[1:]]
     assert main(["translate", *args, "--model", str(model_dir)]) == 2
@@ -85,3 +97,13 @@ def test_translate_refuses_a_producer_folder(tmp_path, capsys):
     (tmp_path / "a.pose").write_bytes(b"")
     assert main(["translate", str(tmp_path / "a.pose"), "--model", str(tmp_path)]) == 2
     assert "not a CV-SLT translator" in capsys.readouterr().err
+
+
+def test_translate_a_real_mediapipe_file_through_the_joint_maps(translator, pose_samples_dir, capsys):
+    from signbridge.data.sign_input import read_sign_file
+
+    bt, model_dir = translator
+    bt.num_beams, bt.max_new_tokens = 5, 40
+    [(_, poses)] = read_sign_file(pose_samples_dir / "mediapipe.pose")
+    assert main(["translate", str(pose_samples_dir / "mediapipe.pose"), "--model", str(model_dir)]) == 0
+    assert capsys.readouterr().out.splitlines() == [f"mediapipe.pose\t{bt.translate([poses])[0]}"]

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import numpy as np
 import pytest
 
 from signbridge.data.pose_files import PoseFileError, write_pose_file
 from signbridge.data.sign_input import find_sign_files, read_sign_file
 from signbridge.data.skels import SkelsFormatError, read_skels
+from signbridge.utils.import_utils import is_video_available
 
 pytest.importorskip("pose_format")
 
@@ -32,15 +31,39 @@ def test_real_skels_file_alone_reads_like_the_split_reader(skels_dir, tmp_path):
         np.testing.assert_array_equal(poses, example["poses"])
 
 
-@pytest.mark.parametrize("sample", ["mediapipe.pose", "openpose.pose"])
-def test_other_layouts_get_a_clear_error(pose_samples_dir, sample):
-    with pytest.raises(PoseFileError, match=r"components .*points.*signbridge's 50-joint 3D skeleton"):
-        read_sign_file(pose_samples_dir / sample)
+@pytest.mark.parametrize(("sample", "frames"), [("mediapipe.pose", 170), ("openpose.pose", 93)])
+def test_mediapipe_and_openpose_files_go_through_the_joint_maps(pose_samples_dir, sample, frames):
+    from signbridge.data.joint_maps import skeleton_from_pose
+    from signbridge.data.pose_files import read_pose_file
+
+    [(name, poses)] = read_sign_file(pose_samples_dir / sample)
+    assert name == sample and poses.shape == (frames, 50, 3) and poses.dtype == np.float32
+    # the same as the joint maps on pose-format's own reading of the file
+    from pose_format import Pose
+
+    with open(pose_samples_dir / sample, "rb") as handle:
+        expected = skeleton_from_pose(Pose.read(handle.read()))
+    np.testing.assert_allclose(poses, expected, atol=1e-6)
+    assert read_pose_file(pose_samples_dir / sample).data.shape[0] == frames
+
+
+def test_another_layout_gets_a_clear_error(tmp_path):
+    from pose_format.pose_header import PoseHeader, PoseHeaderComponent, PoseHeaderDimensions
+
+    header = PoseHeader(
+        0.1,
+        PoseHeaderDimensions(width=100, height=100, depth=100),
+        [PoseHeaderComponent("FOO", ["A", "B", "C"], [(0, 1)], [(255, 0, 0)], "XYZC")],
+    )
+    write_pose_file(tmp_path / "foo.pose", np.ones((4, 3, 3), np.float32), header=header)
+    with pytest.raises(
+        PoseFileError, match=r"foo.pose: a 3D pose with the components FOO \(3 points\) cannot become"
+    ):
+        read_sign_file(tmp_path / "foo.pose")
 
 
 @pytest.mark.skipif(
-    importlib.util.find_spec("signbridge.video") is not None,
-    reason="signbridge.video is installed here: the install hint is for where it is not",
+    is_video_available(), reason="the video extra is installed here: the install hint is for where it is not"
 )
 def test_video_without_the_extra_names_the_extra(tmp_path):
     from signbridge.utils.errors import UserError

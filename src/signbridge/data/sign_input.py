@@ -4,10 +4,10 @@ and ``signbridge translate``.
 :func:`read_sign_file` reads
 
 * a pose-format ``.pose`` file (one sequence) through :func:`~signbridge.data.pose_files.read_pose_file`, then
-  :func:`pose_to_skeleton50` turns it into the 50-joint 3D skeleton the models use. Today that accepts signbridge's own
-  layout (``BODY`` 8 points, ``LEFT_HAND`` and ``RIGHT_HAND`` 21 points each, 3D: what ``signbridge produce`` and
-  ``signbridge corpus --format pose`` write) and names any other layout (MediaPipe Holistic, OpenPose) in a clear
-  error; it is the one place where a joint map for other layouts plugs in.
+  :func:`pose_to_skeleton50` turns it into the 50-joint 3D skeleton the models use: signbridge's own layout
+  (``BODY`` 8 points, ``LEFT_HAND`` and ``RIGHT_HAND`` 21 points each, 3D: what ``signbridge produce`` and
+  ``signbridge corpus --format pose`` write) as it is, MediaPipe Holistic and OpenPose through the joint maps of
+  :mod:`signbridge.data.joint_maps`; any other layout is a clear error naming it.
 * a Progressive Transformers ``.skels`` file alone (one sequence per line, 151 values per frame), with the checks of
   :mod:`signbridge.data.skels`; no ``.text``/``.gloss``/``.files`` companions are needed;
 * a video file (``.mp4``, ``.mov``, ...) where ``signbridge.video`` is importable (the ``video`` extra): its
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -48,23 +49,43 @@ _SKELETON50_COMPONENTS = (
 
 
 def pose_to_skeleton50(pose, path: str | os.PathLike) -> np.ndarray:
-    """A :class:`~signbridge.data.pose_files.PoseArray` -> ``(T, 50, 3)`` float32 poses of the models' skeleton.
+    """A :class:`~signbridge.data.pose_files.PoseArray` or a pose-format ``Pose`` -> ``(T, 50, 3)`` float32 poses of
+    the models' skeleton.
 
-    Accepts signbridge's own 50-joint 3D layout; any other layout raises :class:`PoseFileError` naming the layout
-    found (its components and point counts)."""
+    signbridge's own 50-joint 3D layout is taken as it is; MediaPipe Holistic and OpenPose poses go through the named
+    joint maps (:func:`signbridge.data.joint_maps.skeleton_from_pose`); any other layout raises an error naming the
+    file and the layout found."""
     components = tuple((c.name, len(c.points)) for c in pose.header.components)
     data = _pose_data(pose)
     dims = int(data.shape[-1])
     if components == _SKELETON50_COMPONENTS and dims == 3:
         return np.asarray(data, dtype=np.float32)
-    found = ", ".join(f"{name} ({count} points)" for name, count in components[:6])
-    if len(components) > 6:
-        found += f", ... ({len(components)} components)"
-    raise PoseFileError(
-        f"{path}: holds a {dims}D pose with the components {found}; the models read signbridge's 50-joint 3D "
-        f"skeleton (BODY 8, LEFT_HAND 21, RIGHT_HAND 21 points, as `signbridge produce` writes it). Poses in other "
-        "layouts (MediaPipe Holistic, OpenPose) need converting to that skeleton first"
+    from .joint_maps import skeleton_from_pose
+
+    try:
+        return np.asarray(skeleton_from_pose(_as_pose_format(pose)), dtype=np.float32)
+    except ValueError as error:
+        found = ", ".join(f"{name} ({count} points)" for name, count in components[:6])
+        if len(components) > 6:
+            found += f", ... ({len(components)} components)"
+        raise PoseFileError(
+            f"{path}: a {dims}D pose with the components {found} cannot become the models' 50-joint 3D skeleton: "
+            f"{error}"
+        ) from error
+
+
+def _as_pose_format(pose):
+    """``pose`` with pose-format's ``header`` / ``body.data`` (masked ``(T, 1, J, K)``) / ``body.confidence``, as the
+    joint maps read it: a pose-format ``Pose`` as it is, a :class:`PoseArray` wrapped."""
+    if hasattr(pose, "body"):
+        return pose
+    data = np.asarray(pose.data)[:, None]
+    mask = np.broadcast_to(~np.asarray(pose.mask, dtype=bool)[:, None, :, None], data.shape)
+    confidence = pose.confidence if pose.confidence is not None else np.asarray(pose.mask, dtype=np.float32)
+    body = SimpleNamespace(
+        data=np.ma.masked_array(data, mask=mask), confidence=np.asarray(confidence)[:, None], fps=pose.fps
     )
+    return SimpleNamespace(header=pose.header, body=body)
 
 
 def _pose_data(pose) -> np.ndarray:
@@ -81,13 +102,16 @@ def read_video(path: str | os.PathLike) -> list[tuple[str, np.ndarray]]:
     """``[(name, poses (T, 50, 3))]`` of a video, with ``signbridge.video.extract_pose`` (the ``video`` extra)."""
     from ..utils.errors import UserError
 
+    hint = f"{path}: reading a video needs the video extra: pip install 'signbridge[video]'"
     try:
         from signbridge.video import extract_pose
     except ImportError:
-        raise UserError(
-            f"{path}: reading a video needs the video extra: pip install 'signbridge[video]'"
-        ) from None
-    return [(Path(path).name, pose_to_skeleton50(extract_pose(path), path))]
+        raise UserError(hint) from None
+    try:
+        pose = extract_pose(path)
+    except ImportError as error:  # the extra's packages are missing
+        raise UserError(f"{hint} ({error})") from None
+    return [(Path(path).name, pose_to_skeleton50(pose, path))]
 
 
 def read_sign_file(path: str | os.PathLike) -> list[tuple[str, np.ndarray]]:

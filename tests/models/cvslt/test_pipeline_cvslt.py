@@ -55,11 +55,12 @@ def test_arrays_batches_and_files_translate_alike(corpus, folder, tmp_path):
 
 
 def test_registered_with_transformers_and_errors(corpus, folder, pose_samples_dir):
-    from signbridge.data.pose_files import PoseFileError
     from signbridge.models.cvslt import CVSLTForConditionalGeneration
 
     processor = signbridge.AutoProcessor.from_pretrained(folder)
-    model = CVSLTForConditionalGeneration(CVSLTForConditionalGeneration.config_class.from_pretrained(folder))
+    model = CVSLTForConditionalGeneration(
+        CVSLTForConditionalGeneration.config_class.from_pretrained(folder)
+    ).eval()
     # a model object that was not loaded from a folder goes through transformers' registry
     translator = transformers.pipeline(
         "sign-language-translation",
@@ -70,7 +71,13 @@ def test_registered_with_transformers_and_errors(corpus, folder, pose_samples_di
     assert type(translator) is SignLanguageTranslationPipeline
     with pytest.raises(TypeError, match=r"unknown arguments \['beams'\]"):
         translator(corpus["dev"][0]["poses"], beams=2)
-    with pytest.raises(PoseFileError, match="50-joint 3D skeleton"):
-        translator(pose_samples_dir / "mediapipe.pose")
+    # a MediaPipe Holistic file goes through the joint maps: the same as its converted poses
+    from signbridge.data.sign_input import read_sign_file
+
+    [(_, converted)] = read_sign_file(pose_samples_dir / "mediapipe.pose")
+    assert translator(pose_samples_dir / "mediapipe.pose", **GENERATE) == translator(converted, **GENERATE)
+    (folder.parent / "foreign.skels").write_text("1 2 3\n")
+    with pytest.raises(ValueError, match="not a multiple of 151"):
+        translator(folder.parent / "foreign.skels")
     with pytest.raises(ValueError, match=r"expected poses of shape \(frames, 50, 3\)"):
         translator(np.zeros((4, 12, 3)))
