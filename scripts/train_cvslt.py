@@ -11,8 +11,9 @@ Usage::
 The single positional argument is a JSON file whose keys are fields of CVSLTModelArguments,
 CVSLTDataArguments and CVSLTTrainingArguments (a Seq2SeqTrainingArguments subclass); `--key value`
 flags after it override single keys (`--model_name_or_path DIR --max_steps 0` scores a saved model without
-training it). Outputs in `output_dir`: `model/` (weights, config, tokenizer,
-pose_normalizer.json for pose input), `predictions_<split>.tsv` (hypothesis<TAB>reference per line)
+training it). Outputs in `output_dir`: `model/` (weights, config, tokenizer, the processor with the pose
+statistics for pose input, a README.md model card with the scores), `predictions_<split>.tsv`
+(hypothesis<TAB>reference per line)
 and `scores.json` (BLEU-1..4, ROUGE-L per split, training metrics, wall time).
 """
 

@@ -7,8 +7,10 @@ is imported from its module the first time it is used (``signbridge.CVSLTForCond
 Auto classes: the first use of a model through signbridge registers it with transformers' Auto classes
 (``CVSLTConfig`` / ``CVSLTForConditionalGeneration`` with ``AutoConfig``, ``AutoModelForSeq2SeqLM`` and
 ``AutoModel``; the pose VAE, ``NARSignProducer`` and the pose autoencoder with ``AutoConfig`` and ``AutoModel``).
-``from signbridge import AutoModel, AutoModelForSeq2SeqLM, AutoConfig`` gives transformers' own classes with every
-signbridge model registered; ``signbridge.register_auto_classes()`` does the same explicitly.
+``from signbridge import AutoModel, AutoModelForSeq2SeqLM, AutoConfig, AutoProcessor`` gives transformers' own classes with every
+signbridge model registered (and their processors and pipelines); ``signbridge.register_auto_classes()`` does the
+same explicitly. ``signbridge.pipeline("sign-language-translation" | "sign-language-production", model=folder)`` runs
+a saved folder with signbridge's own pipeline classes.
 """
 
 from __future__ import annotations
@@ -47,12 +49,24 @@ _LAZY_NAMES: dict[str, str] = {
     "AutoConfig": "signbridge.models.auto",
     "AutoModel": "signbridge.models.auto",
     "AutoModelForSeq2SeqLM": "signbridge.models.auto",
+    "AutoProcessor": "signbridge.models.auto",
+    "AutoFeatureExtractor": "signbridge.models.auto",
+    "pipeline": "signbridge.models.auto",
+    "CVSLTProcessor": "signbridge.models.cvslt",
+    "SignFeatureExtractor": "signbridge.models.cvslt",
+    "SignPoseFeatureExtractor": "signbridge.models.cvslt",
 }
 __getattr__, __dir__ = lazy_exports(__name__, globals(), _LAZY_NAMES)
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names above load lazily
-    from transformers import AutoConfig, AutoModel, AutoModelForSeq2SeqLM  # noqa: F401
+    from transformers import (  # noqa: F401
+        AutoConfig,
+        AutoFeatureExtractor,
+        AutoModel,
+        AutoModelForSeq2SeqLM,
+        AutoProcessor,
+    )
 
     from .data.builders import load_sign_dataset  # noqa: F401
     from .data.collators import PoseProductionCollator, SignTranslationCollator  # noqa: F401
@@ -61,8 +75,16 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names above loa
     from .metrics.frechet import frechet_distance  # noqa: F401
     from .metrics.pose_sequences import dtw_distance, duration_accuracy  # noqa: F401
     from .metrics.translation import translation_scores  # noqa: F401
+    from .models.auto import pipeline  # noqa: F401
     from .models.auto_registration import register_auto_classes  # noqa: F401
-    from .models.cvslt import CVSLTConfig, CVSLTForConditionalGeneration, CVSLTPreTrainedModel  # noqa: F401
+    from .models.cvslt import (  # noqa: F401
+        CVSLTConfig,
+        CVSLTForConditionalGeneration,
+        CVSLTPreTrainedModel,
+        CVSLTProcessor,
+        SignFeatureExtractor,
+        SignPoseFeatureExtractor,
+    )
     from .models.nar_slp import NARSignProducer, NARSignProducerConfig  # noqa: F401
     from .models.pose_autoencoder import PoseAutoencoderConfig, PoseAutoencoderModel  # noqa: F401
     from .models.pose_vae import PoseVAEConfig, PoseVAEModel  # noqa: F401

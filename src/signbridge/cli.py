@@ -6,6 +6,9 @@ Subcommands:
   and print its statistics;
 - ``signbridge produce "TEXT" --model DIR --out out.pose [--gif out.gif]``: text -> sign poses with a
   saved NARSignProducer;
+- ``signbridge translate INPUT --model DIR [--out out.tsv] [--batch_size N]``: sign poses -> text with a saved
+  pose-input CV-SLT model; INPUT is a ``.pose`` or ``.skels`` file, a folder of them, or a video (with the
+  ``video`` extra);
 - ``signbridge demo [--quick]``: the end-to-end demo on the embedded corpus (the README's main job).
 
 Heavy imports happen inside the subcommands so that ``signbridge --help`` answers at once.
@@ -134,6 +137,39 @@ def _cmd_produce(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_translate(args: argparse.Namespace) -> int:
+    # the arguments are checked before the heavy imports and before the model is loaded
+    source = Path(args.input)
+    if not source.exists():
+        raise FileNotFoundError(f"translate: INPUT {source}: no such file or folder")
+    if args.batch_size < 1:
+        raise UserError(f"translate: --batch_size must be at least 1, got {args.batch_size}")
+    out = _check_output_file(args.out, "--out") if args.out else None
+    _check_model_folder(args.model, "cvslt", "a CV-SLT translator")
+
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # the translation bar is the one that matters
+
+    from .evaluation.translation import translate_files
+
+    results = translate_files(
+        [source],
+        args.model,
+        batch_size=args.batch_size,
+        num_beams=args.num_beams,
+        max_new_tokens=args.max_new_tokens,
+    )
+    lines = [f"{name}\t{' '.join(text.split())}" for name, text in results]
+    if out is None:
+        print("\n".join(lines))
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text("name\ttranslation\n" + "".join(line + "\n" for line in lines), encoding="utf-8")
+        print(f"{len(lines)} translations written to {out}")
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         raise UserError(f"demo: --workers must be at least 1, got {args.workers}")
@@ -190,6 +226,23 @@ def build_parser() -> argparse.ArgumentParser:
     produce.add_argument("--gif", default=None, help="also render a GIF here (needs the `pose` extra)")
     produce.set_defaults(func=_cmd_produce)
 
+    translate = sub.add_parser(
+        "translate",
+        parents=[debug],
+        help="translate sign poses (or a video) to text with a saved CV-SLT model",
+    )
+    translate.add_argument(
+        "input", help="a .pose or .skels file, a folder of them, or a video (needs the `video` extra)"
+    )
+    translate.add_argument("--model", required=True, help="folder of a saved pose-input CV-SLT model")
+    translate.add_argument("--out", default=None, help="write name<TAB>translation lines to this TSV file")
+    translate.add_argument("--batch_size", "--batch-size", type=int, default=8, help="sequences per batch")
+    translate.add_argument("--num_beams", "--num-beams", type=int, default=5, help="beam size")
+    translate.add_argument(
+        "--max_new_tokens", "--max-new-tokens", type=int, default=40, help="most tokens per translation"
+    )
+    translate.set_defaults(func=_cmd_translate)
+
     demo = sub.add_parser(
         "demo",
         parents=[debug],
@@ -213,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
-        parser.error("no command given; choose one of corpus, produce, demo (signbridge --help)")
+        parser.error("no command given; choose one of corpus, produce, translate, demo (signbridge --help)")
     try:
         return int(args.func(args) or 0)
     except Exception as exc:

@@ -1,6 +1,7 @@
 """The end-to-end demo (signbridge.demo.run_demo) at tiny sizes: every stage runs and leaves its outputs."""
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -127,6 +128,14 @@ def test_run_demo_tiny(tmp_path):
     models = {p.split("/")[-1] if not p.endswith("model") else p.split("/")[-2] for p in results["models"]}
     assert {"cvslt", "backtranslator", "pose_vae", "pose_autoencoder", "nar_slp", "nar_slp_no_kd"} <= models
     assert "reloaded NARSignProducer with AutoModel (same length: True)" in text
+    # every saved folder is Hub-ready: a model card; the translators hold their processor, the back-translator's
+    # feature extractor keeps every n-th frame as its training input did (no backtranslation.json any more)
+    for folder in results["models"]:
+        assert (Path(folder) / "README.md").read_text().startswith("---\n"), folder
+    backtranslator = next(Path(p) for p in results["models"] if "backtranslator" in p)
+    extractor = json.loads((backtranslator / "preprocessor_config.json").read_text())
+    assert extractor["frame_stride"] == tiny_settings().backtranslator_frame_stride
+    assert not (backtranslator / "backtranslation.json").exists()
     assert set(results["timings"]) >= {
         "corpus",
         "pose_vae",

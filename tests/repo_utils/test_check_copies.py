@@ -43,6 +43,7 @@ def test_the_repository_copies_match_their_sources():
         NAR_SLP / "modeling_pose_vae.py": "signbridge.models.pose_vae.modeling_pose_vae",
         NAR_SLP / "pose_normalization.py": "signbridge.data.normalization",
         POSE_VAE / "pose_normalization.py": "signbridge.data.normalization",
+        CVSLT / "pose_normalization.py": "signbridge.data.normalization",
         POSE_AUTOENCODER / "pose_normalization.py": "signbridge.data.normalization",
         CVSLT / "strict_loading.py": "signbridge.models.strict_loading",
         NAR_SLP / "strict_loading.py": "signbridge.models.strict_loading",

@@ -134,6 +134,35 @@ def _save_tiny_producer(corpus, folder):
     save_producer(build_nar_producer(vae, tokenizer, args), tokenizer, folder)
 
 
+def _processors_and_pipelines(ns, corpus):
+    """What the demo saves beside the five-line folders: the CV-SLT folder's processor, and the pose-input
+    back-translator (a CV-SLT folder with a pose feature extractor holding the training statistics)."""
+    import torch
+    from transformers import AutoTokenizer
+
+    from signbridge import CVSLTConfig, CVSLTForConditionalGeneration
+    from signbridge.data.normalization import PoseNormalizer
+    from signbridge.models.cvslt import CVSLTProcessor, SignFeatureExtractor, SignPoseFeatureExtractor
+    from signbridge.training.model_folder import finish_model_folder
+
+    tok = AutoTokenizer.from_pretrained("demo_output/models/cvslt/model")
+    features = SignFeatureExtractor(feature_size=832)
+    finish_model_folder("demo_output/models/cvslt/model", processor=CVSLTProcessor(features, tok))
+    config = CVSLTConfig(
+        feature_dim=150,
+        vocab_size=len(tok),
+        tgt_lang_code_id=tok.convert_tokens_to_ids("de_DE"),
+        **_TINY_CVSLT,
+    )
+    torch.manual_seed(0)
+    folder = "demo_output/models/backtranslator/model"
+    CVSLTForConditionalGeneration(config).save_pretrained(folder)
+    poses = SignPoseFeatureExtractor(
+        normalization=PoseNormalizer.fit(ex["poses"] for ex in corpus["train"]).to_dict()
+    )
+    finish_model_folder(folder, processor=CVSLTProcessor(poses, tok))
+
+
 def _loading(ns, corpus):
     """Tiny corpora in the real formats where the block reads them (data/...), written by write_corpus."""
     from signbridge.data.synthetic import write_corpus
@@ -248,6 +277,7 @@ def _fgd(ns, corpus):
 #: a line of the block -> the hook that runs before it
 HOOKS = {
     "translator = AutoModelForSeq2SeqLM.from_pretrained(": _five_lines,
+    'translate = signbridge.pipeline("sign-language-translation"': _processors_and_pipelines,
     'ds = load_sign_dataset("synthetic")': _loading,
     'normalizer = PoseNormalizer.fit(ex["poses"] for ex in corpus["train"])': _normalisation,
     "collate = SignTranslationCollator(tokenizer": _collators,

@@ -88,16 +88,57 @@ def test_train_cvslt_writes_model_predictions_and_scores(tmp_path, tiny_corpus):
     assert not (out / "model" / POSE_NORMALIZER_FILE).exists()
 
 
-def test_train_cvslt_on_poses_saves_the_normalizer(tmp_path, tiny_corpus):
-    from signbridge.data.normalization import PoseNormalizer
-    from signbridge.models.cvslt import CVSLTForConditionalGeneration
+def test_train_cvslt_saves_a_hub_ready_folder(tmp_path, tiny_corpus):
+    """Model card with the measured scores, processor, pipeline declaration, one generation length limit."""
+    from transformers import AutoProcessor
+    from transformers.generation import utils as generation_utils
+    from transformers.testing_utils import CaptureLogger
+
+    from signbridge.models.cvslt import CVSLTForConditionalGeneration, SignFeatureExtractor
+
+    results, out = _run(tmp_path, tiny_corpus)
+    folder = out / "model"
+    card = (folder / "README.md").read_text(encoding="utf-8")
+    assert (
+        card.startswith("---\n")
+        and "library_name: transformers" in card
+        and "pipeline_tag: translation" in card
+    )
+    assert f"| test bleu4 | {results['test']['bleu4']:.4g} |" in card
+    generation = json.loads((folder / "generation_config.json").read_text())
+    assert generation["max_new_tokens"] == 6 and "max_length" not in generation
+    config = json.loads((folder / "config.json").read_text())
+    assert set(config["auto_map"]) == {"AutoConfig", "AutoModel", "AutoModelForSeq2SeqLM"}
+    assert set(config["custom_pipelines"]) == {"sign-language-translation"}
+    processor = AutoProcessor.from_pretrained(folder)
+    assert isinstance(processor.feature_extractor, SignFeatureExtractor)
+    model = CVSLTForConditionalGeneration.from_pretrained(folder).eval()
+    batch = processor(sign=np.asarray(tiny_corpus["dev"][0]["features"]), return_tensors="pt")
+    with CaptureLogger(generation_utils.logger) as captured:
+        ids = model.generate(**batch, max_new_tokens=3)
+    assert ids.shape[1] <= 4 and captured.out == ""
+    # what the folders held before (max_length 33) warns on every call: the capture sees it
+    model.generation_config.max_new_tokens, model.generation_config.max_length = None, 33
+    with CaptureLogger(generation_utils.logger) as captured:
+        model.generate(**batch, max_new_tokens=3)
+    assert "Both `max_new_tokens` (=3) and `max_length`(=33)" in captured.out
+
+
+def test_train_cvslt_on_poses_saves_the_normalizer_in_the_processor(tmp_path, tiny_corpus):
+    from transformers import AutoProcessor
+
+    from signbridge.models.cvslt import CVSLTForConditionalGeneration, SignPoseFeatureExtractor
 
     results, out = _run(tmp_path, tiny_corpus, input_key="poses", use_latent=False)
     model = CVSLTForConditionalGeneration.from_pretrained(out / "model")
     assert (
         model.config.feature_dim == 150 and model.config.use_latent is False and model.latent_network is None
     )
-    normalizer = PoseNormalizer.from_dict(json.loads((out / "model" / POSE_NORMALIZER_FILE).read_text()))
+    # the statistics live in one place: the processor's feature extractor (no pose_normalizer.json any more)
+    assert not (out / "model" / POSE_NORMALIZER_FILE).exists()
+    extractor = AutoProcessor.from_pretrained(out / "model").feature_extractor
+    assert isinstance(extractor, SignPoseFeatureExtractor) and extractor.skeleton == "skeleton50"
+    normalizer = extractor.normalizer
     poses = np.asarray(tiny_corpus["train"][0]["poses"], dtype=np.float32)
     feats = poses_to_features(poses, normalizer)
     assert feats.shape == (poses.shape[0], 150)
@@ -109,6 +150,7 @@ def test_train_cvslt_on_poses_saves_the_normalizer(tmp_path, tiny_corpus):
     np.testing.assert_allclose(train.min(0)[moving], 0.0, atol=1e-5)
     np.testing.assert_allclose(train.max(0)[moving], 1.0, atol=1e-5)
     assert not np.allclose(feats, poses.reshape(len(poses), -1))
+    np.testing.assert_array_equal(extractor(poses)["input_features"][0], feats)
     assert results["input_key"] == "poses" and results["use_latent"] is False
 
 

@@ -4,6 +4,8 @@
   ``"csl_daily"``, ``"phoenix14t_skels"``, ``"pose_files"`` or ``"synthetic"`` (Arrow-cached);
 - safe readers and writers of the real formats: SLRT gzip pickles (:mod:`.slrt`, restricted
   unpickler), Progressive Transformers skeletons (:mod:`.skels`), pose-format files (:mod:`.pose_files`);
+- a user's sign files (``.pose``, ``.skels``, videos with the ``video`` extra) as poses of the models' skeleton
+  (:mod:`.sign_input`);
 - the embedded corpus (:mod:`.synthetic`), :class:`PoseNormalizer`, and the collators.
 """
 
@@ -36,6 +38,8 @@ _LAZY_NAMES: dict[str, str] = {
     "render_pose_gif": "pose_files",
     "skeleton50_header": "pose_files",
     "write_pose_file": "pose_files",
+    "find_sign_files": "sign_input",
+    "read_sign_file": "sign_input",
     "SkelsFormatError": "skels",
     "read_skels": "skels",
     "write_skels": "skels",

@@ -16,6 +16,7 @@ a ``ValueError`` naming the example.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -130,6 +131,11 @@ class SignTranslationCollator:
         text_key: column of the target text.
         max_label_length: longest allowed target in tokens; a longer one is an error, not cut.
         pad_to_multiple_of: round the padded number of frames up to a multiple of this.
+        feature_extractor: the model's feature extractor
+            (:class:`~signbridge.models.cvslt.SignFeatureExtractor`, or
+            :class:`~signbridge.models.cvslt.SignPoseFeatureExtractor` for poses: normalised with its
+            statistics, every ``frame_stride``-th frame, flattened): it checks, converts and pads the
+            sign column, so training sees exactly what the saved processor gives at inference.
 
     Returns from ``__call__``: ``{"input_features": (B, T, F) float32, "attention_mask": (B, T) long,
     "labels": (B, L) long, -100 at padding}``.
@@ -142,12 +148,14 @@ class SignTranslationCollator:
         text_key: str = "text",
         max_label_length: int | None = None,
         pad_to_multiple_of: int | None = None,
+        feature_extractor: Any = None,
     ) -> None:
         self.tokenizer = tokenizer
         self.feature_key = feature_key
         self.text_key = text_key
         self.max_label_length = max_label_length
         self.pad_to_multiple_of = pad_to_multiple_of
+        self.feature_extractor = feature_extractor
 
     def _features(self, example: Mapping[str, Any], index: int) -> torch.Tensor:
         value = _get(example, self.feature_key, index)
@@ -181,12 +189,30 @@ class SignTranslationCollator:
                 )
         return labels
 
+    def _extract(self, examples: Sequence[Mapping[str, Any]]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Pad the sign column with the feature extractor; its errors name the example."""
+        values = [_get(e, self.feature_key, i) for i, e in enumerate(examples)]
+        try:
+            batch = self.feature_extractor(
+                values, pad_to_multiple_of=self.pad_to_multiple_of, return_tensors="pt"
+            )
+        except ValueError as exc:
+            found = re.match(r"sequence (\d+): (.*)", str(exc), re.DOTALL)
+            if found is None or int(found.group(1)) >= len(examples):
+                raise ValueError(f"{self.feature_key!r}: {exc}") from exc
+            i = int(found.group(1))
+            raise ValueError(f"{_describe(examples[i], i)} {self.feature_key!r}: {found.group(2)}") from exc
+        return batch["input_features"], batch["attention_mask"].long()
+
     def __call__(self, examples: Sequence[Mapping[str, Any]]) -> dict[str, torch.Tensor]:
         _check_batch(examples)
-        features = [self._features(e, i) for i, e in enumerate(examples)]
-        input_features, attention_mask = _pad_sequences(
-            features, self.pad_to_multiple_of, repr(self.feature_key)
-        )
+        if self.feature_extractor is not None:
+            input_features, attention_mask = self._extract(examples)
+        else:
+            features = [self._features(e, i) for i, e in enumerate(examples)]
+            input_features, attention_mask = _pad_sequences(
+                features, self.pad_to_multiple_of, repr(self.feature_key)
+            )
         return {
             "input_features": input_features,
             "attention_mask": attention_mask,

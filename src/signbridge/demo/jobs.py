@@ -14,7 +14,6 @@ functions stay top-level functions of this module.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -22,14 +21,23 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..evaluation.back_translation import BACKTRANSLATION_FILE
 from ..evaluation.production import NAR_WITH_KD, NAR_WITHOUT_KD
 from ..training.callbacks import ProgressEventsCallback
+from ..training.model_folder import finish_model_folder
 from ..training.nar_slp import NARSignProducerArguments, build_nar_tokenizer, save_producer, train_nar_slp
 from ..training.pose_autoencoder import train_pose_autoencoder
 from .settings import DemoSettings
 
 _CORPUS_CACHE: dict[tuple, dict[str, list[dict]]] = {}
+
+#: how the model cards of the demo's folders say they were trained
+DEMO_COMMAND = "signbridge demo"
+
+
+def _demo_config(settings: DemoSettings) -> dict:
+    from dataclasses import asdict
+
+    return {"demo_settings": asdict(settings)}
 
 
 def demo_corpus(settings: DemoSettings) -> dict[str, list[dict]]:
@@ -123,9 +131,13 @@ def translator_job(job: str, settings: DemoSettings, models_dir: str, model_conf
         model_args, data_args, training_args, dataset=dataset, callbacks=[ProgressEventsCallback(events, job)]
     )
     if job == "backtranslator":
-        (Path(results["model_dir"]) / BACKTRANSLATION_FILE).write_text(
-            json.dumps({"frame_stride": settings.backtranslator_frame_stride}), encoding="utf-8"
-        )
+        # it trained on every n-th frame: its feature extractor keeps every n-th frame of new poses too
+        from transformers import AutoProcessor
+
+        processor = AutoProcessor.from_pretrained(results["model_dir"])
+        processor.feature_extractor.frame_stride = settings.backtranslator_frame_stride
+        processor.save_pretrained(results["model_dir"])
+        processor.feature_extractor.save_pretrained(results["model_dir"])
     return results
 
 
@@ -157,6 +169,7 @@ def tae_job(job: str, settings: DemoSettings, models_dir: str, _config: dict, ev
         **settings.tae_config,
     )
     tae.save_pretrained(folder)
+    finish_model_folder(folder, command=DEMO_COMMAND, training_config=_demo_config(settings), scores=metrics)
     return {"model_dir": str(folder), "train": metrics}
 
 
@@ -202,7 +215,9 @@ def nar_job(job: str, settings: DemoSettings, models_dir: str, producer_config: 
         report=lambda line: events.put(("say", job, "   " + line)),
         callbacks=[ProgressEventsCallback(events, job)],
     )
-    save_producer(model, tokenizer, folder)
+    save_producer(
+        model, tokenizer, folder, command=DEMO_COMMAND, training_config=_demo_config(settings), scores=metrics
+    )
     return {"model_dir": str(folder), "train": metrics}
 
 

@@ -5,7 +5,9 @@ Used by CV-SLT training (dev scores while training, the final dev/test scores) a
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -66,4 +68,40 @@ def make_translation_compute_metrics(
     return compute_metrics
 
 
-__all__ = ["decode_sequences", "make_translation_compute_metrics"]
+def translate_files(
+    inputs: Sequence[str | os.PathLike],
+    model_dir: str | os.PathLike,
+    batch_size: int = 8,
+    num_beams: int = 5,
+    max_new_tokens: int = 40,
+    progress: bool = True,
+) -> list[tuple[str, str]]:
+    """``[(name, translation), ...]`` for every sign sequence in ``inputs`` (``.pose`` / ``.skels`` files, folders of
+    them, videos with the ``video`` extra), translated by the CV-SLT model saved in ``model_dir`` with its processor
+    (beam search, ``batch_size`` sequences at a time). The input files are read first (a bad file fails before the
+    model runs); a progress bar runs over the batches when there are several."""
+    from signbridge.data.sign_input import find_sign_files, read_sign_file
+    from signbridge.evaluation.back_translation import BackTranslator
+    from signbridge.models.cvslt import SignPoseFeatureExtractor
+
+    if isinstance(batch_size, bool) or int(batch_size) < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    files: list[Path] = []
+    for item in inputs:
+        path = Path(item)
+        files.extend(find_sign_files(path) if path.is_dir() else [path])
+    sequences = [entry for path in files for entry in read_sign_file(path)]
+    translator = BackTranslator.from_pretrained(
+        model_dir, num_beams=num_beams, max_new_tokens=max_new_tokens, batch_size=int(batch_size)
+    )
+    if not isinstance(translator.feature_extractor, SignPoseFeatureExtractor):
+        raise ValueError(
+            f"{model_dir}: a feature-input translator; translating pose files needs a pose-input one"
+        )
+    texts = translator.translate(
+        [poses for _, poses in sequences], progress=progress and len(sequences) > 1, desc="translating"
+    )
+    return [(name, text) for (name, _), text in zip(sequences, texts, strict=True)]
+
+
+__all__ = ["decode_sequences", "make_translation_compute_metrics", "translate_files"]

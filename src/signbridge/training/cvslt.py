@@ -10,9 +10,13 @@ search, writes the predictions and returns BLEU-1..4 / ROUGE-L per split (also w
 Sign input is either the corpus' visual ``features`` (S3D-style, ``feature_dim`` = 832) or its
 ``poses`` (T, J, K): these are normalised per joint and coordinate with a
 :class:`~signbridge.data.normalization.PoseNormalizer` fitted on the training split and flattened to
-(T, J*K) (150 for the 50-joint skeleton). The normaliser is saved as ``pose_normalizer.json`` next
-to the model (:func:`~signbridge.data.normalization.save_pose_normalizer`, read back by ``load_pose_normalizer``);
-apply it the same way (:func:`poses_to_features`) before translating poses.
+(T, J*K) (150 for the 50-joint skeleton) by a
+:class:`~signbridge.models.cvslt.SignPoseFeatureExtractor` holding the statistics (visual features go through a
+:class:`~signbridge.models.cvslt.SignFeatureExtractor`). The collator pads with that feature extractor, and the saved
+model folder holds it inside a :class:`~signbridge.models.cvslt.CVSLTProcessor` (``processor_config.json``,
+``preprocessor_config.json``), so ``AutoProcessor.from_pretrained(model_dir)`` prepares new input exactly like the
+training input. The folder is made Hub-ready by :func:`~signbridge.training.model_folder.finish_model_folder`
+(model card with the scores, the translation pipeline, a generation config with one length limit).
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from signbridge.utils.arguments import json_object_argument
 from signbridge.utils.distributed import check_distributed_arguments, wait_for_everyone
 
 from .callbacks import use_callbacks
+from .model_folder import finish_model_folder, hub_generation_config
 from .trainer import CVSLTTrainer, CVSLTTrainingArguments, decode_sequences, make_translation_compute_metrics
 
 if TYPE_CHECKING:
@@ -178,28 +183,6 @@ def parse_cvslt_args(
 # ---- data ----
 
 
-class PoseFeatureCollator:
-    """Wraps a :class:`SignTranslationCollator`: turns each example's poses into flattened, normalised features."""
-
-    def __init__(
-        self, collator, pose_key: str = "poses", normalizer=None, feature_key: str = POSE_FEATURE_KEY
-    ):
-        self.collator = collator
-        self.pose_key = pose_key
-        self.normalizer = normalizer
-        self.feature_key = feature_key
-
-    def __call__(self, examples: list[dict]) -> dict[str, torch.Tensor]:
-        converted = []
-        for example in examples:
-            if self.pose_key not in example:
-                raise ValueError(f"example {example.get('name', '?')!r} has no {self.pose_key!r} column")
-            item = {k: v for k, v in example.items() if k != self.pose_key}
-            item[self.feature_key] = poses_to_features(example[self.pose_key], self.normalizer)
-            converted.append(item)
-        return self.collator(converted)
-
-
 def _load_dataset(data_args: CVSLTDataArguments):
     from signbridge.data.builders import load_sign_dataset
 
@@ -327,6 +310,7 @@ def train_cvslt(
     from transformers import set_seed
 
     from signbridge.data.collators import SignTranslationCollator
+    from signbridge.models.cvslt import CVSLTProcessor
 
     start = time.time()
     set_seed(training_args.seed)  # before anything random: model initialisation included
@@ -358,16 +342,8 @@ def train_cvslt(
     train_texts = list(train_split[data_args.text_key])
     tokenizer = _build_tokenizer(model_args, train_texts)
 
-    normalizer = None
-    if data_args.input_key == "poses":
-        if data_args.normalize_poses:
-            normalizer = _fit_pose_normalizer(train_split, "poses")
-        first = poses_to_features(train_split[0]["poses"], normalizer)
-        feature_dim = int(first.shape[-1])
-        feature_key = POSE_FEATURE_KEY
-    else:
-        feature_dim = int(np.asarray(train_split[0]["features"]).shape[-1])
-        feature_key = "features"
+    feature_extractor = _build_feature_extractor(data_args, train_split)
+    feature_dim = feature_extractor.feature_size
 
     model = _build_model(model_args, tokenizer, feature_dim)
     n_params = sum(p.numel() for p in model.parameters())
@@ -375,12 +351,11 @@ def train_cvslt(
 
     collator = SignTranslationCollator(
         tokenizer,
-        feature_key=feature_key,
+        feature_key=data_args.input_key,
         text_key=data_args.text_key,
         max_label_length=data_args.max_target_length,
+        feature_extractor=feature_extractor,
     )
-    if data_args.input_key == "poses":
-        collator = PoseFeatureCollator(collator, pose_key="poses", normalizer=normalizer)
 
     gen_config = model.generation_config
     gen_config.num_beams = data_args.num_beams
@@ -429,10 +404,10 @@ def train_cvslt(
         )  # every process: FSDP gathers the weights; only the main one writes
     if data_args.save_model and trainer.is_world_process_zero():
         tokenizer.save_pretrained(str(model_dir))
-        if normalizer is not None:
-            from signbridge.data.normalization import save_pose_normalizer
-
-            save_pose_normalizer(normalizer, model_dir)
+        # one length limit in the saved generation config: generate(max_new_tokens=...) then never warns
+        hub_generation_config(gen_config, data_args.max_new_tokens).save_pretrained(str(model_dir))
+        processor = CVSLTProcessor(feature_extractor, tokenizer)
+        finish_model_folder(model_dir, processor=processor, **_card_details(model_args, data_args))
     if data_args.save_model:
         results["model_dir"] = str(model_dir)
 
@@ -472,8 +447,38 @@ def train_cvslt(
     if trainer.is_world_process_zero():
         with open(output_dir / "scores.json", "w", encoding="utf-8") as handle:
             json.dump(results, handle, indent=2, default=_json_default)
+        if "model_dir" in results:  # the model card gets the measured scores
+            scores = {split: results[split] for split in eval_split_names}
+            finish_model_folder(model_dir, **_card_details(model_args, data_args), scores=scores)
     wait_for_everyone()  # the other processes return once the files are written
     return results
+
+
+def _build_feature_extractor(data_args: CVSLTDataArguments, train_split):
+    """The feature extractor of the model's input: features as they are, or poses normalised with statistics fitted
+    on the training split (``normalize_poses``) and flattened."""
+    from signbridge.models.cvslt import SignFeatureExtractor, SignPoseFeatureExtractor
+
+    first = np.asarray(train_split[0][data_args.input_key])
+    if data_args.input_key != "poses":
+        return SignFeatureExtractor(feature_size=int(first.shape[-1]))
+    if first.ndim != 3:
+        raise ValueError(f"input_key=poses needs (T, J, K) poses, the corpus has shape {first.shape}")
+    normalizer = _fit_pose_normalizer(train_split, "poses") if data_args.normalize_poses else None
+    joints, dims = (int(n) for n in first.shape[1:])
+    return SignPoseFeatureExtractor(
+        skeleton="skeleton50" if (joints, dims) == (50, 3) else f"{joints}x{dims}",
+        num_joints=joints,
+        num_dims=dims,
+        normalization=None if normalizer is None else normalizer.to_dict(),
+    )
+
+
+def _card_details(model_args: CVSLTModelArguments, data_args: CVSLTDataArguments) -> dict[str, Any]:
+    return {
+        "dataset": data_args.dataset_name,
+        "training_config": {"model_args": asdict(model_args), "data_args": asdict(data_args)},
+    }
 
 
 def _json_default(value):
@@ -497,7 +502,6 @@ __all__ = [
     "POSE_NORMALIZER_FILE",
     "CVSLTDataArguments",
     "CVSLTModelArguments",
-    "PoseFeatureCollator",
     "main",
     "parse_cvslt_args",
     "poses_to_features",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -267,16 +267,29 @@ def train_nar_slp(
 
 
 def save_producer(
-    model: NARSignProducer, tokenizer: PreTrainedTokenizerBase, output_dir: str | os.PathLike
+    model: NARSignProducer,
+    tokenizer: PreTrainedTokenizerBase,
+    output_dir: str | os.PathLike,
+    *,
+    training_config: dict | None = None,
+    scores: dict | None = None,
+    dataset: str | None = None,
+    command: str | None = None,
 ) -> Path:
-    """Save a producer with its tokenizer (what ``signbridge produce --model DIR`` loads).
+    """Save a producer with its tokenizer (what ``signbridge produce --model DIR`` loads), Hub-ready: model card
+    (``training_config``, ``scores``), the ``sign-language-production`` pipeline declared for remote code.
 
     With several processes only the main one writes; the others wait until it has.
     """
+    from .model_folder import finish_model_folder
+
     output_dir = Path(output_dir)
     if is_main_process():
         model.save_pretrained(output_dir)
         tokenizer.save_pretrained(output_dir)
+        finish_model_folder(
+            output_dir, dataset=dataset, training_config=training_config, scores=scores, command=command
+        )
     wait_for_everyone()
     return output_dir
 
@@ -307,7 +320,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     model, metrics = train_nar_slp(
         pairs["train"], pose_vae, tokenizer, training_args, model_args, report=print
     )
-    save_producer(model, tokenizer, training_args.output_dir)
+    card = {"data_args": asdict(data_args), "model_args": asdict(model_args)}
+    save_producer(model, tokenizer, training_args.output_dir, training_config=card, dataset=data_args.dataset)
     produced, lengths = produce_poses(model, tokenizer, [p["text"] for p in pairs["dev"]], progress=True)
     true_lengths = [len(p["poses"]) for p in pairs["dev"]]
     results = {
@@ -322,6 +336,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     }
     if is_main_process():
         write_results(results, training_args.output_dir)
+        from .model_folder import finish_model_folder
+
+        finish_model_folder(
+            training_args.output_dir, dataset=data_args.dataset, training_config=card, scores=results
+        )  # the card gets the scores
     wait_for_everyone()
     return results
 

@@ -222,6 +222,14 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     }
     if is_main_process():
         write_results(results, output_dir)
+        from .model_folder import finish_model_folder
+
+        finish_model_folder(
+            output_dir,
+            dataset=data_args.dataset,
+            training_config={"model_args": asdict(model_args), "data_args": asdict(data_args)},
+            scores=results,
+        )
     wait_for_everyone()
     return results
 

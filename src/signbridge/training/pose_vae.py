@@ -11,7 +11,7 @@ import math
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -92,7 +92,8 @@ def train_pose_vae(
         args: optimisation settings (:class:`PoseVAETrainingArguments`).
         dev_sequences: optional held-out sequences; their mean absolute reconstruction error (corpus
             units) is reported and stored as ``model.dev_reconstruction_error``.
-        output_dir: when given, the model is saved there with ``save_pretrained``.
+        output_dir: when given, the model is saved there with ``save_pretrained``, with a model card
+            (:func:`~signbridge.training.model_folder.finish_model_folder`) holding ``args`` and the scores.
         progress: show a tqdm bar over the optimisation steps.
         report: callable receiving one-line summaries (default: the module logger).
         **config_overrides: ``PoseVAEConfig`` fields (``latent_dim``, ``hidden_sizes``, ``kl_weight``), and
@@ -194,7 +195,17 @@ def train_pose_vae(
         )
     if output_dir is not None:
         if is_main_process():
+            from .model_folder import finish_model_folder
+
             model.save_pretrained(output_dir)
+            scores = {"train_loss": model.train_loss}
+            if dev_sequences is not None:
+                scores["dev_reconstruction_mae"] = model.dev_reconstruction_error
+            finish_model_folder(
+                output_dir,
+                training_config={"training": asdict(args), "model": dict(config_overrides)},
+                scores=scores,
+            )
         wait_for_everyone()
     return model
 
@@ -244,6 +255,16 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     }
     if is_main_process():
         write_results(results, model_args.output_dir)
+        from .model_folder import finish_model_folder
+
+        card = {
+            "data_args": asdict(data_args),
+            "model_args": asdict(model_args),
+            "training_args": asdict(train_args),
+        }
+        finish_model_folder(
+            model_args.output_dir, dataset=data_args.dataset, training_config=card, scores=results
+        )
     wait_for_everyone()
     return results
 

@@ -356,6 +356,18 @@ class CVSLTPreTrainedModel(PreTrainedModel):
             cls, super().from_pretrained, pretrained_model_name_or_path, model_args, kwargs, strict
         )
 
+    def save_pretrained(self, save_directory, *args, **kwargs):
+        """`PreTrainedModel.save_pretrained`; a model registered for an Auto class (as signbridge registers
+        `CVSLTForConditionalGeneration` for `AutoModelForSeq2SeqLM`) also gets `AutoModel` in the saved `auto_map`, so
+        both Auto classes load the folder by remote code."""
+        if self._auto_class is not None:
+            auto_map = dict(getattr(self.config, "auto_map", None) or {})
+            auto_map.setdefault(
+                "AutoModel", f"{type(self).__module__.rsplit('.', 1)[-1]}.{type(self).__name__}"
+            )
+            self.config.auto_map = auto_map
+        return super().save_pretrained(save_directory, *args, **kwargs)
+
     def _init_weights(self, module):
         super()._init_weights(module)
         if isinstance(module, CVSLTForConditionalGeneration):

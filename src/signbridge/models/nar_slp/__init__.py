@@ -20,7 +20,7 @@ from ..copies import bind_copies
 
 bind_copies(__name__, __path__[0])
 
-from ..auto_registration import MODEL_SUBPACKAGES, register  # noqa: E402 (after the binding above)
+from ..auto_registration import MODEL_SUBPACKAGES, register, register_pipeline  # noqa: E402 (after the binding above)
 from ..pose_vae import (  # noqa: E402
     MissingNormalizationError,
     PoseVAEConfig,
@@ -35,8 +35,10 @@ from .modeling_nar_slp import (  # noqa: E402
     NARSignProductionOutput,
     TextInputError,
 )
+from .pipeline_nar_slp import SignLanguageProductionPipeline  # noqa: E402
 
 register(NARSignProducerConfig, NARSignProducer, MODEL_SUBPACKAGES[__name__])
+register_pipeline("sign-language-production", SignLanguageProductionPipeline)
 
 __all__ = [
     "MissingNormalizationError",
@@ -47,6 +49,7 @@ __all__ = [
     "NARSignProductionOutput",
     "PoseVAEConfig",
     "PoseVAEModel",
+    "SignLanguageProductionPipeline",
     "PoseValidationError",
     "TextInputError",
 ]
