@@ -13,6 +13,8 @@ __all__ = [
     "is_psutil_available",
     "is_evaluate_available",
     "require_evaluate",
+    "is_matplotlib_available",
+    "require_matplotlib",
 ]
 
 
@@ -61,3 +63,23 @@ def require_evaluate(feature: str = "the FGD metric") -> None:
         raise ImportError(
             f"{feature} needs evaluate: pip install 'signbridge[metrics]' (or pip install evaluate)"
         )
+
+
+def is_matplotlib_available() -> bool:
+    """True when matplotlib is installed (the experiment runner's and the modality-gap figures)."""
+    return _available("matplotlib")
+
+
+def require_matplotlib(feature: str = "drawing figures"):
+    """Return ``matplotlib.pyplot`` on the non-interactive Agg backend, or raise an ``ImportError`` with the
+    install command when matplotlib is missing."""
+    if not is_matplotlib_available():
+        raise ImportError(
+            f"{feature} needs matplotlib: pip install 'signbridge[plots]' (or pip install matplotlib)"
+        )
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
