@@ -1,4 +1,4 @@
-"""Analyses of trained models: the modality gap of a sign translation model (:mod:`.modality`).
+"""Analyses of trained models: the modality gap of a sign translation model (:mod:`.modality`) and decoding from CV-SLT's posterior path (:mod:`.posterior`).
 
 Names load on first use (this package imports torch through its modules, ``import signbridge`` must not).
 """
@@ -15,6 +15,8 @@ _LAZY_NAMES: dict[str, str] = {
     "pooled_distances": "modality",
     "project_2d": "modality",
     "sentence_representations": "modality",
+    "posterior_encoder_outputs": "posterior",
+    "posterior_generate": "posterior",
 }
 
 __getattr__, __dir__ = lazy_exports(
