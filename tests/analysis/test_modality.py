@@ -151,6 +151,18 @@ def test_callback_tracks_the_gap_and_plot_is_written(tmp_path):
     assert [h["modality_gap"] for h in state.log_history] == [h["gap"] for h in callback.history]
     with pytest.raises(ValueError, match="at least one batch"):
         ModalityGapCallback(batches=[])
+    # raw examples are collated by the Trainer's training collator when training begins
+    from_examples = ModalityGapCallback(examples=["a", "b"])
+    loader = SimpleNamespace(collate_fn=lambda rows: batch() if rows == ["a", "b"] else None)
+    from_examples.on_train_begin(
+        None,
+        SimpleNamespace(global_step=0, epoch=0.0, log_history=[]),
+        None,
+        model=model,
+        train_dataloader=loader,
+    )
+    assert from_examples.history[0]["gap"] == pytest.approx(callback.history[0]["gap"])
+    assert from_examples.last is not None and from_examples.last.sign.shape == (2, 3, 16)
     gaps = {"CV-SLT": modality_gap(model, [batch()]), "mBART": modality_gap(tiny_model(False), [batch()])}
     path = plot_modality_projection(gaps, tmp_path / "fig" / "projection.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -204,19 +204,28 @@ class ModalityGapCallback(TrainerCallback):
 
     Args:
         batches: collated batches (see :func:`modality_gap`), e.g. ``[collator(dev[:64])]``.
+        examples: instead of ``batches``: raw examples (dataset rows) that the Trainer's own training
+            collator turns into one batch when training begins (for callers that never see the collator,
+            like :func:`signbridge.training.train_cvslt`'s).
         every_n_steps: measure every N optimizer steps as well (0: only at epoch ends).
         layers, normalize: as in :func:`modality_gap`.
+
+    Attributes:
+        last: the :class:`ModalityGap` of the latest measurement (its representations feed
+            :func:`plot_modality_projection`).
     """
 
     batches: list = field(default_factory=list)
+    examples: list | None = None
     every_n_steps: int = 0
     layers: Sequence[int] | None = None
     normalize: bool = True
     history: list[dict[str, Any]] = field(default_factory=list)
+    last: ModalityGap | None = None
 
     def __post_init__(self):
-        if not self.batches:
-            raise ValueError("ModalityGapCallback needs at least one batch to measure on")
+        if not self.batches and not self.examples:
+            raise ValueError("ModalityGapCallback needs at least one batch (or examples) to measure on")
         if self.every_n_steps < 0:
             raise ValueError(f"every_n_steps must be >= 0, got {self.every_n_steps}")
 
@@ -224,6 +233,7 @@ class ModalityGapCallback(TrainerCallback):
         if model is None or (self.history and self.history[-1]["step"] == state.global_step):
             return
         gap = modality_gap(model, self.batches, self.layers, self.normalize)
+        self.last = gap
         self.history.append(
             {
                 "step": int(state.global_step),
@@ -234,7 +244,14 @@ class ModalityGapCallback(TrainerCallback):
         )
         state.log_history.append({"modality_gap": gap.gap, "step": int(state.global_step)})
 
-    def on_train_begin(self, args, state, control, model=None, **kwargs):
+    def on_train_begin(self, args, state, control, model=None, train_dataloader=None, **kwargs):
+        if not self.batches:
+            collate = getattr(train_dataloader, "collate_fn", None)
+            if collate is None:
+                raise ValueError(
+                    "ModalityGapCallback got examples but the Trainer passed no training collator"
+                )
+            self.batches = [collate(list(self.examples))]
         self._measure(state, model)
 
     def on_step_end(self, args, state, control, model=None, **kwargs):
