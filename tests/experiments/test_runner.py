@@ -1,0 +1,107 @@
+"""scripts/reproduce.py's runner: every experiment end to end at smoke sizes (signbridge.experiments.runner)."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from signbridge.experiments.registry import EXPERIMENTS, RunSizes
+from signbridge.experiments.runner import plan_jobs, run_experiment
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _smoke(name: str, tmp_path: Path) -> dict:
+    pytest.importorskip("matplotlib", reason="the figures need matplotlib (pip install 'signbridge[plots]')")
+    threads = torch.get_num_threads()
+    try:
+        return run_experiment(
+            name,
+            smoke=True,
+            workers=1,
+            results_dir=tmp_path / "results",
+            work_dir=tmp_path / "work",
+            report=None,
+        )
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _check_outputs(name: str, out: dict, tmp_path: Path) -> None:
+    experiment = EXPERIMENTS[name]
+    seeds = RunSizes.smoke().seeds
+    folder = tmp_path / "results" / name
+    assert sorted(out["ran"]) == sorted(f"{v}-seed{s}" for v in experiment.variants for s in seeds)
+    for variant in experiment.variants:
+        for seed in seeds:
+            data = json.loads((folder / f"{variant}-seed{seed}.json").read_text(encoding="utf-8"))
+            assert data["variant"] == variant and data["seed"] == seed and data["smoke"] is True
+            assert data["metrics"] and all(math.isfinite(v) for v in data["metrics"].values())
+            for key in experiment.metrics:
+                assert key in data["metrics"]
+    table = out["table"].read_text(encoding="utf-8")
+    for variant in experiment.variants:
+        assert f"| {variant}" in table
+    assert "nan" not in table.lower() and "inf" not in table.lower().replace("info", "")
+    assert out["figures"]
+    for figure in out["figures"]:
+        assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not (tmp_path / "work" / name).exists() or not any((tmp_path / "work" / name).iterdir())
+
+
+@pytest.mark.parametrize("name", sorted(EXPERIMENTS))
+def test_smoke_experiment_end_to_end(name, tmp_path):
+    out = _smoke(name, tmp_path)
+    _check_outputs(name, out, tmp_path)
+    if name == "cvslt_lambda":
+        data = json.loads((tmp_path / "results" / name / "lambda3-seed0.json").read_text(encoding="utf-8"))
+        assert "dev_posterior_bleu4" in data["metrics"]
+    if name == "cvslt_modality_gap":
+        data = json.loads((tmp_path / "results" / name / "cvslt-seed0.json").read_text(encoding="utf-8"))
+        assert len(data["series"]["gap"]) >= 2  # at the start and after training
+        assert len(data["projection"]["sign"]) == RunSizes.smoke().gap_sentences
+
+
+def test_finished_jobs_are_skipped(tmp_path):
+    pytest.importorskip("matplotlib", reason="the figures need matplotlib")
+    folder = tmp_path / "results" / "cvslt_modality_gap"
+    folder.mkdir(parents=True)
+    for variant in ("cvslt", "plain_mbart"):
+        for seed in (0, 1):
+            (folder / f"{variant}-seed{seed}.json").write_text(
+                json.dumps({"metrics": {"final_gap": 0.5, "initial_gap": 1.0, "dev_bleu4": 1.0}}),
+                encoding="utf-8",
+            )
+    to_run, done = plan_jobs("cvslt_modality_gap", [0, 1, 2], tmp_path / "results")
+    assert to_run == [("cvslt", 2), ("plain_mbart", 2)] and len(done) == 4
+    out = run_experiment(
+        "cvslt_modality_gap", smoke=True, seeds=[0, 1], results_dir=tmp_path / "results", report=None
+    )
+    assert out["ran"] == [] and len(out["skipped"]) == 4 and out["jobs"] == 4
+
+
+def test_bad_requests_are_refused(tmp_path):
+    with pytest.raises(ValueError, match="unknown experiment 'table4'"):
+        run_experiment("table4", smoke=True, results_dir=tmp_path)
+    with pytest.raises(ValueError, match="give --data_dir"):
+        run_experiment("cvslt_table4", results_dir=tmp_path, report=None)
+    with pytest.raises(ValueError, match="seeds must be non-negative integers"):
+        run_experiment("cvslt_table4", smoke=True, seeds=[-1], results_dir=tmp_path)
+
+
+def test_script_help_lists_the_experiments():
+    done = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "reproduce.py"), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0
+    for name in EXPERIMENTS:
+        assert name in done.stdout
