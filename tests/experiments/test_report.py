@@ -34,6 +34,7 @@ def test_table_mean_std_per_seed_and_claims(tmp_path):
     # cvslt: final gap mean 0.6, sample std sqrt(0.02) = 0.141; BLEU 11 ± 1.41
     assert "| cvslt | 2 | 0.6 ± 0.141 | 1.10 ± 0.141 | 11.00 ± 1.41 |" in table
     assert "| plain_mbart | 1 | 1.30 | 1.10 | 8.00 |" in table
+    assert "| plain_mbart | 2 | 1.10 ± 0.283 | 1.05 ± 0.0707 | 8.50 ± 0.707 |" in table
     # the claim "CV-SLT's final gap is smaller": plain - cvslt = 0.4 and 0.6 -> 0.5 ± 0.141, both positive
     assert "| 0.5 ± 0.141 (n=2) | yes |" in table
 
@@ -50,3 +51,25 @@ def test_every_experiment_has_variants_and_finite_defaults():
         for _, a, b, _ in experiment.claims:
             assert a in experiment.variants and b in experiment.variants
     assert math.isfinite(mean_std([1.0, 1.0])[1])
+
+
+def test_sub_tables_interval_order_and_partial_seeds(tmp_path):
+    folder = tmp_path / "nar_slp_tables"
+    title = "test FGD x10 per ground-truth length interval (frames)"
+    _write(folder, "scratch_bert", 0, {"test: Mean|fgd_x10": 2.0, f"{title}::NAR-SLP w/ KD|100-150": 0.5})
+    _write(
+        folder,
+        "scratch_bert",
+        1,
+        {
+            "test: Mean|fgd_x10": 4.0,
+            f"{title}::NAR-SLP w/ KD|100-150": 0.7,
+            f"{title}::NAR-SLP w/ KD|50-100": 0.2,
+        },
+    )
+    table = results_table(EXPERIMENTS["nar_slp_tables"], load_results(folder))
+    assert "| scratch_bert test: Mean | 2 | 3.00 ± 1.41 |" in table
+    assert f"#### {title}" in table
+    # intervals in numeric order; a value present for one seed only says so
+    assert "| variant | seeds | 50-100 | 100-150 |" in table
+    assert "| scratch_bert NAR-SLP w/ KD | 2 | 0.2 ± 0.00 (n=1) | 0.6 ± 0.141 |" in table

@@ -169,10 +169,16 @@ def nar_job(job: str, settings: DemoSettings, models_dir: str, producer_config: 
     corpus = demo_corpus(settings)
     folder = Path(models_dir) / job
     vae = PoseVAEModel.from_pretrained(Path(models_dir) / "pose_vae")
-    tokenizer = build_nar_tokenizer(
-        [e["text"] for e in corpus["train"]], vocab_size=settings.nar_tokenizer_vocab_size
-    )
+    if settings.nar_text_encoder_name_or_path:
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(settings.nar_text_encoder_name_or_path)
+    else:
+        tokenizer = build_nar_tokenizer(
+            [e["text"] for e in corpus["train"]], vocab_size=settings.nar_tokenizer_vocab_size
+        )
     model_args = NARSignProducerArguments(
+        text_encoder_name_or_path=settings.nar_text_encoder_name_or_path,
         text_encoder_config=dict(settings.nar_text_encoder_config),
         producer_config=dict(producer_config),
         use_distillation=job == "nar_slp",

@@ -95,6 +95,9 @@ class DemoSettings:
     nar_batch_size: int = 16
     nar_learning_rate: float = 1e-3
     nar_tokenizer_vocab_size: int = 1000
+    #: a pretrained BERT checkpoint folder (and its tokenizer) for the NAR-SLP text encoder; None: from scratch
+    #: with nar_text_encoder_config and a tokenizer trained on the corpus
+    nar_text_encoder_name_or_path: str | None = None
     nar_text_encoder_config: dict = field(
         default_factory=lambda: {
             "hidden_size": 64,

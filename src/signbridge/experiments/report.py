@@ -63,21 +63,16 @@ def _metric_keys(experiment: Experiment, results) -> list[str]:
     return list(keys)
 
 
-def results_table(experiment: Experiment, results: dict[str, dict[int, dict[str, Any]]]) -> str:
-    """The markdown table: one row per variant (mean ± std over seeds) then the per-seed values.
-
-    Metric keys ``"<row>|<metric>"`` (the NAR-SLP production table) become rows ``<variant> <row>``
-    with one column per metric.
-    """
-    keys = _metric_keys(experiment, results)
+def _sub_table(keys: list[str], variants: list[str], results) -> tuple[list[str], list[str]]:
+    """(mean ± std lines, per-seed lines) of one table of metric ``keys``."""
     grouped: dict[str, list[str]] = {}
     for key in keys:
         row, _, metric = key.rpartition("|")
         grouped.setdefault(row, []).append(metric)
     columns = list(dict.fromkeys(m for metrics in grouped.values() for m in metrics))
-    variants = [v for v in experiment.variants if v in results]
-    lines = [f"### {experiment.name}", "", experiment.description, ""]
-    lines += ["| variant | seeds | " + " | ".join(columns) + " |", "|---|---|" + "---|" * len(columns)]
+    if columns and all(re.match(r"^\d+", c) for c in columns):  # numeric intervals ("0-50", "50-100", "200+")
+        columns.sort(key=lambda c: int(re.match(r"^\d+", c).group()))
+    lines = ["| variant | seeds | " + " | ".join(columns) + " |", "|---|---|" + "---|" * len(columns)]
     per_seed = ["| variant | seed | " + " | ".join(columns) + " |", "|---|---|" + "---|" * len(columns)]
     for variant in variants:
         seeds = results[variant]
@@ -87,7 +82,12 @@ def results_table(experiment: Experiment, results: dict[str, dict[int, dict[str,
             for column in columns:
                 key = f"{row}|{column}" if row else column
                 values = [seeds[s]["metrics"][key] for s in sorted(seeds) if key in seeds[s]["metrics"]]
-                cells.append(_cell(values) if values else "")
+                cell = _cell(values) if values else ""
+                if values and len(values) < len(seeds):
+                    cell += f" (n={len(values)})"
+                cells.append(cell)
+            if not any(cells):
+                continue
             lines.append(f"| {label} | {len(seeds)} | " + " | ".join(cells) + " |")
             for seed in sorted(seeds):
                 got = seeds[seed]["metrics"]
@@ -97,12 +97,54 @@ def results_table(experiment: Experiment, results: dict[str, dict[int, dict[str,
                     + " | ".join("" if v is None else _number(v) for v in values)
                     + " |"
                 )
-    lines += ["", "Per seed:", ""] + per_seed
+    return lines, per_seed
+
+
+def results_table(experiment: Experiment, results: dict[str, dict[int, dict[str, Any]]]) -> str:
+    """The markdown table: one row per variant (mean ± std over seeds) then the per-seed values.
+
+    Metric keys ``"<row>|<metric>"`` (the NAR-SLP production table) become rows ``<variant> <row>``
+    with one column per metric; keys ``"<table>::<row>|<metric>"`` go to a separate table titled
+    ``<table>`` (the NAR-SLP FGD per length interval). Then each of the experiment's claims: the
+    per-seed differences A - B, their mean ± std, and whether the direction reproduced (``yes``: A > B
+    on every seed; ``partly``: on average only; ``no``).
+    """
+    keys = _metric_keys(experiment, results)
+    tables: dict[str, list[str]] = {}
+    for key in keys:
+        title, _, rest = key.rpartition("::")
+        tables.setdefault(title, []).append(rest)
+    variants = [v for v in experiment.variants if v in results]
+    lines = [f"### {experiment.name}", "", experiment.description, ""]
+    for title, table_keys in tables.items():
+        prefix = f"{title}::" if title else ""
+        if title:
+            lines += ["", f"#### {title}", ""]
+        # the sub-table reads results through the full keys
+        view = {
+            v: {
+                s: {
+                    "metrics": {
+                        k[len(prefix) :]: x
+                        for k, x in d["metrics"].items()
+                        if k.startswith(prefix) and (prefix or "::" not in k)
+                    }
+                }
+                for s, d in results[v].items()
+            }
+            for v in variants
+        }
+        means, per_seed = _sub_table(table_keys, variants, view)
+        lines += means + ["", "Per seed:", ""] + per_seed
     claims = [c for c in experiment.claims if c[1] in results and c[2] in results]
     if claims:
         lines += ["", "| claim | A - B (mean ± std over seeds) | reproduced in direction |", "|---|---|---|"]
         for text, a, b, metric in claims:
-            common = sorted(set(results[a]) & set(results[b]))
+            common = sorted(
+                s
+                for s in set(results[a]) & set(results[b])
+                if metric in results[a][s]["metrics"] and metric in results[b][s]["metrics"]
+            )
             diffs = [results[a][s]["metrics"][metric] - results[b][s]["metrics"][metric] for s in common]
             if not diffs:
                 continue

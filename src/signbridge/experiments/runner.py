@@ -23,12 +23,16 @@ __all__ = ["main", "plan_jobs", "run_experiment"]
 
 
 def plan_jobs(
-    name: str, seeds: Sequence[int], results_dir: Path
+    name: str, seeds: Sequence[int], results_dir: Path, variants: Sequence[str] | None = None
 ) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
     """``(to_run, done)``: the (variant, seed) jobs of experiment ``name`` without and with a results file."""
     experiment = EXPERIMENTS[name]
+    if variants is not None:
+        unknown = [v for v in variants if v not in experiment.variants]
+        if unknown:
+            raise ValueError(f"{name} has no variant(s) {unknown}; its variants: {list(experiment.variants)}")
     to_run, done = [], []
-    for variant in experiment.variants:
+    for variant in variants if variants is not None else experiment.variants:
         for seed in seeds:
             target = results_dir / name / f"{variant}-seed{seed}.json"
             (done if target.is_file() else to_run).append((variant, seed))
@@ -40,6 +44,7 @@ def run_experiment(
     *,
     smoke: bool = False,
     seeds: Sequence[int] | None = None,
+    variants: Sequence[str] | None = None,
     workers: int | None = None,
     results_dir: str | os.PathLike | None = None,
     work_dir: str | os.PathLike | None = None,
@@ -53,6 +58,7 @@ def run_experiment(
         name: one of :data:`~signbridge.experiments.registry.EXPERIMENTS`.
         smoke: tiny sizes on the embedded corpus (checks the whole path; the scores mean nothing).
         seeds: default: the sizes' seeds (0, 1, 2; smoke: 0, 1).
+        variants: run only these variants (default: all); the table shows every variant with results.
         workers: jobs at once (default: one per CPU core); 1 runs them here, one after another.
         results_dir: where the per-job JSON, ``results.md`` and the PNGs go, under ``<name>/``
             (default ``model_cards/results``; smoke: ``runs/reproduce-smoke/results``).
@@ -75,7 +81,7 @@ def run_experiment(
         raise ValueError(f"seeds must be non-negative integers, got {seeds!r}")
     results_dir = Path(results_dir or ("runs/reproduce-smoke/results" if smoke else "model_cards/results"))
     work_dir = Path(work_dir or ("runs/reproduce-smoke" if smoke else "runs/reproduce"))
-    to_run, done = plan_jobs(name, seeds, results_dir)
+    to_run, done = plan_jobs(name, seeds, results_dir, variants)
     if done:
         say(
             f"{name}: {len(done)} job(s) already have results, skipped: "
@@ -151,6 +157,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "--smoke", action="store_true", help="tiny sizes on the embedded corpus (a check, not results)"
     )
     parser.add_argument("--seeds", type=int, nargs="+", default=None, help="default: 0 1 2 (smoke: 0 1)")
+    parser.add_argument("--variants", nargs="+", default=None, help="only these variants (default: all)")
     parser.add_argument("--workers", type=int, default=None, help="jobs at once (default: one per CPU core)")
     parser.add_argument("--results_dir", default=None, help="default: model_cards/results")
     parser.add_argument(
@@ -165,6 +172,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         args.experiment,
         smoke=args.smoke,
         seeds=args.seeds,
+        variants=args.variants,
         workers=args.workers,
         results_dir=args.results_dir,
         work_dir=args.work_dir,
