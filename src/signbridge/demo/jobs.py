@@ -37,6 +37,12 @@ def demo_corpus(settings: DemoSettings) -> dict[str, list[dict]]:
     from ..data.synthetic import SyntheticCorpusConfig, generate_corpus
 
     key = (settings.seed, settings.train_size, settings.dev_size, settings.test_size)
+    if settings.annotations_dir:
+        key += (settings.annotations_dir, settings.annotation_prefix)
+        if key not in _CORPUS_CACHE:
+            _CORPUS_CACHE.clear()
+            _CORPUS_CACHE[key] = _annotated_corpus(settings)
+        return _CORPUS_CACHE[key]
     if key not in _CORPUS_CACHE:
         _CORPUS_CACHE.clear()
         _CORPUS_CACHE[key] = generate_corpus(
@@ -48,6 +54,31 @@ def demo_corpus(settings: DemoSettings) -> dict[str, list[dict]]:
             )
         )
     return _CORPUS_CACHE[key]
+
+
+#: the demo's translators keep targets of at most 40 tokens: 38 words + </s> + language code
+_MAX_WORDS = 38
+
+
+def _annotated_corpus(settings: DemoSettings) -> dict[str, list[dict]]:
+    """Real SLRT annotations with a synthesised signal (see ``DemoSettings.annotations_dir``)."""
+    from ..data.slrt import read_slrt_annotations
+    from ..data.synthetic import SyntheticCorpusConfig, synthesize_annotated
+
+    config = SyntheticCorpusConfig(seed=settings.seed)
+    corpus = {}
+    for split, size in (
+        ("train", settings.train_size),
+        ("dev", settings.dev_size),
+        ("test", settings.test_size),
+    ):
+        records = read_slrt_annotations(
+            Path(settings.annotations_dir) / f"{settings.annotation_prefix}.{split}"
+        )
+        if split == "train":
+            records = [r for r in records if len(r["text"].split()) <= _MAX_WORDS]
+        corpus[split] = list(synthesize_annotated(records[:size], split, config))
+    return corpus
 
 
 def _dataset_dict(corpus: dict[str, list[dict]], columns: tuple[str, ...], frame_stride: int = 1):

@@ -249,6 +249,12 @@ def _nar_slp_job(spec: dict[str, Any], events, name: str) -> dict[str, Any]:
     if spec["smoke"]:
         options["cvslt_model_config"] = translator_model_config(64, d_model=16, layers=1)
         options["backtranslator_model_config"] = translator_model_config(200, d_model=16, layers=1)
+    if sizes.corpus != "synthetic":
+        if not spec.get("data_dir"):
+            raise ValueError(
+                f"nar_slp_tables on {sizes.corpus} needs --data_dir (the SLRT annotation folder)"
+            )
+        options["annotations_dir"] = spec["data_dir"]
     if switches.get("pretrained_text_encoder"):
         options["nar_text_encoder_name_or_path"] = pretrained_package_dir(switches["pretrained_text_encoder"])
     options["seed"] = spec["seed"]
