@@ -132,3 +132,51 @@ def test_script_help_lists_the_experiments():
     assert done.returncode == 0
     for name in EXPERIMENTS:
         assert name in done.stdout
+
+
+def test_full_path_on_a_phoenix14t_synthetic_slice(phoenix_dir, tmp_path):
+    """The real grids' path (phoenix14t_synthetic, posterior decoding) with tiny sizes set by overrides."""
+    pytest.importorskip("matplotlib", reason="the figures need matplotlib")
+    overrides = {
+        "corpus_options": {"max_samples": 12, "feature_dim": 32},
+        "d_model": 16,
+        "layers": 1,
+        "epochs": 1.0,
+        "batch_size": 12,
+        "num_beams": 1,
+    }
+    threads = torch.get_num_threads()
+    try:
+        out = run_experiment(
+            "cvslt_lambda",
+            data_dir=phoenix_dir,
+            variants=["lambda3"],
+            seeds=[0],
+            workers=1,
+            results_dir=tmp_path / "results",
+            work_dir=tmp_path / "work",
+            overrides=overrides,
+            report=None,
+        )
+    finally:
+        torch.set_num_threads(threads)
+    data = json.loads(
+        (tmp_path / "results" / "cvslt_lambda" / "lambda3-seed0.json").read_text(encoding="utf-8")
+    )
+    assert data["smoke"] is False and data["sizes"]["corpus"] == "phoenix14t_synthetic"
+    assert data["sizes"]["d_model"] == 16 and data["sizes"]["max_target_length"] == 64
+    assert (
+        all(math.isfinite(v) for v in data["metrics"].values()) and "dev_posterior_bleu4" in data["metrics"]
+    )
+    assert out["ran"] == ["lambda3-seed0"]
+    # results made under other sizes are flagged in the table
+    other = dict(data, sizes={**data["sizes"], "d_model": 32})
+    (tmp_path / "results" / "cvslt_lambda" / "lambda3-seed1.json").write_text(
+        json.dumps(other), encoding="utf-8"
+    )
+    from signbridge.experiments.report import assemble_results
+
+    table = assemble_results("cvslt_lambda", tmp_path / "results")["table"].read_text(encoding="utf-8")
+    assert "2 different configurations" in table
+    with pytest.raises(ValueError, match=r"unknown RunSizes field\(s\) \['dmodel'\]"):
+        run_experiment("cvslt_lambda", data_dir=phoenix_dir, overrides={"dmodel": 8}, results_dir=tmp_path)

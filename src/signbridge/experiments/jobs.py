@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .registry import EXPERIMENTS, TRANSLATION_METRICS, RunSizes, run_sizes
+from .registry import EXPERIMENTS, TRANSLATION_METRICS, RunSizes
 
 __all__ = ["load_corpus", "run_job", "write_json"]
 
@@ -84,6 +84,7 @@ def run_job(spec: dict[str, Any], events) -> dict[str, Any]:
             "seed": spec["seed"],
             "smoke": bool(spec["smoke"]),
             "switches": experiment.variants[spec["variant"]],
+            "sizes": spec["sizes"],
             "timing": {"wall_s": round(time.time() - wall, 1), "cpu_s": round(time.process_time() - cpu, 1)},
         }
     )
@@ -100,7 +101,7 @@ def _cvslt_job(spec: dict[str, Any], events, name: str) -> dict[str, Any]:
     from ..training import CVSLTDataArguments, CVSLTModelArguments, CVSLTTrainingArguments, train_cvslt
     from ..training.callbacks import ProgressEventsCallback
 
-    sizes = run_sizes(spec["smoke"])
+    sizes = RunSizes.from_dict(spec["sizes"])
     switches = dict(EXPERIMENTS[spec["experiment"]].variants[spec["variant"]])
     measurements = {k: switches.pop(k) for k in _MEASUREMENT_SWITCHES if k in switches}
     use_latent = switches.pop("use_latent", True)
@@ -243,7 +244,7 @@ def _nar_slp_job(spec: dict[str, Any], events, name: str) -> dict[str, Any]:
     from ..demo import DemoSettings, run_demo
     from ..demo.settings import translator_model_config
 
-    sizes = run_sizes(spec["smoke"])
+    sizes = RunSizes.from_dict(spec["sizes"])
     switches = EXPERIMENTS[spec["experiment"]].variants[spec["variant"]]
     options = dict(sizes.demo_settings)
     if spec["smoke"]:

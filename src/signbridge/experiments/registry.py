@@ -23,7 +23,7 @@ experiment                  variants (switch)
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 __all__ = ["EXPERIMENTS", "Experiment", "RunSizes", "run_sizes"]
@@ -151,6 +151,22 @@ class RunSizes:
         default_factory=lambda: {"train_size": 1500, "dev_size": 519, "test_size": 642}
     )
 
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able fields (written into every job's results, and compared across jobs by the report)."""
+        out = asdict(self)
+        out["seeds"] = list(self.seeds)
+        out["demo_settings"] = {
+            k: list(v) if isinstance(v, tuple) else v for k, v in self.demo_settings.items()
+        }
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunSizes:
+        """The inverse of :meth:`to_dict`."""
+        data = dict(data)
+        data["seeds"] = tuple(data["seeds"])
+        return cls(**data)
+
     @classmethod
     def full(cls) -> RunSizes:
         """The grids' configuration (provisional: the base-configuration probe decides model size and epochs)."""
@@ -222,6 +238,13 @@ _SMOKE_DEMO: dict[str, Any] = {
 }
 
 
-def run_sizes(smoke: bool) -> RunSizes:
-    """:meth:`RunSizes.smoke` or :meth:`RunSizes.full`."""
-    return RunSizes.smoke() if smoke else RunSizes.full()
+def run_sizes(smoke: bool, overrides: dict[str, Any] | None = None) -> RunSizes:
+    """:meth:`RunSizes.smoke` or :meth:`RunSizes.full`, with ``overrides`` (field -> value) applied."""
+    sizes = RunSizes.smoke() if smoke else RunSizes.full()
+    if overrides:
+        known = {f.name for f in fields(RunSizes)}
+        unknown = sorted(set(overrides) - known)
+        if unknown:
+            raise ValueError(f"unknown RunSizes field(s) {unknown}; known: {sorted(known)}")
+        sizes = replace(sizes, **overrides)
+    return sizes

@@ -136,6 +136,15 @@ def results_table(experiment: Experiment, results: dict[str, dict[int, dict[str,
         }
         means, per_seed = _sub_table(table_keys, variants, view)
         lines += means + ["", "Per seed:", ""] + per_seed
+    configurations = {
+        json.dumps(d.get("sizes"), sort_keys=True) for seeds in results.values() for d in seeds.values()
+    }
+    if len(configurations) > 1:
+        lines += [
+            "",
+            f"**Warning: these results come from {len(configurations)} different configurations** "
+            "(the jobs' `sizes` differ); compare variants only within one configuration.",
+        ]
     claims = [c for c in experiment.claims if c[1] in results and c[2] in results]
     if claims:
         lines += ["", "| claim | A - B (mean ± std over seeds) | reproduced in direction |", "|---|---|---|"]

@@ -50,6 +50,7 @@ def run_experiment(
     work_dir: str | os.PathLike | None = None,
     data_dir: str | os.PathLike | None = None,
     keep_models: bool = False,
+    overrides: dict[str, Any] | None = None,
     report: Callable[[str], None] | None = print,
 ) -> dict[str, Any]:
     """Run the missing jobs of experiment ``name`` and assemble its results.
@@ -62,9 +63,11 @@ def run_experiment(
         workers: jobs at once (default: one per CPU core); 1 runs them here, one after another.
         results_dir: where the per-job JSON, ``results.md`` and the PNGs go, under ``<name>/``
             (default ``model_cards/results``; smoke: ``runs/reproduce-smoke/results``).
-        work_dir: the jobs' model folders (default ``runs/reproduce[-smoke]``); deleted after each job
-            unless ``keep_models``.
+        work_dir: the jobs' model folders (default ``runs/reproduce[-smoke]``), deleted after each job
+            unless ``keep_models``, and the corpus' Arrow cache (``datasets/``, kept across sittings).
         data_dir: the SLRT annotation folder of the full runs' corpus (``phoenix14t_synthetic``).
+        overrides: :class:`~signbridge.experiments.registry.RunSizes` fields to change for every job of
+            this run (each job records its sizes; the table flags results made with different sizes).
 
     Returns:
         ``{"ran": [...], "skipped": [...], "table": path, "figures": [...], "jobs": count}``.
@@ -75,7 +78,7 @@ def run_experiment(
     if name not in EXPERIMENTS:
         raise ValueError(f"unknown experiment {name!r}; available: {sorted(EXPERIMENTS)}")
     say = report if report is not None else (lambda _line: None)
-    sizes = run_sizes(smoke)
+    sizes = run_sizes(smoke, overrides)
     seeds = list(sizes.seeds if seeds is None else seeds)
     if not seeds or any(not isinstance(s, int) or s < 0 for s in seeds):
         raise ValueError(f"seeds must be non-negative integers, got {seeds!r}")
@@ -94,7 +97,7 @@ def run_experiment(
     if to_run and sizes.corpus != "synthetic":
         from .jobs import load_corpus
 
-        load_corpus(sizes, str(data_dir))  # prepare the Arrow cache once, before the workers read it
+        load_corpus(sizes, str(data_dir), str(work_dir / "datasets"))  # the Arrow cache, before the workers read it
     jobs = {}
     for variant, seed in to_run:
         spec = {
@@ -102,8 +105,9 @@ def run_experiment(
             "variant": variant,
             "seed": seed,
             "smoke": smoke,
+            "sizes": sizes.to_dict(),
             "data_dir": None if data_dir is None else str(data_dir),
-            "cache_dir": str(work_dir / "datasets") if smoke else None,
+            "cache_dir": str(work_dir / "datasets"),
             "work_dir": str(work_dir / name / f"{variant}-seed{seed}"),
             "results_file": str(results_dir / name / f"{variant}-seed{seed}.json"),
         }
@@ -166,6 +170,14 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument(
         "--data_dir", default=None, help="the SLRT annotation folder (e.g. ../shared/data/phoenix-2014t)"
     )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="FIELD=JSON",
+        help="change a RunSizes field for every job of this run, e.g. --set epochs=20 --set d_model=192",
+    )
     parser.add_argument("--keep_models", action="store_true", help="keep each job's trained models")
     args = parser.parse_args(argv)
     return run_experiment(
@@ -178,4 +190,20 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         work_dir=args.work_dir,
         data_dir=args.data_dir,
         keep_models=args.keep_models,
+        overrides=_parse_overrides(args.overrides),
     )
+
+
+def _parse_overrides(items: Sequence[str]) -> dict[str, Any]:
+    import json
+
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"reproduce.py: error: --set takes FIELD=VALUE, got {item!r}")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value  # a plain string
+    return out
