@@ -97,7 +97,9 @@ def run_experiment(
     if to_run and sizes.corpus != "synthetic":
         from .jobs import load_corpus
 
-        load_corpus(sizes, str(data_dir), str(work_dir / "datasets"))  # the Arrow cache, before the workers read it
+        load_corpus(
+            sizes, str(data_dir), str(work_dir / "datasets")
+        )  # the Arrow cache, before the workers read it
     jobs = {}
     for variant, seed in to_run:
         spec = {
