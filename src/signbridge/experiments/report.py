@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -214,20 +213,20 @@ def _figure_gap(plt, results, folder: Path) -> list[Path]:
     return paths
 
 
-def _figure_bars(metric_of: Callable[[str], str], title: str):
+def _figure_bars(metric: str, title: str, file_stem: str):
+    """A bar per variant: ``metric``'s mean over seeds with its std as error bar."""
+
     def draw(plt, results, folder: Path, experiment: Experiment) -> list[Path]:
         fig, ax = plt.subplots(figsize=(max(5, 1.1 * len(results)), 3.6))
         names = [v for v in experiment.variants if v in results]
-        keys = [metric_of(v) for v in names]
         values = [
-            [d["metrics"][k] for d in results[v].values() if k in d["metrics"]]
-            for v, k in zip(names, keys, strict=True)
+            [d["metrics"][metric] for d in results[v].values() if metric in d["metrics"]] for v in names
         ]
         stats = [mean_std(v) if v else (math.nan, 0.0) for v in values]
         ax.bar(range(len(names)), [m for m, _ in stats], yerr=[s for _, s in stats], capsize=3)
         ax.set_xticks(range(len(names)), names, rotation=30, ha="right")
         ax.set_ylabel(title)
-        return [_save(plt, fig, folder / f"{experiment.name}.png")]
+        return [_save(plt, fig, folder / f"{file_stem}.png")]
 
     return draw
 
@@ -276,5 +275,9 @@ def assemble_results(name: str, results_dir: str | Path) -> dict[str, Any]:
     elif experiment.kind == "nar_slp":
         figures = _nar_figure(plt, results, folder, experiment)
     else:
-        figures = _figure_bars(lambda _v: "test_bleu4", "test BLEU-4")(plt, results, folder, experiment)
+        figures = _figure_bars("test_bleu4", "test BLEU-4", experiment.name)(plt, results, folder, experiment)
+        if "final_gap" in experiment.metrics:
+            figures += _figure_bars("final_gap", "modality gap after training", f"{experiment.name}_gap")(
+                plt, results, folder, experiment
+            )
     return {"table": table, "figures": figures, "jobs": sum(len(s) for s in results.values())}
