@@ -77,7 +77,7 @@ EXPERIMENTS: dict[str, Experiment] = {
             "unshared_attention": {"share_attention": False, "track_gap": True},
             "plain_mbart": {"use_latent": False, "track_gap": True},
         },
-        (*_SPLIT_METRICS, "final_gap"),
+        (*_SPLIT_METRICS, "dev_distinct_pct", "final_gap"),
         (
             ("w/o AEP hurts", "full", "no_aep", "test_bleu4"),
             ("w/o SD hurts", "full", "no_sd", "test_bleu4"),
@@ -101,7 +101,7 @@ EXPERIMENTS: dict[str, Experiment] = {
         "cvslt",
         "Modality gap over training (paper Fig. 1/4/5): CV-SLT vs plain mBART of the same size",
         {"cvslt": {"track_gap": True}, "plain_mbart": {"use_latent": False, "track_gap": True}},
-        ("final_gap", "initial_gap", "dev_bleu4"),
+        ("final_gap", "initial_gap", "dev_bleu4", "dev_distinct_pct"),
         (("CV-SLT's final gap is smaller", "plain_mbart", "cvslt", "final_gap"),),
     ),
     "nar_slp_tables": Experiment(
