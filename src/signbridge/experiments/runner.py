@@ -94,7 +94,7 @@ def run_experiment(
         raise ValueError(
             f"{name} runs on {sizes.corpus}: give --data_dir, the folder of its SLRT annotation files"
         )
-    if to_run and sizes.corpus != "synthetic":
+    if to_run and sizes.corpus != "synthetic" and EXPERIMENTS[name].kind == "cvslt":
         from .jobs import load_corpus
 
         load_corpus(
