@@ -174,3 +174,40 @@ def test_full_path_on_a_phoenix14t_synthetic_slice(phoenix_dir, tmp_path):
     assert "2 different configurations" in table
     with pytest.raises(ValueError, match=r"unknown RunSizes field\(s\) \['dmodel'\]"):
         run_experiment("cvslt_lambda", data_dir=phoenix_dir, overrides={"dmodel": 8}, results_dir=tmp_path)
+
+
+def test_nar_slp_full_path_on_phoenix_annotations(phoenix_dir, tmp_path):
+    """nar_slp_tables' real path: the end-to-end pipeline on PHOENIX14T's annotations (tiny demo sizes)."""
+    pytest.importorskip("matplotlib", reason="the figures need matplotlib")
+    from signbridge.data.slrt import read_slrt_annotations
+    from signbridge.experiments.registry import LENGTH_INTERVALS
+
+    threads = torch.get_num_threads()
+    try:
+        run_experiment(
+            "nar_slp_tables",
+            data_dir=phoenix_dir,
+            variants=["scratch_bert"],
+            seeds=[0],
+            workers=1,
+            results_dir=tmp_path / "results",
+            work_dir=tmp_path / "work",
+            overrides={"demo_settings": dict(RunSizes.smoke().demo_settings)},
+            report=None,
+        )
+    finally:
+        torch.set_num_threads(threads)
+    data = json.loads(
+        (tmp_path / "results" / "nar_slp_tables" / "scratch_bert-seed0.json").read_text(encoding="utf-8")
+    )
+    assert data["corpus"].startswith("phoenix14t_synthetic")
+    # the test split is PHOENIX14T's: its ground-truth lengths fall into the intervals as the annotations say
+    test = read_slrt_annotations(phoenix_dir / "phoenix-2014t_cleaned.test")[
+        : RunSizes.smoke().demo_settings["test_size"]
+    ]
+    expected = {}
+    for low, high in LENGTH_INTERVALS:
+        label = f"{low}-{high}" if high is not None else f"{low}+"
+        expected[label] = sum(low <= r["num_frames"] < (high or 10**9) for r in test)
+    assert data["length_interval_counts"] == expected
+    assert all(math.isfinite(v) for v in data["metrics"].values())

@@ -283,7 +283,9 @@ def _nar_slp_job(spec: dict[str, Any], events, name: str) -> dict[str, Any]:
     return {
         "metrics": metrics,
         "translation": results["translation"],
-        "corpus": "synthetic (embedded)",
+        "corpus": "synthetic (embedded)"
+        if sizes.corpus == "synthetic"
+        else f"{sizes.corpus} ({spec['data_dir']})",
         **lengths,
     }
 
