@@ -57,10 +57,10 @@ def _stretch(params: np.ndarray, frames: int) -> np.ndarray:
     """(frames, P): ``params`` (T, P) resampled linearly in time (both ends kept)."""
     if len(params) == frames:
         return params
-    position = np.linspace(0.0, len(params) - 1.0, frames)
-    low = np.minimum(position.astype(int), len(params) - 2) if len(params) > 1 else np.zeros(frames, int)
     if len(params) == 1:
         return np.repeat(params, frames, axis=0)
+    position = np.linspace(0.0, len(params) - 1.0, frames)
+    low = np.minimum(position.astype(int), len(params) - 2)
     frac = (position - low)[:, None]
     return params[low] * (1.0 - frac) + params[low + 1] * frac
 
