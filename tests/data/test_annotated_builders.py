@@ -94,3 +94,18 @@ def test_bad_options(tmp_path, phoenix_dir):
         load_sign_dataset("phoenix14t_synthetic", data_dir=phoenix_dir, max_samples=0)
     with pytest.raises(FileNotFoundError, match="phoenix-2014t_cleaned.train"):
         load_sign_dataset("phoenix14t_synthetic", data_dir=tmp_path, cache_dir=tmp_path / "c")
+
+
+def test_csl_written_as_pose_files_names_its_languages(csl_dir, tmp_path):
+    pytest.importorskip("pose_format")
+    import csv
+
+    ds = load_sign_dataset(
+        "csl_daily_synthetic", data_dir=csl_dir, cache_dir=tmp_path / "c", max_samples=2, feature_dim=8
+    )
+    corpus = {"dev": list(ds["dev"].with_format("numpy"))}
+    out = write_corpus(corpus, tmp_path / "pose", format="pose", spoken_language="zh", signed_language="csl")
+    with open(out / "index.csv", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["words"] for r in rows] == ds["dev"]["text"]
+    assert {(r["spoken_language"], r["signed_language"]) for r in rows} == {("zh", "csl")}
