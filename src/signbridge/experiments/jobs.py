@@ -97,6 +97,8 @@ def run_job(spec: dict[str, Any], events) -> dict[str, Any]:
 
 
 def _cvslt_job(spec: dict[str, Any], events, name: str) -> dict[str, Any]:
+    import torch
+
     from ..demo.settings import translator_model_config
     from ..training import CVSLTDataArguments, CVSLTModelArguments, CVSLTTrainingArguments, train_cvslt
     from ..training.callbacks import ProgressEventsCallback
@@ -145,7 +147,7 @@ def _cvslt_job(spec: dict[str, Any], events, name: str) -> dict[str, Any]:
         save_strategy="no",
         logging_steps=50,
         report_to="none",
-        use_cpu=True,
+        use_cpu=not torch.cuda.is_available(),  # a GPU when present
         seed=spec["seed"],
         disable_tqdm=True,
         dataloader_pin_memory=False,
@@ -215,7 +217,8 @@ def _posterior_scores(model_dir: str, dev, data_args, sizes: RunSizes, score_lev
     from ..metrics.translation import translation_scores
     from ..models.cvslt import CVSLTForConditionalGeneration
 
-    model = CVSLTForConditionalGeneration.from_pretrained(model_dir).eval()
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    model = CVSLTForConditionalGeneration.from_pretrained(model_dir).eval().to(device)
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     collator = SignTranslationCollator(tokenizer, max_label_length=data_args.max_target_length)
     rows = dev.with_format("numpy")
@@ -229,9 +232,9 @@ def _posterior_scores(model_dir: str, dev, data_args, sizes: RunSizes, score_lev
         with torch.no_grad():
             ids = posterior_generate(
                 model,
-                batch["input_features"],
-                batch["attention_mask"],
-                batch["labels"],
+                batch["input_features"].to(device),
+                batch["attention_mask"].to(device),
+                batch["labels"].to(device),
                 num_beams=sizes.num_beams,
                 max_length=data_args.max_new_tokens + 1,
             )
