@@ -166,10 +166,9 @@ def _cvslt_job(spec: dict[str, Any], events, name: str) -> dict[str, Any]:
         f"{split}_{m}": float(results[split][m]) for split in ("dev", "test") for m in TRANSLATION_METRICS
     }
     out: dict[str, Any] = {"metrics": metrics, "num_parameters": results["num_parameters"]}
+    # the share of distinct dev translations, in %: a twin repeating a few sentences scores low
     distinct = _distinct_outputs(work / "predictions_dev.tsv")
-    if (
-        distinct is not None
-    ):  # share of distinct dev translations, in %: a twin repeating a few sentences scores low
+    if distinct is not None:
         metrics["dev_distinct_pct"] = 100.0 * distinct
     if measurements.get("posterior"):
         posterior = _posterior_scores(results["model_dir"], dataset["dev"], data_args, sizes, score_level)
