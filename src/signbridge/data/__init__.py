@@ -18,6 +18,9 @@ from ..utils.lazy import lazy_exports
 _LAZY_NAMES: dict[str, str] = {
     "SIGN_DATASET_BUILDERS": "builders",
     "CSLDailyBuilder": "builders",
+    "CSLDailySyntheticBuilder": "annotated_builders",
+    "Phoenix14TSyntheticBuilder": "annotated_builders",
+    "SCORE_LEVELS": "annotated_builders",
     "Phoenix14TBuilder": "builders",
     "Phoenix14TSkelsBuilder": "builders",
     "PoseFilesBuilder": "builders",

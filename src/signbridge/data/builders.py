@@ -17,6 +17,9 @@ name                reads                                            columns
                                                                      num_frames, poses, features
 ==================  ===============================================  ==================================
 
+``phoenix14t_synthetic`` and ``csl_daily_synthetic`` (real annotations, synthesised signal) are in
+:mod:`signbridge.data.annotated_builders`.
+
 Splits are named ``train``, ``dev`` and ``test`` like the files (``pose_files``: ``train`` only).
 
 Caching: the Arrow cache lives under ``cache_dir/<name>/<config>/<VERSION>/<fingerprint>``, where
@@ -453,6 +456,7 @@ SIGN_DATASET_BUILDERS: dict[str, type[_SignBuilder]] = {
     "pose_files": PoseFilesBuilder,
     "synthetic": SyntheticBuilder,
 }
+_ANNOTATED_SYNTHETIC = ("phoenix14t_synthetic", "csl_daily_synthetic")
 
 
 def _json_able(value: Any) -> Any:
@@ -479,7 +483,11 @@ def get_sign_dataset_builder(
     if name not in SIGN_DATASET_BUILDERS:
         raise ValueError(f"unknown sign dataset {name!r}; available: {sorted(SIGN_DATASET_BUILDERS)}")
     cls = SIGN_DATASET_BUILDERS[name]
-    if name == "synthetic":
+    if name in _ANNOTATED_SYNTHETIC:
+        from .annotated_builders import annotated_config_kwargs
+
+        config_kwargs = annotated_config_kwargs(name, data_dir, options)
+    elif name == "synthetic":
         if data_dir is not None:
             raise ValueError("the synthetic corpus is generated, it takes no data_dir")
         from .synthetic import SyntheticCorpusConfig
@@ -523,8 +531,10 @@ def load_sign_dataset(
     """Load a sign language corpus as a :class:`datasets.DatasetDict` (Arrow-cached).
 
     Args:
-        name: ``"phoenix14t"``, ``"csl_daily"``, ``"phoenix14t_skels"``, ``"pose_files"`` or
-            ``"synthetic"``.
+        name: ``"phoenix14t"``, ``"csl_daily"``, ``"phoenix14t_skels"``, ``"pose_files"``,
+            ``"synthetic"``, or ``"phoenix14t_synthetic"`` / ``"csl_daily_synthetic"`` (real SLRT
+            annotations, synthesised poses and features; options: SyntheticCorpusConfig fields and
+            ``max_samples``).
         data_dir: folder with the corpus files (not for ``synthetic``).
         cache_dir: Arrow cache root (default: the datasets cache).
         writer_batch_size: examples per Arrow write (default: the builder's small batch).
@@ -546,3 +556,15 @@ def load_sign_dataset(
             raise cause.with_traceback(cause.__traceback__) from None
         raise
     return builder.as_dataset()
+
+
+def _register_annotated_builders() -> None:
+    # defined in their own module (they extend the SLRT builder above); registered here so that every
+    # corpus name is known to load_sign_dataset
+    from .annotated_builders import CSLDailySyntheticBuilder, Phoenix14TSyntheticBuilder
+
+    SIGN_DATASET_BUILDERS["phoenix14t_synthetic"] = Phoenix14TSyntheticBuilder
+    SIGN_DATASET_BUILDERS["csl_daily_synthetic"] = CSLDailySyntheticBuilder
+
+
+_register_annotated_builders()

@@ -45,6 +45,12 @@ def demo_corpus(settings: DemoSettings) -> dict[str, list[dict]]:
     from ..data.synthetic import SyntheticCorpusConfig, generate_corpus
 
     key = (settings.seed, settings.train_size, settings.dev_size, settings.test_size)
+    if settings.annotations_dir:
+        key += (settings.annotations_dir, settings.annotation_prefix)
+        if key not in _CORPUS_CACHE:
+            _CORPUS_CACHE.clear()
+            _CORPUS_CACHE[key] = _annotated_corpus(settings)
+        return _CORPUS_CACHE[key]
     if key not in _CORPUS_CACHE:
         _CORPUS_CACHE.clear()
         _CORPUS_CACHE[key] = generate_corpus(
@@ -56,6 +62,31 @@ def demo_corpus(settings: DemoSettings) -> dict[str, list[dict]]:
             )
         )
     return _CORPUS_CACHE[key]
+
+
+#: the demo's translators keep targets of at most 40 tokens: 38 words + </s> + language code
+_MAX_WORDS = 38
+
+
+def _annotated_corpus(settings: DemoSettings) -> dict[str, list[dict]]:
+    """Real SLRT annotations with a synthesised signal (see ``DemoSettings.annotations_dir``)."""
+    from ..data.slrt import read_slrt_annotations
+    from ..data.synthetic import SyntheticCorpusConfig, synthesize_annotated
+
+    config = SyntheticCorpusConfig(seed=settings.seed)
+    corpus = {}
+    for split, size in (
+        ("train", settings.train_size),
+        ("dev", settings.dev_size),
+        ("test", settings.test_size),
+    ):
+        records = read_slrt_annotations(
+            Path(settings.annotations_dir) / f"{settings.annotation_prefix}.{split}"
+        )
+        if split == "train":
+            records = [r for r in records if len(r["text"].split()) <= _MAX_WORDS]
+        corpus[split] = list(synthesize_annotated(records[:size], split, config))
+    return corpus
 
 
 def _dataset_dict(corpus: dict[str, list[dict]], columns: tuple[str, ...], frame_stride: int = 1):
@@ -182,10 +213,16 @@ def nar_job(job: str, settings: DemoSettings, models_dir: str, producer_config: 
     corpus = demo_corpus(settings)
     folder = Path(models_dir) / job
     vae = PoseVAEModel.from_pretrained(Path(models_dir) / "pose_vae")
-    tokenizer = build_nar_tokenizer(
-        [e["text"] for e in corpus["train"]], vocab_size=settings.nar_tokenizer_vocab_size
-    )
+    if settings.nar_text_encoder_name_or_path:
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(settings.nar_text_encoder_name_or_path)
+    else:
+        tokenizer = build_nar_tokenizer(
+            [e["text"] for e in corpus["train"]], vocab_size=settings.nar_tokenizer_vocab_size
+        )
     model_args = NARSignProducerArguments(
+        text_encoder_name_or_path=settings.nar_text_encoder_name_or_path,
         text_encoder_config=dict(settings.nar_text_encoder_config),
         producer_config=dict(producer_config),
         use_distillation=job == "nar_slp",

@@ -58,6 +58,11 @@ class DemoSettings:
     test_size: int = (
         600  # about PHOENIX14T's 642: FGD on ~2400 windows; KD vs no-KD is within noise on 100-300
     )
+    #: None: the embedded corpus; a folder of SLRT annotation files (``<annotation_prefix>.<split>``): that
+    #: corpus' real text, gloss, signer and frame count with a synthesised signal (phoenix14t_synthetic),
+    #: the first train/dev/test_size samples of each split (train sentences over 38 words left out)
+    annotations_dir: str | None = None
+    annotation_prefix: str = "phoenix-2014t_cleaned"
     # ---- CV-SLT (features -> text) ----
     cvslt_epochs: float = 24.0  # 14 learned one sentence for most inputs (dev BLEU-4 4.6); 24: 22.3 (greedy)
     cvslt_batch_size: int = 32
@@ -95,6 +100,9 @@ class DemoSettings:
     nar_batch_size: int = 16
     nar_learning_rate: float = 1e-3
     nar_tokenizer_vocab_size: int = 1000
+    #: a pretrained BERT checkpoint folder (and its tokenizer) for the NAR-SLP text encoder; None: from scratch
+    #: with nar_text_encoder_config and a tokenizer trained on the corpus
+    nar_text_encoder_name_or_path: str | None = None
     nar_text_encoder_config: dict = field(
         default_factory=lambda: {
             "hidden_size": 64,

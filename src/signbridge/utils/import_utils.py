@@ -15,6 +15,8 @@ __all__ = [
     "require_evaluate",
     "is_video_available",
     "require_video",
+    "is_matplotlib_available",
+    "require_matplotlib",
 ]
 
 
@@ -86,3 +88,23 @@ def require_video(feature: str = "extracting poses from a video") -> None:
             f"{feature} needs {', '.join(missing)}: pip install 'signbridge[video]' (MediaPipe Holistic, "
             "OpenCV and pose-format)"
         )
+
+
+def is_matplotlib_available() -> bool:
+    """True when matplotlib is installed (the experiment runner's and the modality-gap figures)."""
+    return _available("matplotlib")
+
+
+def require_matplotlib(feature: str = "drawing figures"):
+    """Return ``matplotlib.pyplot`` on the non-interactive Agg backend, or raise an ``ImportError`` with the
+    install command when matplotlib is missing."""
+    if not is_matplotlib_available():
+        raise ImportError(
+            f"{feature} needs matplotlib: pip install 'signbridge[plots]' (or pip install matplotlib)"
+        )
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt

@@ -174,6 +174,9 @@ def test_package_public_names():
         "synthesize_visual_features",
         "write_corpus",
         "corpus_statistics",
+        "read_annotated_corpus",
+        "signer_body",
+        "synthesize_annotated",
     }
     assert all(hasattr(synthetic, name) for name in synthetic.__all__)
     # the model's pose input is training.cvslt.poses_to_features; the corpus synthesises features

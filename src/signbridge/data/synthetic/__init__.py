@@ -23,11 +23,16 @@ downloads. The generator is built to exercise the same code paths as the real co
   pose and a ReLU, the window's frames concatenated, and noise, ``feature_dim`` (832) values per
   step. The mapping is injective enough that a translation model learns glosses from the features.
 
+The same machinery gives real annotations (PHOENIX14T's, CSL-Daily's text, gloss, signer and frame
+count) a synthesised signal (:mod:`.annotated`, the ``phoenix14t_synthetic`` and
+``csl_daily_synthetic`` corpora).
+
 Sizes default to 4000/300/300 sequences; all are configurable (:mod:`.config`), and each example
 depends only on ``(seed, split, index)``, so :func:`iter_split` can stream a split without
 generating the others (:mod:`.corpus`).
 """
 
+from .annotated import read_annotated_corpus, signer_body, synthesize_annotated
 from .config import SPLITS, SyntheticCorpusConfig
 from .corpus import corpus_statistics, generate_corpus, iter_split, write_corpus
 from .features import synthesize_visual_features
@@ -44,4 +49,7 @@ __all__ = [
     "synthesize_visual_features",
     "write_corpus",
     "corpus_statistics",
+    "read_annotated_corpus",
+    "signer_body",
+    "synthesize_annotated",
 ]

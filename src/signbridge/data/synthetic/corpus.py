@@ -151,7 +151,14 @@ _POSE_INDEX_COLUMNS = [
 ]
 
 
-def write_corpus(corpus_or_config: Any, out_dir: str | Path, format: str = "slrt") -> Path:
+def write_corpus(
+    corpus_or_config: Any,
+    out_dir: str | Path,
+    format: str = "slrt",
+    *,
+    spoken_language: str = "de",
+    signed_language: str = "gsg",
+) -> Path:
     """Write the corpus in a real format and return the folder.
 
     * ``"slrt"``: ``synthetic.{train,dev,test}`` gzip-pickled annotation files (as PHOENIX14T's
@@ -159,7 +166,9 @@ def write_corpus(corpus_or_config: Any, out_dir: str | Path, format: str = "slrt
     * ``"skels"``: Progressive Transformers ``{split}.skels/.text/.gloss/.files``.
     * ``"pose"``: one pose-format file per sequence under ``{split}/`` and an ``index.csv`` in the
       layout of a pose-format lexicon (``path,spoken_language,signed_language,start,end,words,
-      glosses,priority``; words = text, glosses = gloss) plus ``split`` and ``signer`` columns.
+      glosses,priority``; words = text, glosses = gloss) plus ``split`` and ``signer`` columns;
+      ``spoken_language``/``signed_language`` fill the language columns (``"zh"``/``"csl"`` for CSL-Daily's
+      language).
     """
     corpus = _as_corpus(corpus_or_config)
     out = Path(out_dir)
@@ -189,8 +198,8 @@ def write_corpus(corpus_or_config: Any, out_dir: str | Path, format: str = "slrt
                 rows.append(
                     {
                         "path": relative,
-                        "spoken_language": "de",
-                        "signed_language": "gsg",
+                        "spoken_language": spoken_language,
+                        "signed_language": signed_language,
                         "start": 0,
                         "end": 0,
                         "words": example["text"],

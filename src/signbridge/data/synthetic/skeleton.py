@@ -51,28 +51,35 @@ class Signer:
     amplitude: float  # scales the distance of signing postures from the rest posture
 
 
+def _draw_signer(rng: np.random.Generator, name: str, speed: float) -> Signer:
+    """One signer's body and style drawn from ``rng`` (the draws of :func:`make_signers`, in its order)."""
+    scale = rng.uniform(0.9, 1.1)
+    return Signer(
+        name=name,
+        shoulder_half_width=0.5 * scale * rng.uniform(0.93, 1.07),
+        upper_arm=0.89 * scale * rng.uniform(0.95, 1.05),
+        forearm=0.64 * scale * rng.uniform(0.95, 1.05),
+        hand=1.0 * scale * rng.uniform(0.92, 1.08),
+        head=0.61 * scale * rng.uniform(0.95, 1.05),
+        speed=speed,
+        height_offset=rng.uniform(-0.12, 0.12),
+        amplitude=rng.uniform(0.85, 1.15),
+    )
+
+
 def make_signers(config: SyntheticCorpusConfig | None = None) -> list[Signer]:
     """The corpus' signers, deterministic from ``lexicon_seed`` (not the corpus seed)."""
     config = config or SyntheticCorpusConfig()
     rng = np.random.default_rng([config.lexicon_seed, 7])
     low, high = config.speed_range
-    signers = []
-    for k in range(config.num_signers):
-        scale = rng.uniform(0.9, 1.1)
-        signers.append(
-            Signer(
-                name=f"Signer{k + 1:02d}",
-                shoulder_half_width=0.5 * scale * rng.uniform(0.93, 1.07),
-                upper_arm=0.89 * scale * rng.uniform(0.95, 1.05),
-                forearm=0.64 * scale * rng.uniform(0.95, 1.05),
-                hand=1.0 * scale * rng.uniform(0.92, 1.08),
-                head=0.61 * scale * rng.uniform(0.95, 1.05),
-                speed=float(low + (high - low) * (k + 0.5) / config.num_signers) if high > low else low,
-                height_offset=rng.uniform(-0.12, 0.12),
-                amplitude=rng.uniform(0.85, 1.15),
-            )
+    return [
+        _draw_signer(
+            rng,
+            f"Signer{k + 1:02d}",
+            float(low + (high - low) * (k + 0.5) / config.num_signers) if high > low else low,
         )
-    return signers
+        for k in range(config.num_signers)
+    ]
 
 
 # ============================================================================= forward kinematics
