@@ -9,7 +9,10 @@ files contain:
 * ``torch.storage._load_from_bytes`` (mapped to :func:`_parse_legacy_storage`, a parser of the
   legacy ``torch.save`` byte format that itself uses a restricted unpickler and checks every size
   before allocating; the real ``_load_from_bytes`` would call ``torch.load`` on the nested bytes),
-* inside that nested payload, the storage class names ``torch.FloatStorage`` and friends.
+* inside that nested payload, the storage class names ``torch.FloatStorage`` and friends,
+* for pickles of protocols 0-2 (which have no bytes opcode), ``_codecs.encode`` restricted to a
+  ``latin1`` string (how those protocols spell a ``bytes`` value) and ``builtins.bytes`` called
+  without arguments (an empty ``bytes``).
 
 Any other global (``os.system``, ``subprocess.Popen``, ``builtins.exec``, ...) raises
 :class:`UnsafePickleError` naming it and the file; nothing in the file runs. Tensors come back as
@@ -296,7 +299,41 @@ def _rebuild_tensor(
     return np.array(view, order="C", copy=True)
 
 
+def _latin1_bytes(context: str, text=None, encoding=None, *rest) -> bytes:
+    """``_codecs.encode(text, "latin1")``: how pickle protocols 0-2 spell a ``bytes`` value.
+
+    Only that call is allowed (a ``str`` and the ``latin1`` codec, no ``errors`` argument), so the
+    result is never larger than the text the file itself holds.
+    """
+    if not isinstance(text, str) or encoding not in ("latin1", "latin-1") or rest:
+        raise UnsafePickleError(
+            f"{context}: refusing _codecs.encode({short_repr(text, 40)}, {short_repr(encoding, 40)}"
+            f"{', ...' if rest else ''}); only the latin1 encoding of a string (bytes in pickle "
+            "protocols 0-2) is allowed (this file may be malicious)"
+        )
+    try:
+        return text.encode("latin1")
+    except UnicodeEncodeError as exc:
+        raise SLRTFormatError(
+            f"{context}: a latin1 bytes value holds a non-latin1 character ({exc.reason})"
+        ) from None
+
+
+def _empty_bytes(context: str, *args) -> bytes:
+    """``bytes()``: how pickle protocols 0-2 spell ``b""``; any argument (``bytes(10**12)``) is refused."""
+    if args:
+        raise UnsafePickleError(
+            f"{context}: refusing builtins.bytes{short_repr(args, 60)}; only bytes() (an empty bytes value "
+            "in pickle protocols 0-2) is allowed (this file may be malicious)"
+        )
+    return b""
+
+
 def _resolve(module: str, name: str, context: str):
+    if (module, name) == ("_codecs", "encode"):
+        return lambda *args: _latin1_bytes(context, *args)
+    if module in ("builtins", "__builtin__") and name == "bytes":
+        return lambda *args: _empty_bytes(context, *args)
     if (module, name) == ("collections", "OrderedDict"):
         return OrderedDict
     if (module, name) == ("torch._utils", "_rebuild_tensor_v2"):
@@ -305,8 +342,9 @@ def _resolve(module: str, name: str, context: str):
         return lambda data: _parse_legacy_storage(data, context)
     raise UnsafePickleError(
         f"{context}: refusing to load global {short_text(f'{module}.{name}', 120)}; SLRT files may only contain "
-        "collections.OrderedDict, torch._utils._rebuild_tensor_v2, torch.storage._load_from_bytes "
-        "and plain containers (this file may be malicious)"
+        "collections.OrderedDict, torch._utils._rebuild_tensor_v2, torch.storage._load_from_bytes, "
+        "_codecs.encode and builtins.bytes (bytes in pickle protocols 0-2) and plain containers (this file may "
+        "be malicious)"
     )
 
 
@@ -422,7 +460,14 @@ def safe_load_pickle(path_or_bytes: str | os.PathLike | bytes, *, require_gzip: 
     with _opened(path_or_bytes, require_gzip) as stream:
         data = io.BytesIO(stream.read())
         _check_memo_indices(data, _context(path_or_bytes))
-        return _RestrictedUnpickler(data, _context(path_or_bytes)).load()
+        value = _RestrictedUnpickler(data, _context(path_or_bytes)).load()
+        if type(value) is int and value == _LEGACY_MAGIC and data.tell() < len(data.getbuffer()):
+            # a whole legacy torch.save file starts with this number; returning it would be a silent misread
+            raise SLRTFormatError(
+                f"{_context(path_or_bytes)} is a legacy torch.save file, not a pickle; SLRT files are "
+                "(gzip-compressed) pickles of records, written with pickle.dump"
+            )
+        return value
 
 
 # --------------------------------------------------------------------------------------------
@@ -487,6 +532,15 @@ class _StreamingUnpickler(pickle._Unpickler):  # pure-Python unpickler: its disp
         else:
             self.append([])
 
+    def _load_list(self):  # protocols 0-1 open a list with MARK LIST instead of EMPTY_LIST
+        items = self.pop_mark()
+        if self._root is None and not self.stack and not self.metastack:
+            self._root = []
+            self._out.extend(items)
+            self.append(self._root)
+        else:
+            self.append(items)
+
     def _load_append(self):
         value = self.stack.pop()
         target = self.stack[-1]
@@ -519,6 +573,7 @@ class _StreamingUnpickler(pickle._Unpickler):  # pure-Python unpickler: its disp
         self.append({})
 
     dispatch[pickle.EMPTY_LIST[0]] = _load_empty_list
+    dispatch[pickle.LIST[0]] = _load_list
     dispatch[pickle.EMPTY_DICT[0]] = _load_empty_dict
     dispatch[pickle.APPEND[0]] = _load_append
     dispatch[pickle.APPENDS[0]] = _load_appends
