@@ -373,6 +373,23 @@ class ProductionEvaluationArguments:
     comparisons_json: str | None = field(default=None, metadata={"help": "also write the comparisons here"})
 
 
+def _check_paths(args: ProductionEvaluationArguments) -> None:
+    """The model folders and output files of ``main``'s arguments, checked before any data is loaded."""
+    from signbridge.utils.files import check_model_folder, check_output_file
+
+    for flag, path in (("--producer", args.producer), ("--producer_no_kd", args.producer_no_kd)):
+        if path:
+            check_model_folder(path, "nar_slp", "a NARSignProducer", flag, allow_hub_id=True)
+    check_model_folder(args.tae, "pose_autoencoder", "a pose autoencoder (TAE)", "--tae")
+    if args.backtranslator:
+        check_model_folder(
+            args.backtranslator, "cvslt", "a CV-SLT model", "--backtranslator", allow_hub_id=True
+        )
+    for flag, path in (("--output_json", args.output_json), ("--comparisons_json", args.comparisons_json)):
+        if path:
+            check_output_file(path, flag)
+
+
 def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, dict[str, float]]]:
     """``scripts/evaluate_production.py``: Table 1 for the producers given, printed and returned; with
     ``--comparisons`` also the paired bootstrap comparisons of the rows (printed, ``--comparisons_json``)."""
@@ -386,6 +403,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, dict[str, flo
     args, data_args = parse_config_and_flags((ProductionEvaluationArguments, PoseDataArguments), argv)
     if args.comparisons_json and not args.comparisons:
         raise ValueError("--comparisons_json needs --comparisons")
+    _check_paths(args)  # user errors before any work
     splits = [s.strip() for s in args.splits.split(",") if s.strip()]
     data = load_text_pose_splits(data_args, ["train", *splits])
     producers = {}
