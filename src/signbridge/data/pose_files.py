@@ -370,7 +370,13 @@ def render_pose_gif(
         frames.append(img)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    frames[0].save(
-        path, save_all=True, append_images=frames[1:], duration=max(int(round(1000 / fps)), 20), loop=0
-    )
+    with atomic_write(path) as f:  # a failed write leaves the old file, not a partial one
+        frames[0].save(
+            f,
+            format="GIF",
+            save_all=True,
+            append_images=frames[1:],
+            duration=max(int(round(1000 / fps)), 20),
+            loop=0,
+        )
     return path

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -399,6 +398,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, dict[str, flo
     from signbridge.models.nar_slp import NARSignProducer
     from signbridge.models.pose_autoencoder import PoseAutoencoderModel
     from signbridge.utils.arguments import parse_config_and_flags
+    from signbridge.utils.files import atomic_write
 
     args, data_args = parse_config_and_flags((ProductionEvaluationArguments, PoseDataArguments), argv)
     if args.comparisons_json and not args.comparisons:
@@ -429,10 +429,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, dict[str, flo
         report=print,
     )
     print(format_markdown_table(results))
-    if args.output_json:
-        Path(args.output_json).write_text(json.dumps(results, indent=2), encoding="utf-8")
-    if args.comparisons_json:
-        Path(args.comparisons_json).write_text(json.dumps(comparisons, indent=2), encoding="utf-8")
+    for path, value in ((args.output_json, results), (args.comparisons_json, comparisons)):
+        if path:
+            with atomic_write(path, "w", encoding="utf-8") as f:  # a failed write keeps the old file
+                f.write(json.dumps(value, indent=2))
     return results
 
 

@@ -21,11 +21,17 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["atomic_write", "check_model_folder", "check_output_file", "check_output_folder"]
+__all__ = [
+    "atomic_write",
+    "atomic_write_many",
+    "check_model_folder",
+    "check_output_file",
+    "check_output_folder",
+]
 
 
 def _default_mode() -> int:
@@ -48,29 +54,61 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", **open_kwargs: Any) 
     folder, ``IsADirectoryError`` when ``path`` is a folder); the old file is then unchanged and no
     temporary file remains.
     """
+    with atomic_write_many([path], mode, **open_kwargs) as (f,):
+        yield f
+
+
+@contextlib.contextmanager
+def atomic_write_many(
+    paths: Sequence[str | os.PathLike], mode: str = "wb", **open_kwargs: Any
+) -> Iterator[list[IO]]:
+    """:func:`atomic_write` for files that form one unit (the ``.skels``/``.text``/``.gloss``/``.files`` of a split).
+
+    Yields one open temporary file per path. Only when the body has finished and every file is
+    flushed and synced to disk are they renamed over their targets, one ``os.replace`` each, so a
+    failure while writing (a full disk, a bad record, Ctrl-C) leaves all the old files as they were
+    and no temporary file behind. (The renames themselves are not one atomic step; they only fail
+    if the folder changes under the writer.)
+    """
     if mode not in ("w", "wb", "wt"):
         raise ValueError(f"atomic_write: mode must be 'w', 'wt' or 'wb', got {mode!r}")
-    path = Path(path)
-    if path.is_dir():
-        raise IsADirectoryError(f"{path} is a folder, not a file")
+    targets = [Path(p) for p in paths]
+    if len(set(targets)) != len(targets):
+        raise ValueError(f"atomic_write_many: the same file is named twice in {[str(t) for t in targets]}")
+    temporaries: list[tuple[Path, str, int]] = []
+    files: list[IO] = []
     try:
-        file_mode = path.stat().st_mode & 0o7777
-    except FileNotFoundError:
-        file_mode = _default_mode()
-    try:
-        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:  # name the file the caller asked for, not the temporary one
-        raise type(exc)(exc.errno, f"{exc.strerror} (creating a file in {path.parent})", str(path)) from exc
-    try:
-        with os.fdopen(fd, mode, **open_kwargs) as f:
-            yield f
+        for path in targets:
+            if path.is_dir():
+                raise IsADirectoryError(f"{path} is a folder, not a file")
+            try:
+                file_mode = path.stat().st_mode & 0o7777
+            except FileNotFoundError:
+                file_mode = _default_mode()
+            try:
+                fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            except OSError as exc:  # name the file the caller asked for, not the temporary one
+                raise type(exc)(
+                    exc.errno, f"{exc.strerror} (creating a file in {path.parent})", str(path)
+                ) from exc
+            temporaries.append((path, tmp_name, file_mode))
+            files.append(os.fdopen(fd, mode, **open_kwargs))
+        yield files
+        for f in files:
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp_name, file_mode)
-        os.replace(tmp_name, path)
+            f.close()
+        for _path, tmp_name, file_mode in temporaries:
+            os.chmod(tmp_name, file_mode)
+        for path, tmp_name, _ in temporaries:
+            os.replace(tmp_name, path)
     except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp_name)
+        for f in files:
+            with contextlib.suppress(Exception):
+                f.close()
+        for _, tmp_name, _ in temporaries:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp_name)
         raise
 
 
