@@ -14,6 +14,7 @@ import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from memory_bounds import bounded_memory
 
 from signbridge.data import safe_pickle, slrt
 from signbridge.data.slrt import (
@@ -324,8 +325,9 @@ _OUR_ERRORS = (SLRTFormatError, UnsafePickleError)
 
 
 def _load_both_ways(raw: bytes) -> None:
-    """safe_load_pickle and the streaming reader either read the bytes or raise our own errors."""
-    with contextlib.suppress(_OUR_ERRORS):
+    """safe_load_pickle and the streaming reader either read the bytes or raise our own errors, each within
+    200 MB of allocations (tests/memory_bounds.py)."""
+    with bounded_memory(what="safe_load_pickle"), contextlib.suppress(_OUR_ERRORS):
         safe_load_pickle(raw)
     import tempfile
 
@@ -338,7 +340,7 @@ def _load_both_ways(raw: bytes) -> None:
             read_slrt_features,
             read_slrt_annotations,
         ):
-            with contextlib.suppress(_OUR_ERRORS):
+            with bounded_memory(what="an SLRT reader"), contextlib.suppress(_OUR_ERRORS):
                 reader(path)
 
 
@@ -370,7 +372,7 @@ def test_mutated_gzip_files_load_or_raise_our_errors(edits):
     for pos, insert, delete in edits:
         pos = pos % (len(data) + 1)
         data[pos : pos + delete] = insert
-    with contextlib.suppress(_OUR_ERRORS):
+    with bounded_memory(what="safe_load_pickle of a gzip file"), contextlib.suppress(_OUR_ERRORS):
         safe_load_pickle(bytes(data), require_gzip=True)
 
 
@@ -473,3 +475,19 @@ def test_a_whole_legacy_torch_save_file_is_refused_not_misread(protocol):
     assert (
         safe_load_pickle(pickle.dumps(safe_pickle._LEGACY_MAGIC)) == safe_pickle._LEGACY_MAGIC
     )  # the number alone
+
+
+def test_a_claimed_length_costs_no_memory_in_the_streaming_reader(tmp_path):
+    """One byte deleted from an 852-byte pickle made BINUNICODE claim 1627389952 bytes: GzipFile.read(n) reserved
+    1.5 GiB before finding 825. The streaming reader reads at most 1 MiB at a time (and BYTEARRAY8 likewise)."""
+    raw = bytes(_VALID[:22] + _VALID[23:])
+    path = tmp_path / "f.train"
+    path.write_bytes(gzip.compress(raw))
+    with bounded_memory(20 * 2**20, "iter_slrt_records"), pytest.raises(SLRTFormatError, match=str(path)):
+        list(slrt.iter_slrt_records(path))
+    claim = b"\x80\x05]\x94(\x96" + struct.pack("<Q", 2**40) + b"abc"  # BYTEARRAY8 of 1 TiB, 3 bytes follow
+    path.write_bytes(gzip.compress(claim))
+    with bounded_memory(20 * 2**20, "iter_slrt_records"), pytest.raises(SLRTFormatError, match="truncated"):
+        list(slrt.iter_slrt_records(path))
+    path.write_bytes(gzip.compress(pickle.dumps([{"b": bytearray(b"xy" * 10**6)}], protocol=5)))
+    assert list(slrt.iter_slrt_records(path)) == [{"b": bytearray(b"xy" * 10**6)}]  # a real one still reads

@@ -39,7 +39,6 @@ about 40x faster than ``with_format("torch")`` (see ``benchmarks/bench_data.py``
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import os
@@ -313,29 +312,10 @@ class PoseFilesBuilder(_SignBuilder):
         return ("train",)
 
     def _index(self) -> tuple[Path, list[dict]]:
+        from .pose_files import read_pose_index
+
         path = self._data_dir() / self.config.index_file
-        if not path.is_file():
-            raise FileNotFoundError(f"pose_files: index CSV {path} not found")
-        with open(path, newline="", encoding="utf-8") as f:
-            reader = csv.DictReader(f)
-            rows = list(reader)
-            columns = list(reader.fieldnames or [])
-        if not rows:
-            raise ValueError(f"{path}: the index lists no files")
-        if "path" not in columns:
-            raise ValueError(f"{path}: the index needs a 'path' column, has {short_repr(columns, 160)}")
-        clashes = sorted(set(columns) & set(self.BUILT_IN_COLUMNS))
-        if clashes:
-            raise ValueError(
-                f"{path}: label column(s) {clashes} have the name of a column the builder fills from "
-                f"the .pose file ({', '.join(self.BUILT_IN_COLUMNS)}); rename them in the index"
-            )
-        repeated = sorted({c for c in columns if columns.count(c) > 1})
-        if repeated:
-            raise ValueError(
-                f"{path}: column(s) {short_repr(repeated, 160)} appear more than once in the index header"
-            )
-        return path, rows
+        return path, read_pose_index(path, self.BUILT_IN_COLUMNS)
 
     def _resolve(self, rel: str, index_path: Path, line: int) -> Path:
         root = self._data_dir().resolve()

@@ -505,11 +505,39 @@ class _ReleasingMemo(dict):
         return value
 
 
+_READ_CHUNK = 1 << 20
+
+
+class _ChunkedReads:
+    """A stream whose ``read(n)`` reads at most 1 MiB at a time, so memory follows the data actually present.
+
+    A pickle opcode states the length of what follows (``BINUNICODE 1627389952`` after one flipped byte);
+    ``GzipFile.read(n)`` allocates ``n`` bytes up front, so the streaming reader would reserve gigabytes for a
+    corrupt 850-byte file. Here a claimed length costs nothing beyond the bytes the file really holds.
+    """
+
+    def __init__(self, stream):
+        self._stream = stream
+        self.readline = stream.readline
+
+    def read(self, n: int = -1) -> bytes:
+        if n is None or n < 0 or n <= _READ_CHUNK:
+            return self._stream.read(n)
+        chunks = []
+        while n > 0:
+            chunk = self._stream.read(min(n, _READ_CHUNK))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            n -= len(chunk)
+        return b"".join(chunks)
+
+
 class _StreamingUnpickler(pickle._Unpickler):  # pure-Python unpickler: its dispatch can be hooked
     """Yields the items of the top-level list one by one instead of building the list."""
 
     def __init__(self, file, context: str):
-        super().__init__(file)
+        super().__init__(_ChunkedReads(file))  # no readinto: BYTEARRAY8 is read through read() below
         self.context = context
         self.memo = _ReleasingMemo()
         self._root = None
@@ -572,7 +600,15 @@ class _StreamingUnpickler(pickle._Unpickler):  # pure-Python unpickler: its disp
             self.stack.clear()
         self.append({})
 
+    def _load_bytearray8(self):  # pickle's own allocates (and zeroes) the claimed length before reading
+        (length,) = struct.unpack("<Q", self.read(8))
+        data = self.read(length)
+        if len(data) < length:
+            raise EOFError(f"BYTEARRAY8 claims {length} bytes, {len(data)} follow")
+        self.append(bytearray(data))
+
     dispatch[pickle.EMPTY_LIST[0]] = _load_empty_list
+    dispatch[pickle.BYTEARRAY8[0]] = _load_bytearray8
     dispatch[pickle.LIST[0]] = _load_list
     dispatch[pickle.EMPTY_DICT[0]] = _load_empty_dict
     dispatch[pickle.APPEND[0]] = _load_append
