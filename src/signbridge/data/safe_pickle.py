@@ -380,8 +380,15 @@ def _open(source, require_gzip: bool):
         if not path.is_file():
             raise FileNotFoundError(f"SLRT file not found: {path}")
         raw = open(path, "rb")  # noqa: SIM115 - returned open; _opened() closes it
-    head = raw.read(2)
+    head = raw.read(4)
     raw.seek(0)
+    if head == b"PK\x03\x04":
+        raw.close()
+        raise SLRTFormatError(
+            f"{_context(source)} is a zip archive (torch.save's default format), not a pickle; SLRT files are "
+            "gzip-compressed pickles of records, written with pickle.dump"
+        )
+    head = head[:2]
     if head == b"\x1f\x8b":
         return gzip.GzipFile(fileobj=raw, mode="rb"), raw
     if require_gzip:
