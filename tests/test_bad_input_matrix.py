@@ -266,6 +266,31 @@ def _nested_text(tmp):
     read_slrt_annotations(_annotations_file(tmp, [_record(text=_nest(8))]))
 
 
+@error("slrt", SLRTFormatError, r"zero stride", issue=True)
+def _stride_zero_features_through_load_sign_dataset(tmp):
+    # 1.2 KB of such feature files used to write a 40.8 MB Arrow cache, growing with the claimed shape
+    from signbridge.data.builders import load_sign_dataset
+    from signbridge.data.slrt import write_slrt_annotations
+
+    for split in ("train", "dev", "test"):
+        write_slrt_annotations([_record(name=f"{split}/x")], tmp / f"phoenix-2014t_cleaned.{split}")
+        (tmp / "feats").mkdir(exist_ok=True)
+        sign = _tensor([1.0], 0, (5_000, 832), (0, 0))
+        (tmp / "feats" / f"{split}.pkl").write_bytes(
+            gzip.compress(pickle.dumps([{"name": f"{split}/x", "sign": sign}], protocol=3))
+        )
+    try:
+        load_sign_dataset("phoenix14t", data_dir=tmp, cache_dir=tmp / "cache", features_dir=tmp / "feats")
+    finally:
+        cache_bytes = sum(p.stat().st_size for p in (tmp / "cache").rglob("*") if p.is_file())
+        assert cache_bytes < 1_000_000, cache_bytes
+
+
+@error("slrt", SLRTFormatError, r"must be a 2-D tensor", issue=True)
+def _nested_sign_in_the_streaming_reader(tmp):
+    list(iter_slrt_features(_features_file(tmp, _nest(8))))
+
+
 @error("slrt", SLRTFormatError, r"memo index 405694563")
 def _memo_index_far_ahead(tmp):
     raw = pickle.dumps([{"name": "a", "num_frames": 4}], protocol=3)
@@ -441,7 +466,7 @@ def _record_missing_keys(tmp):
     read_slrt_annotations(_annotations_file(tmp, [{"name": "x", "gloss": "G", "num_frames": 2}]))
 
 
-@error("slrt", SLRTFormatError, r"num_frames")
+@error("slrt", SLRTFormatError, r"num_frames=-3 is not a non-negative int")
 def _negative_num_frames(tmp):
     read_slrt_annotations(_annotations_file(tmp, [_record(num_frames=-3)]))
 
@@ -1080,7 +1105,12 @@ def _nar_slp_from_a_cvslt_folder(tmp):
     NARSignProducer.from_pretrained(_saved_model_folder(tmp, "cvslt"))
 
 
-@error("models-loading", ValueError, r"missing|weights", issue=True)
+@error(
+    "models-loading",
+    ValueError,
+    r"weights missing from the checkpoint.*visual_head\.batch_norm\.bias",
+    issue=True,
+)
 def _cvslt_folder_missing_a_weight(tmp):
     from safetensors.torch import load_file, save_file
 
@@ -1100,6 +1130,105 @@ def _from_pretrained_of_a_missing_folder(tmp):
     CVSLTForConditionalGeneration.from_pretrained(str(tmp / "nope"), local_files_only=True)
 
 
+# NARSignProducer: a tiny text encoder + pose VAE + decoder
+
+
+def _nar():
+    from transformers import BertConfig
+
+    from signbridge.models.nar_slp import NARSignProducer, NARSignProducerConfig
+    from signbridge.models.pose_vae import PoseVAEConfig
+
+    rng = np.random.default_rng(0)
+    low = rng.uniform(-1.0, 0.0, size=(5, 3))
+    stats = {"minimum": low.tolist(), "maximum": (low + 1.0).tolist()}
+    text = BertConfig(
+        vocab_size=40, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=24,
+        max_position_embeddings=16,
+    )  # fmt: skip
+    vae = PoseVAEConfig(num_joints=5, joint_dim=3, hidden_sizes=[16, 12], latent_dim=6, normalization=stats)
+    torch.manual_seed(0)
+    return NARSignProducer(
+        NARSignProducerConfig(
+            text_encoder=text,
+            pose_vae=vae,
+            d_model=16,
+            decoder_layers=1,
+            decoder_attention_heads=2,
+            decoder_ffn_dim=24,
+            max_frames=12,
+            length_regulator_hidden_size=8,
+            special_token_ids=[0, 1, 2],
+        )  # fmt: skip
+    )
+
+
+def _nar_inputs():
+    gen = torch.Generator().manual_seed(1)
+    ids = torch.randint(3, 40, (2, 6), generator=gen)
+    ids[:, 0] = 1
+    mask = torch.ones(2, 9, dtype=torch.long)
+    mask[1, 5:] = 0
+    return {
+        "input_ids": ids,
+        "attention_mask": torch.ones_like(ids),
+        "pose_labels": torch.rand(2, 9, 5, 3, generator=gen),
+        "pose_mask": mask,
+    }
+
+
+def _nar_case(mutate):
+    def run(tmp):
+        inputs = _nar_inputs()
+        mutate(inputs)
+        _nar()(**inputs)
+
+    return run
+
+
+def _set_mask(d, value):
+    d["pose_mask"] = d["pose_mask"].float()
+    d["pose_mask"][1, 0] = value
+
+
+def _set_label(d, value):
+    d["pose_labels"] = d["pose_labels"].clone()
+    d["pose_labels"][0, 0, 0, 0] = value
+
+
+_NAR_BAD = {
+    "pose-mask-of-2": (lambda d: _set_mask(d, 2), r"pose_mask must hold only 0 and 1.*\[2.0\]", True),
+    "pose-mask-of-0.5": (lambda d: _set_mask(d, 0.5), r"pose_mask must hold only 0 and 1", False),
+    "pose-labels-of-1e38": (lambda d: _set_label(d, 1e38), r"max_label_magnitude=10000", False),
+    "nan-pose-label": (lambda d: _set_label(d, float("nan")), r"NaN|non-finite|finite", False),
+    "empty-text-batch": (lambda d: d.update(input_ids=d["input_ids"][:0]), r"empty text", False),
+    "pose-labels-of-another-batch": (
+        lambda d: d.update(pose_labels=d["pose_labels"][:1], pose_mask=d["pose_mask"][:1]),
+        r"shape \(batch=2, T, J, K\), got \(1,",
+        False,
+    ),
+}
+for _name, (_mutate, _match, _issue) in _NAR_BAD.items():
+    _add(_name, "models-nar", _nar_case(_mutate), "error", ValueError, _match, _issue)
+
+
+@result("models-nar", issue=True)
+def _float64_pose_labels_give_the_float32_loss(tmp):
+    model = _nar().eval()
+    inputs = _nar_inputs()
+    expected = model(**inputs).loss
+    torch.testing.assert_close(
+        model(**dict(inputs, pose_labels=inputs["pose_labels"].double())).loss, expected
+    )
+
+
+@error("models-nar", ValueError, r"NARSignProducerConfig\.d_model must be an integer, got '16'", issue=True)
+def _config_string_where_a_number_belongs(tmp):
+    from signbridge.models.nar_slp import NARSignProducerConfig
+
+    NARSignProducerConfig(d_model="16")
+
+
 # ============================================================================================ metrics
 
 
@@ -1110,21 +1239,21 @@ def _duration_accuracy_of_2d_input(tmp):
     duration_accuracy(np.ones((2, 3)), np.ones((2, 3)))
 
 
-@error("metrics", ValueError, r"same|differ|size")
+@error("metrics", ValueError, r"must have the same length, got 2 and 1")
 def _duration_accuracy_of_different_lengths(tmp):
     from signbridge.metrics import duration_accuracy
 
     duration_accuracy([10, 20], [10])
 
 
-@error("metrics", ValueError, r"negative|non-finite|finite")
+@error("metrics", ValueError, r"pred_lengths contains negative lengths \(min -5.0\)")
 def _duration_accuracy_of_a_negative_length(tmp):
     from signbridge.metrics import duration_accuracy
 
     duration_accuracy([-5], [10])
 
 
-@error("metrics", ValueError, r"fps")
+@error("metrics", ValueError, r"fps must be positive, got 0")
 def _duration_accuracy_at_zero_fps(tmp):
     from signbridge.metrics import duration_accuracy
 
@@ -1144,6 +1273,21 @@ def _frechet_with_fewer_samples_than_dims(tmp):
 
     x = np.random.default_rng(0).normal(size=(5, 10))
     frechet_distance(x, x + 1)
+
+
+@result("metrics", kind="warns", issue=True, exc=UserWarning, match=r"too few windows|fewer")
+def _fgd_with_fewer_windows_than_features(tmp):
+    from signbridge.metrics.fgd import FGD
+    from signbridge.models.pose_autoencoder import PoseAutoencoderConfig, PoseAutoencoderModel
+
+    torch.manual_seed(0)
+    config = PoseAutoencoderConfig(
+        num_joints=5, joint_dim=3, window_size=8, d_model=16, encoder_layers=1, decoder_layers=1,
+        num_attention_heads=2, ffn_dim=32, latent_dim=6, dropout=0.0,
+    )  # fmt: skip
+    rng = np.random.default_rng(0)
+    sequences = [rng.normal(size=(16, 5, 3)).astype(np.float32) for _ in range(2)]  # 4 windows, 6 features
+    FGD(model=PoseAutoencoderModel(config).eval()).compute(predictions=sequences, references=sequences)
 
 
 @error("metrics", ValueError, r"at least 2 samples")
