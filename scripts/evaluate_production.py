@@ -26,13 +26,12 @@ signbridge.data.loading.PoseDataArguments (a JSON config file first is accepted 
 (`scripts/configs/backtranslator_synthetic.json`); without it BLEU/ROUGE are left out (NaN).
 """
 
-import sys
-
 from transformers.utils import logging
 
 from signbridge.evaluation.production import main
+from signbridge.utils.errors import run_entry
 
 if __name__ == "__main__":
     logging.set_verbosity_warning()
     logging.enable_progress_bar()
-    main(sys.argv[1:])
+    run_entry(main)

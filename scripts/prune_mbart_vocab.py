@@ -13,12 +13,12 @@ too). What is kept and what the output folder holds: see that module's docstring
 """
 
 import json
-import sys
 
 from transformers.utils import logging
 
 from signbridge.training.cvslt_vocabulary import main
+from signbridge.utils.errors import run_entry
 
 if __name__ == "__main__":
     logging.set_verbosity_info()
-    print(json.dumps(main(sys.argv[1:]), indent=2))
+    print(json.dumps(run_entry(main), indent=2))

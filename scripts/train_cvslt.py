@@ -18,16 +18,16 @@ and `scores.json` (BLEU-1..4, ROUGE-L per split, training metrics, wall time).
 """
 
 import json
-import sys
 
 from transformers.utils import logging
 
 from signbridge.training.cvslt import main
+from signbridge.utils.errors import run_entry
 
 if __name__ == "__main__":
     logging.set_verbosity_info()
     logging.enable_progress_bar()
-    results = main(sys.argv[1:])
+    results = run_entry(main)
     summary = {
         split: {
             k: round(v, 2)

@@ -21,13 +21,13 @@ loads) and `output_dir/results.json` (training metrics, dev DurACC and DTW).
 """
 
 import json
-import sys
 
 from transformers.utils import logging
 
 from signbridge.training.nar_slp import main
+from signbridge.utils.errors import run_entry
 
 if __name__ == "__main__":
     logging.set_verbosity_info()
     logging.enable_progress_bar()
-    print(json.dumps(main(sys.argv[1:]), indent=2))
+    print(json.dumps(run_entry(main), indent=2))

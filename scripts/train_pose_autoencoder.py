@@ -19,13 +19,13 @@ against the mean-pose baseline, which must be far larger).
 """
 
 import json
-import sys
 
 from transformers.utils import logging
 
 from signbridge.training.pose_autoencoder import main
+from signbridge.utils.errors import run_entry
 
 if __name__ == "__main__":
     logging.set_verbosity_info()
     logging.enable_progress_bar()
-    print(json.dumps(main(sys.argv[1:]), indent=2))
+    print(json.dumps(run_entry(main), indent=2))

@@ -16,13 +16,13 @@ in the saved config. Writes `output_dir` (config.json with the statistics, model
 """
 
 import json
-import sys
 
 from transformers.utils import logging
 
 from signbridge.training.pose_vae import main
+from signbridge.utils.errors import run_entry
 
 if __name__ == "__main__":
     logging.set_verbosity_info()
     logging.enable_progress_bar()
-    print(json.dumps(main(sys.argv[1:]), indent=2))
+    print(json.dumps(run_entry(main), indent=2))

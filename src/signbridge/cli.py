@@ -24,68 +24,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import traceback
-from pathlib import Path
 
 from . import __version__
-from .utils.errors import USER_ERROR_EXIT_CODE, UserError, is_user_error, user_error_message
-
-
-def _check_output_folder(path: str, what: str) -> Path:
-    """``path`` as a folder to write into: refused when it (or a parent) is a file or unwritable."""
-    folder = Path(path)
-    if folder.exists() and not folder.is_dir():
-        raise NotADirectoryError(f"{what} {folder} is a file, not a folder")
-    _check_writable_ancestor(folder, what, folder)
-    return folder
-
-
-def _check_output_file(path: str, what: str) -> Path:
-    """``path`` as a file to write: refused when it is a folder, its folder is a file or unwritable."""
-    out = Path(path)
-    if out.is_dir():
-        raise IsADirectoryError(f"{what} {out} is a folder; give a file name inside it")
-    _check_writable_ancestor(out.parent, what, out)
-    return out
-
-
-def _check_writable_ancestor(folder: Path, what: str, target: Path) -> None:
-    existing = folder
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
-        raise NotADirectoryError(f"{what} {target}: {existing} is a file, not a folder")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise PermissionError(f"{what} {target}: no permission to write in {existing}")
-
-
-def _check_model_folder(path: str, model_type: str, description: str) -> Path:
-    """``path`` as a saved model folder of ``model_type``, checked before anything is loaded."""
-    folder = Path(path)
-    if not folder.exists():
-        raise FileNotFoundError(
-            f"--model {folder}: no such folder (give the folder {description} was saved to)"
-        )
-    if not folder.is_dir():
-        raise NotADirectoryError(f"--model {folder} is a file; give the folder {description} was saved to")
-    config_file = folder / "config.json"
-    if not config_file.is_file():
-        raise FileNotFoundError(f"--model {folder} has no config.json: not a saved model folder")
-    config = json.loads(config_file.read_text(encoding="utf-8"))
-    found = config.get("model_type") if isinstance(config, dict) else None
-    if found != model_type:
-        raise UserError(
-            f"--model {folder} holds a {found!r} model, not {description} (model_type {model_type!r})"
-        )
-    return folder
+from .utils.errors import UserError, is_user_error, report_user_error
+from .utils.files import check_model_folder, check_output_file, check_output_folder
 
 
 def _cmd_corpus(args: argparse.Namespace) -> int:
     from .data.synthetic import SyntheticCorpusConfig, corpus_statistics, generate_corpus, write_corpus
 
-    _check_output_folder(args.out_dir, "OUT_DIR")
+    check_output_folder(args.out_dir, "OUT_DIR", create=True)
     config = SyntheticCorpusConfig(
         seed=args.seed,
         train_size=args.train_size,
@@ -106,10 +55,10 @@ def _cmd_produce(args: argparse.Namespace) -> int:
     text = args.text.strip()
     if not text:
         raise UserError("produce: the text is empty; give a sentence to produce")
-    out = _check_output_file(args.out, "--out")
+    out = check_output_file(args.out, "--out")
     if args.gif:
-        _check_output_file(args.gif, "--gif")
-    _check_model_folder(args.model, "nar_slp", "a NARSignProducer")
+        check_output_file(args.gif, "--gif")
+    check_model_folder(args.model, "nar_slp", "a NARSignProducer")
 
     import torch
     from transformers import AutoTokenizer
@@ -173,7 +122,7 @@ def _cmd_translate(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         raise UserError(f"demo: --workers must be at least 1, got {args.workers}")
-    _check_output_folder(args.output_dir, "--output-dir")
+    check_output_folder(args.output_dir, "--output-dir", create=True)
     from .demo import DemoSettings, run_demo
 
     settings = DemoSettings.quick() if args.quick else DemoSettings.full()
@@ -272,10 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         if not is_user_error(exc):
             raise  # a bug: the traceback is what a report needs
-        if args.debug:
-            traceback.print_exc()
-        print(f"{parser.prog}: error: {user_error_message(exc)}", file=sys.stderr)
-        return USER_ERROR_EXIT_CODE
+        return report_user_error(exc, parser.prog, args.debug)
 
 
 if __name__ == "__main__":

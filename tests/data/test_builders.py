@@ -173,6 +173,37 @@ def test_editing_a_data_file_gives_fresh_data(tmp_path):
     )
 
 
+def test_a_file_rewritten_with_the_same_size_and_mtime_gives_fresh_data(tmp_path):
+    from signbridge.data.skels import write_skels
+
+    data = tmp_path / "data"
+    rng = np.random.default_rng(0)
+    for split in ("train", "dev", "test"):
+        examples = [
+            {"name": f"{split}/{i}", "text": "alt .", "gloss": "ALT", "poses": rng.normal(size=(3, 50, 3))}
+            for i in range(2)
+        ]
+        write_skels(examples, data, split)
+    first = load_sign_dataset("phoenix14t_skels", data_dir=data, cache_dir=tmp_path / "cache")
+    assert set(first["dev"]["text"]) == {"alt ."}
+    text = data / "dev.text"
+    st = text.stat()
+    text.write_bytes(text.read_bytes().replace(b"alt .", b"neu ."))  # same size
+    os.utime(text, ns=(st.st_atime_ns, st.st_mtime_ns))  # same modification time
+    assert (text.stat().st_size, text.stat().st_mtime_ns) == (st.st_size, st.st_mtime_ns)
+    second = load_sign_dataset("phoenix14t_skels", data_dir=data, cache_dir=tmp_path / "cache")
+    assert set(second["dev"]["text"]) == {"neu ."}  # the content hash changed: not the stale cache
+    # the opt-out keys on size and time: documented to miss exactly this rewrite
+    stat_keyed = {"data_dir": data, "cache_dir": tmp_path / "cache2", "hash_data_files": False}
+    assert set(load_sign_dataset("phoenix14t_skels", **stat_keyed)["dev"]["text"]) == {"neu ."}
+    text.write_bytes(text.read_bytes().replace(b"neu .", b"alt ."))
+    os.utime(text, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert set(load_sign_dataset("phoenix14t_skels", **stat_keyed)["dev"]["text"]) == {"neu ."}  # stale
+    assert set(
+        load_sign_dataset("phoenix14t_skels", data_dir=data, cache_dir=tmp_path / "cache")["dev"]["text"]
+    ) == {"alt ."}
+
+
 def test_cache_key_changes_with_version_and_options(tmp_path, monkeypatch):
     data = tmp_path / "data"
     feats_dir, _ = _slrt_corpus(data)

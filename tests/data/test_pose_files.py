@@ -282,3 +282,143 @@ def test_rewrite_keeps_permissions_and_replaces_content(tmp_path):
     assert read_pose_file(path).num_frames == 9
     assert path.stat().st_mode & 0o777 == 0o640
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.pose"]
+
+
+# ----------------------------------------------------------------------------- property tests: hostile bytes
+# Random and mutated bytes give a PoseFileError (or a well-formed PoseArray), never another exception, and at most
+# 200 MB of allocations per case (tests/memory_bounds.py). The v0.2 seed is a small real-layout file; the real
+# samples (pose-format 0.1 / 0.0) are mutated too when ../shared is present.
+
+import tempfile  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from memory_bounds import bounded_memory  # noqa: E402
+
+from signbridge.data.pose_files import PoseIndexError, read_pose_index  # noqa: E402
+
+
+def _seed_pose_bytes() -> bytes:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "seed.pose"
+        write_pose_file(path, np.random.default_rng(0).normal(size=(3, 50, 3)).astype(np.float32), fps=25)
+        return path.read_bytes()
+
+
+_SEED_POSE = _seed_pose_bytes()
+_edits = st.lists(
+    st.tuples(st.integers(0, 10**6), st.binary(max_size=8), st.integers(0, 8)), min_size=1, max_size=6
+)
+
+
+def _mutate(data: bytes, edits) -> bytes:
+    out = bytearray(data)
+    for pos, insert, delete in edits:  # replace `delete` bytes at `pos` by `insert`
+        pos = pos % (len(out) + 1)
+        out[pos : pos + delete] = insert
+    return bytes(out)
+
+
+def _read_pose_or_error(raw: bytes) -> None:
+    with tempfile.TemporaryDirectory() as tmp, bounded_memory(what="a hostile .pose file"):
+        path = Path(tmp) / "x.pose"
+        path.write_bytes(raw)
+        try:
+            pose = read_pose_file(path, person=0)
+        except PoseFileError as exc:
+            assert str(path) in str(exc) and len(str(exc)) < 1500
+            return
+        t, j, k = pose.data.shape
+        assert pose.mask.shape == (t, j) and pose.data.dtype == np.float32
+        assert np.isfinite(pose.data).all() and np.isfinite(pose.fps) and pose.fps > 0
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_edits)
+def test_mutated_pose_files_read_or_raise_pose_file_error(edits):
+    _read_pose_or_error(_mutate(_SEED_POSE, edits))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.binary(max_size=400))
+def test_random_bytes_read_or_raise_pose_file_error(raw):
+    _read_pose_or_error(raw)
+    _read_pose_or_error(_SEED_POSE[:40] + raw)  # a plausible header start, then anything
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(_edits, st.sampled_from(["openpose.pose", "mediapipe.pose", "lexicon-sgg/essen.pose"]))
+def test_mutated_real_pose_files_read_or_raise_pose_file_error(pose_samples_dir, edits, name):
+    _read_pose_or_error(_mutate((pose_samples_dir / name).read_bytes(), edits))
+
+
+_SEED_INDEX = (
+    b"path,spoken_language,signed_language,start,end,words,glosses,priority,split,signer\r\n"
+    b"train/a.pose,de,gsg,0,0,am tag,AM TAG,0,train,s1\r\n"
+    b'train/b.pose,de,gsg,0,0,"regen, nord",REGEN,0,train,s2\r\n'
+)
+
+
+def _read_index_or_error(raw: bytes) -> None:
+    with tempfile.TemporaryDirectory() as tmp, bounded_memory(what="a hostile index.csv"):
+        path = Path(tmp) / "index.csv"
+        path.write_bytes(raw)
+        try:
+            rows = read_pose_index(path, ("num_frames", "fps", "poses", "mask"))
+        except PoseIndexError as exc:
+            assert str(path) in str(exc) and len(str(exc)) < 1500
+            return
+        assert rows and all("path" in r for r in rows)
+        assert len({tuple(r) for r in rows}) == 1  # every row has the header's columns, none more
+        assert not {"num_frames", "fps", "poses", "mask"} & set(rows[0])
+
+
+@settings(max_examples=80, deadline=None)
+@given(_edits)
+def test_mutated_index_csv_reads_or_raises_pose_index_error(edits):
+    _read_index_or_error(_mutate(_SEED_INDEX, edits))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.binary(max_size=300) | st.text(alphabet=',"\r\n\x00ab path fps', max_size=200).map(str.encode))
+def test_random_index_csv_reads_or_raises_pose_index_error(raw):
+    _read_index_or_error(raw)
+    _read_index_or_error(b"path,label\n" + raw)
+
+
+@pytest.mark.parametrize(
+    "text,match",
+    [
+        ("", "lists no files"),
+        ("path,label\n", "lists no files"),
+        ("file,label\na.pose,x\n", "needs a 'path' column"),
+        ("path,,label\na.pose,x,y\n", "column 2 of the header has no name"),
+        ("path,fps\na.pose,30\n", r"label column\(s\) \['fps'\]"),
+        ("path,a,a\nx.pose,1,2\n", "appear more than once"),
+        ("path,a\nx.pose,1,extra\n", "line 2: 3 fields where the header has 2"),
+        ("path,a\nx.pose\n", "line 2: 1 fields where the header has 2"),
+        ('path,a\n"x.pose,1\n', "fields where the header has 2"),  # an unclosed quote swallows the rest
+    ],
+)
+def test_read_pose_index_refuses(tmp_path, text, match):
+    (tmp_path / "index.csv").write_text(text, encoding="utf-8")
+    with pytest.raises(PoseIndexError, match=match):
+        read_pose_index(tmp_path / "index.csv", ("num_frames", "fps", "poses", "mask"))
+
+
+def test_read_pose_index_refuses_non_utf8_and_huge_fields(tmp_path):
+    (tmp_path / "index.csv").write_bytes(b"path,a\nx.pose,\xff\n")
+    with pytest.raises(PoseIndexError, match="not UTF-8 text"):
+        read_pose_index(tmp_path / "index.csv")
+    (tmp_path / "index.csv").write_text("path,a\nx.pose," + "y" * 200_000 + "\n")
+    with pytest.raises(PoseIndexError, match="line 2: not valid CSV"):
+        read_pose_index(tmp_path / "index.csv")
+    with pytest.raises(FileNotFoundError, match="not found"):
+        read_pose_index(tmp_path / "nope.csv")
+    (tmp_path / "index.csv").write_text("path,a\r\n\r\nx.pose,1\r\n")  # blank lines are skipped
+    assert read_pose_index(tmp_path / "index.csv") == [{"path": "x.pose", "a": "1"}]

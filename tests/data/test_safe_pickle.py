@@ -14,6 +14,7 @@ import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from memory_bounds import bounded_memory
 
 from signbridge.data import safe_pickle, slrt
 from signbridge.data.slrt import (
@@ -324,8 +325,9 @@ _OUR_ERRORS = (SLRTFormatError, UnsafePickleError)
 
 
 def _load_both_ways(raw: bytes) -> None:
-    """safe_load_pickle and the streaming reader either read the bytes or raise our own errors."""
-    with contextlib.suppress(_OUR_ERRORS):
+    """safe_load_pickle and the streaming reader either read the bytes or raise our own errors, each within
+    200 MB of allocations (tests/memory_bounds.py)."""
+    with bounded_memory(what="safe_load_pickle"), contextlib.suppress(_OUR_ERRORS):
         safe_load_pickle(raw)
     import tempfile
 
@@ -338,7 +340,7 @@ def _load_both_ways(raw: bytes) -> None:
             read_slrt_features,
             read_slrt_annotations,
         ):
-            with contextlib.suppress(_OUR_ERRORS):
+            with bounded_memory(what="an SLRT reader"), contextlib.suppress(_OUR_ERRORS):
                 reader(path)
 
 
@@ -370,7 +372,7 @@ def test_mutated_gzip_files_load_or_raise_our_errors(edits):
     for pos, insert, delete in edits:
         pos = pos % (len(data) + 1)
         data[pos : pos + delete] = insert
-    with contextlib.suppress(_OUR_ERRORS):
+    with bounded_memory(what="safe_load_pickle of a gzip file"), contextlib.suppress(_OUR_ERRORS):
         safe_load_pickle(bytes(data), require_gzip=True)
 
 
@@ -398,3 +400,94 @@ def test_a_memo_index_far_ahead_is_refused_before_allocating():
     with pytest.raises(SLRTFormatError, match="memo index 405694563"):
         safe_load_pickle(crafted)
     assert safe_load_pickle(raw) == [{"name": "a", "num_frames": 4}]  # ordinary memo indices load
+
+
+# ----------------------------------------------------------------------------- pickle protocols 0-2
+
+
+@pytest.mark.parametrize("protocol", range(pickle.HIGHEST_PROTOCOL + 1))
+def test_benign_tensor_pickles_of_every_protocol_are_read(tmp_path, protocol):
+    # protocols 0-2 have no bytes opcode: the tensor's storage bytes are pickled as _codecs.encode(text, "latin1"),
+    # an empty one as builtins.bytes(); both are allowed in exactly that form
+    cases = _tensor_cases()
+    records = [{"name": k, "sign": v} for k, v in cases.items()]
+    raw = pickle.dumps(records, protocol=protocol)
+    for record in safe_load_pickle(raw):
+        np.testing.assert_array_equal(record["sign"], cases[record["name"]].numpy())
+        assert record["sign"].dtype == cases[record["name"]].numpy().dtype
+    path = tmp_path / "features.train"
+    path.write_bytes(gzip.compress(raw))
+    streamed = list(slrt.iter_slrt_records(path))  # protocols 0-1 open the list with MARK LIST
+    assert [r["name"] for r in streamed] == list(cases)
+    np.testing.assert_array_equal(streamed[0]["sign"], cases["float32"].numpy())
+    assert (
+        pickle.dumps(b"", protocol=protocol)
+        and safe_load_pickle(pickle.dumps(b"ab\xff", protocol=protocol)) == b"ab\xff"
+    )
+    assert safe_load_pickle(pickle.dumps(b"", protocol=protocol)) == b""
+
+
+@pytest.mark.parametrize("protocol", range(pickle.HIGHEST_PROTOCOL + 1))
+@pytest.mark.parametrize("case", ["os.system", "subprocess.Popen", "builtins.exec", "builtins.eval"])
+def test_malicious_globals_are_refused_at_every_protocol(tmp_path, protocol, case):
+    marker = tmp_path / "PWNED"
+    func, args = _evil_cases(marker)[case]
+    payload = pickle.dumps(
+        [{"name": "x", "sign": torch.zeros(2), "evil": _Evil(func, args)}], protocol=protocol
+    )
+    path = tmp_path / "evil.train"
+    path.write_bytes(gzip.compress(payload))
+    for read in (safe_load_pickle, lambda p: list(slrt.iter_slrt_records(p))):
+        with pytest.raises(UnsafePickleError, match="refusing"):
+            read(path)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        (_codecs_encode := __import__("_codecs").encode, ("abc", "rot13")),  # another codec
+        (_codecs_encode, ("abc", "latin1", "strict")),  # an errors argument
+        (_codecs_encode, (b"abc", "latin1")),  # not a string
+        (bytes, (10**12,)),  # bytes(n) would allocate n bytes
+        (bytes, ("abc", "utf-8")),
+    ],
+    ids=["codec", "errors", "not-str", "bytes-size", "bytes-args"],
+)
+@pytest.mark.parametrize("protocol", [0, 2, 3])
+def test_the_protocol_0_2_globals_allow_only_their_benign_form(call, protocol):
+    with pytest.raises(UnsafePickleError, match="refusing"):
+        safe_load_pickle(pickle.dumps([_Evil(*call)], protocol=protocol))
+
+
+def test_a_non_latin1_string_in_codecs_encode_is_a_format_error():
+    raw = pickle.dumps(_Evil(__import__("_codecs").encode, ("\u20ac", "latin1")), protocol=2)
+    with pytest.raises(SLRTFormatError, match="non-latin1"):
+        safe_load_pickle(raw)
+
+
+@pytest.mark.parametrize("protocol", [0, 2, 4])
+def test_a_whole_legacy_torch_save_file_is_refused_not_misread(protocol):
+    buf = io.BytesIO()
+    torch.save(torch.zeros(3), buf, _use_new_zipfile_serialization=False, pickle_protocol=protocol)
+    with pytest.raises(SLRTFormatError, match="legacy torch.save file"):
+        safe_load_pickle(buf.getvalue())
+    assert (
+        safe_load_pickle(pickle.dumps(safe_pickle._LEGACY_MAGIC)) == safe_pickle._LEGACY_MAGIC
+    )  # the number alone
+
+
+def test_a_claimed_length_costs_no_memory_in_the_streaming_reader(tmp_path):
+    """One byte deleted from an 852-byte pickle made BINUNICODE claim 1627389952 bytes: GzipFile.read(n) reserved
+    1.5 GiB before finding 825. The streaming reader reads at most 1 MiB at a time (and BYTEARRAY8 likewise)."""
+    raw = bytes(_VALID[:22] + _VALID[23:])
+    path = tmp_path / "f.train"
+    path.write_bytes(gzip.compress(raw))
+    with bounded_memory(20 * 2**20, "iter_slrt_records"), pytest.raises(SLRTFormatError, match=str(path)):
+        list(slrt.iter_slrt_records(path))
+    claim = b"\x80\x05]\x94(\x96" + struct.pack("<Q", 2**40) + b"abc"  # BYTEARRAY8 of 1 TiB, 3 bytes follow
+    path.write_bytes(gzip.compress(claim))
+    with bounded_memory(20 * 2**20, "iter_slrt_records"), pytest.raises(SLRTFormatError, match="truncated"):
+        list(slrt.iter_slrt_records(path))
+    path.write_bytes(gzip.compress(pickle.dumps([{"b": bytearray(b"xy" * 10**6)}], protocol=5)))
+    assert list(slrt.iter_slrt_records(path)) == [{"b": bytearray(b"xy" * 10**6)}]  # a real one still reads

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from memory_bounds import bounded_memory
 
 from signbridge.data.skels import SkelsFormatError, read_skels, write_skels
 
@@ -194,7 +195,8 @@ def test_non_utf8_and_overflowing_values_are_format_errors(tmp_path):
 
 def _read_or_format_error(folder):
     try:
-        seqs = read_skels(folder, "x")
+        with bounded_memory(what="read_skels"):  # 200 MB per case (tests/memory_bounds.py)
+            seqs = read_skels(folder, "x")
     except SkelsFormatError:
         return
     for s in seqs:  # what comes back is a well-formed sequence

@@ -37,6 +37,8 @@ _LAZY_NAMES: dict[str, str] = {
     "PoseNormalizer": "normalization",
     "PoseArray": "pose_files",
     "PoseFileError": "pose_files",
+    "PoseIndexError": "pose_files",
+    "read_pose_index": "pose_files",
     "read_pose_file": "pose_files",
     "render_pose_gif": "pose_files",
     "skeleton50_header": "pose_files",

@@ -26,6 +26,13 @@ class PoseDataArguments:
     dev_size: int = field(default=300, metadata={"help": "embedded corpus: dev sequences"})
     test_size: int = field(default=300, metadata={"help": "embedded corpus: test sequences"})
     max_train_samples: int | None = field(default=None, metadata={"help": "use the first N training pairs"})
+    hash_data_files: bool = field(
+        default=True,
+        metadata={
+            "help": "real corpora: key the Arrow cache on the files' SHA-256 (false: on size and modification "
+            "time, faster for huge corpora never rewritten in place)"
+        },
+    )
 
 
 def load_text_pose_splits(
@@ -47,7 +54,8 @@ def load_text_pose_splits(
 
         if args.data_dir is None:
             raise ValueError(f"--dataset {args.dataset} needs --data_dir")
-        dataset = load_sign_dataset(args.dataset, args.data_dir).with_format("numpy")
+        dataset = load_sign_dataset(args.dataset, args.data_dir, hash_data_files=args.hash_data_files)
+        dataset = dataset.with_format("numpy")
         pairs = {
             s: [
                 {"text": str(t), "poses": np.asarray(p, dtype=np.float32)}

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,13 +27,15 @@ import numpy as np
 
 from ..utils.files import atomic_write
 from ..utils.import_utils import require_pil, require_pose_format
-from ..utils.reprs import short_text
+from ..utils.reprs import short_repr, short_text
 
 __all__ = [
     "PoseFileError",
     "PoseArray",
     "read_pose_file",
     "write_pose_file",
+    "read_pose_index",
+    "PoseIndexError",
     "skeleton50_header",
     "render_pose_gif",
     "BODY_POINTS",
@@ -42,6 +45,59 @@ __all__ = [
 
 class PoseFileError(ValueError):
     """A ``.pose`` file is malformed (the message names the file)."""
+
+
+class PoseIndexError(PoseFileError):
+    """The index CSV of a folder of ``.pose`` files is malformed (the message names the file and line)."""
+
+
+def read_pose_index(path: str | os.PathLike, reserved_columns: Sequence[str] = ()) -> list[dict[str, str]]:
+    """Read the index CSV of a folder of ``.pose`` files: a ``path`` column plus label columns.
+
+    Returns one dict per row (column -> text). Raises :class:`PoseIndexError` naming the file (and
+    the line) when it is not UTF-8 or not CSV, lists no rows, has no ``path`` column, a column
+    without a name or a repeated name, a column named like one of ``reserved_columns`` (the columns
+    a reader fills from each ``.pose`` file, which a label would silently overwrite), or a row with
+    more or fewer fields than the header; ``FileNotFoundError`` when it does not exist.
+    """
+    import csv
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"pose_files: index CSV {path} not found")
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            reader = csv.reader(f)
+            header = next(reader, None)
+            rows = [(reader.line_num, row) for row in reader if row]
+    except UnicodeDecodeError as exc:
+        raise PoseIndexError(f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason})") from None
+    except csv.Error as exc:
+        raise PoseIndexError(f"{path}, line {reader.line_num}: not valid CSV ({short_text(exc)})") from None
+    if not header or not rows:
+        raise PoseIndexError(f"{path}: the index lists no files (a header line and one row per file needed)")
+    if "path" not in header:
+        raise PoseIndexError(f"{path}: the index needs a 'path' column, has {short_repr(header, 160)}")
+    if "" in header:
+        raise PoseIndexError(f"{path}: column {header.index('') + 1} of the header has no name")
+    clashes = sorted(set(header) & set(reserved_columns))
+    if clashes:
+        raise PoseIndexError(
+            f"{path}: label column(s) {clashes} have the name of a column filled from the .pose file "
+            f"({', '.join(reserved_columns)}); rename them in the index"
+        )
+    repeated = sorted({c for c in header if header.count(c) > 1})
+    if repeated:
+        raise PoseIndexError(
+            f"{path}: column(s) {short_repr(repeated, 160)} appear more than once in the header"
+        )
+    for line, row in rows:
+        if len(row) != len(header):
+            raise PoseIndexError(
+                f"{path}, line {line}: {len(row)} fields where the header has {len(header)} "
+                f"({short_repr(row, 120)})"
+            )
+    return [dict(zip(header, row, strict=True)) for _, row in rows]
 
 
 BODY_POINTS = [
@@ -163,10 +219,16 @@ def read_pose_file(path: str | os.PathLike, person: int | None = None) -> PoseAr
     reader = BufferReader(raw)
     try:
         header = PoseHeader.read(reader)
-    except (struct.error, UnicodeDecodeError, IndexError, ValueError) as exc:
+    except (struct.error, UnicodeDecodeError, IndexError, ValueError, TypeError, OverflowError) as exc:
+        # pose-format's reader fails with these on a cut or garbled header (TypeError: "buffer is too small")
         raise PoseFileError(
             f"{path}: unreadable pose-format header ({type(exc).__name__}: {short_text(exc)})"
         ) from exc
+    if not header.components or not all(len(c.format) >= 2 for c in header.components):
+        raise PoseFileError(
+            f"{path}: the header describes {len(header.components)} components, none or some without "
+            "coordinate dimensions; a pose file needs at least one component with a point format like XYC"
+        )
     points = sum(len(c.points) for c in header.components)
     dims = header.num_dims()
     if header.version == 0:
@@ -370,7 +432,13 @@ def render_pose_gif(
         frames.append(img)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    frames[0].save(
-        path, save_all=True, append_images=frames[1:], duration=max(int(round(1000 / fps)), 20), loop=0
-    )
+    with atomic_write(path) as f:  # a failed write leaves the old file, not a partial one
+        frames[0].save(
+            f,
+            format="GIF",
+            save_all=True,
+            append_images=frames[1:],
+            duration=max(int(round(1000 / fps)), 20),
+            loop=0,
+        )
     return path

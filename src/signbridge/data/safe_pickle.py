@@ -9,7 +9,10 @@ files contain:
 * ``torch.storage._load_from_bytes`` (mapped to :func:`_parse_legacy_storage`, a parser of the
   legacy ``torch.save`` byte format that itself uses a restricted unpickler and checks every size
   before allocating; the real ``_load_from_bytes`` would call ``torch.load`` on the nested bytes),
-* inside that nested payload, the storage class names ``torch.FloatStorage`` and friends.
+* inside that nested payload, the storage class names ``torch.FloatStorage`` and friends,
+* for pickles of protocols 0-2 (which have no bytes opcode), ``_codecs.encode`` restricted to a
+  ``latin1`` string (how those protocols spell a ``bytes`` value) and ``builtins.bytes`` called
+  without arguments (an empty ``bytes``).
 
 Any other global (``os.system``, ``subprocess.Popen``, ``builtins.exec``, ...) raises
 :class:`UnsafePickleError` naming it and the file; nothing in the file runs. Tensors come back as
@@ -296,7 +299,41 @@ def _rebuild_tensor(
     return np.array(view, order="C", copy=True)
 
 
+def _latin1_bytes(context: str, text=None, encoding=None, *rest) -> bytes:
+    """``_codecs.encode(text, "latin1")``: how pickle protocols 0-2 spell a ``bytes`` value.
+
+    Only that call is allowed (a ``str`` and the ``latin1`` codec, no ``errors`` argument), so the
+    result is never larger than the text the file itself holds.
+    """
+    if not isinstance(text, str) or encoding not in ("latin1", "latin-1") or rest:
+        raise UnsafePickleError(
+            f"{context}: refusing _codecs.encode({short_repr(text, 40)}, {short_repr(encoding, 40)}"
+            f"{', ...' if rest else ''}); only the latin1 encoding of a string (bytes in pickle "
+            "protocols 0-2) is allowed (this file may be malicious)"
+        )
+    try:
+        return text.encode("latin1")
+    except UnicodeEncodeError as exc:
+        raise SLRTFormatError(
+            f"{context}: a latin1 bytes value holds a non-latin1 character ({exc.reason})"
+        ) from None
+
+
+def _empty_bytes(context: str, *args) -> bytes:
+    """``bytes()``: how pickle protocols 0-2 spell ``b""``; any argument (``bytes(10**12)``) is refused."""
+    if args:
+        raise UnsafePickleError(
+            f"{context}: refusing builtins.bytes{short_repr(args, 60)}; only bytes() (an empty bytes value "
+            "in pickle protocols 0-2) is allowed (this file may be malicious)"
+        )
+    return b""
+
+
 def _resolve(module: str, name: str, context: str):
+    if (module, name) == ("_codecs", "encode"):
+        return lambda *args: _latin1_bytes(context, *args)
+    if module in ("builtins", "__builtin__") and name == "bytes":
+        return lambda *args: _empty_bytes(context, *args)
     if (module, name) == ("collections", "OrderedDict"):
         return OrderedDict
     if (module, name) == ("torch._utils", "_rebuild_tensor_v2"):
@@ -305,8 +342,9 @@ def _resolve(module: str, name: str, context: str):
         return lambda data: _parse_legacy_storage(data, context)
     raise UnsafePickleError(
         f"{context}: refusing to load global {short_text(f'{module}.{name}', 120)}; SLRT files may only contain "
-        "collections.OrderedDict, torch._utils._rebuild_tensor_v2, torch.storage._load_from_bytes "
-        "and plain containers (this file may be malicious)"
+        "collections.OrderedDict, torch._utils._rebuild_tensor_v2, torch.storage._load_from_bytes, "
+        "_codecs.encode and builtins.bytes (bytes in pickle protocols 0-2) and plain containers (this file may "
+        "be malicious)"
     )
 
 
@@ -342,8 +380,15 @@ def _open(source, require_gzip: bool):
         if not path.is_file():
             raise FileNotFoundError(f"SLRT file not found: {path}")
         raw = open(path, "rb")  # noqa: SIM115 - returned open; _opened() closes it
-    head = raw.read(2)
+    head = raw.read(4)
     raw.seek(0)
+    if head == b"PK\x03\x04":
+        raw.close()
+        raise SLRTFormatError(
+            f"{_context(source)} is a zip archive (torch.save's default format), not a pickle; SLRT files are "
+            "gzip-compressed pickles of records, written with pickle.dump"
+        )
+    head = head[:2]
     if head == b"\x1f\x8b":
         return gzip.GzipFile(fileobj=raw, mode="rb"), raw
     if require_gzip:
@@ -422,7 +467,14 @@ def safe_load_pickle(path_or_bytes: str | os.PathLike | bytes, *, require_gzip: 
     with _opened(path_or_bytes, require_gzip) as stream:
         data = io.BytesIO(stream.read())
         _check_memo_indices(data, _context(path_or_bytes))
-        return _RestrictedUnpickler(data, _context(path_or_bytes)).load()
+        value = _RestrictedUnpickler(data, _context(path_or_bytes)).load()
+        if type(value) is int and value == _LEGACY_MAGIC and data.tell() < len(data.getbuffer()):
+            # a whole legacy torch.save file starts with this number; returning it would be a silent misread
+            raise SLRTFormatError(
+                f"{_context(path_or_bytes)} is a legacy torch.save file, not a pickle; SLRT files are "
+                "(gzip-compressed) pickles of records, written with pickle.dump"
+            )
+        return value
 
 
 # --------------------------------------------------------------------------------------------
@@ -460,11 +512,39 @@ class _ReleasingMemo(dict):
         return value
 
 
+_READ_CHUNK = 1 << 20
+
+
+class _ChunkedReads:
+    """A stream whose ``read(n)`` reads at most 1 MiB at a time, so memory follows the data actually present.
+
+    A pickle opcode states the length of what follows (``BINUNICODE 1627389952`` after one flipped byte);
+    ``GzipFile.read(n)`` allocates ``n`` bytes up front, so the streaming reader would reserve gigabytes for a
+    corrupt 850-byte file. Here a claimed length costs nothing beyond the bytes the file really holds.
+    """
+
+    def __init__(self, stream):
+        self._stream = stream
+        self.readline = stream.readline
+
+    def read(self, n: int = -1) -> bytes:
+        if n is None or n < 0 or n <= _READ_CHUNK:
+            return self._stream.read(n)
+        chunks = []
+        while n > 0:
+            chunk = self._stream.read(min(n, _READ_CHUNK))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            n -= len(chunk)
+        return b"".join(chunks)
+
+
 class _StreamingUnpickler(pickle._Unpickler):  # pure-Python unpickler: its dispatch can be hooked
     """Yields the items of the top-level list one by one instead of building the list."""
 
     def __init__(self, file, context: str):
-        super().__init__(file)
+        super().__init__(_ChunkedReads(file))  # no readinto: BYTEARRAY8 is read through read() below
         self.context = context
         self.memo = _ReleasingMemo()
         self._root = None
@@ -486,6 +566,15 @@ class _StreamingUnpickler(pickle._Unpickler):  # pure-Python unpickler: its disp
             self.append(self._root)
         else:
             self.append([])
+
+    def _load_list(self):  # protocols 0-1 open a list with MARK LIST instead of EMPTY_LIST
+        items = self.pop_mark()
+        if self._root is None and not self.stack and not self.metastack:
+            self._root = []
+            self._out.extend(items)
+            self.append(self._root)
+        else:
+            self.append(items)
 
     def _load_append(self):
         value = self.stack.pop()
@@ -518,7 +607,16 @@ class _StreamingUnpickler(pickle._Unpickler):  # pure-Python unpickler: its disp
             self.stack.clear()
         self.append({})
 
+    def _load_bytearray8(self):  # pickle's own allocates (and zeroes) the claimed length before reading
+        (length,) = struct.unpack("<Q", self.read(8))
+        data = self.read(length)
+        if len(data) < length:
+            raise EOFError(f"BYTEARRAY8 claims {length} bytes, {len(data)} follow")
+        self.append(bytearray(data))
+
     dispatch[pickle.EMPTY_LIST[0]] = _load_empty_list
+    dispatch[pickle.BYTEARRAY8[0]] = _load_bytearray8
+    dispatch[pickle.LIST[0]] = _load_list
     dispatch[pickle.EMPTY_DICT[0]] = _load_empty_dict
     dispatch[pickle.APPEND[0]] = _load_append
     dispatch[pickle.APPENDS[0]] = _load_appends

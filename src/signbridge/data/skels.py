@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..utils.files import atomic_write_many
 from ..utils.reprs import short_repr, short_text
 
 __all__ = [
@@ -193,6 +194,10 @@ def write_skels(
         buffers["text"].append(str(ex["text"]))
         buffers["gloss"].append(str(ex["gloss"]))
         buffers["files"].append(str(ex["name"]))
-    for suffix, rows in buffers.items():
-        (data_dir / f"{split}.{suffix}").write_text("".join(r + "\n" for r in rows), encoding="utf-8")
+    # the four files are one unit: all are written to temporary files first and renamed only when every one
+    # is complete, so a failure (a full disk) leaves the previous corpus whole
+    paths = [data_dir / f"{split}.{suffix}" for suffix in buffers]
+    with atomic_write_many(paths, "w", encoding="utf-8", newline="") as files:
+        for f, rows in zip(files, buffers.values(), strict=True):
+            f.write("".join(r + "\n" for r in rows))
     return data_dir

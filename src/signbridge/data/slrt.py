@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from ..utils.files import atomic_write
 from ..utils.reprs import short_repr
 from .safe_pickle import SLRTFormatError, UnsafePickleError, iter_slrt_records, safe_load_pickle
 
@@ -151,7 +152,8 @@ def _write_list(records: Iterable[dict], path: str | os.PathLike, compresslevel:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with gzip.open(path, "wb", compresslevel=compresslevel) as f:
+    # through a temporary file renamed at the end: a failed write leaves the old file, not a partial one
+    with atomic_write(path) as raw, gzip.GzipFile(path.name, "wb", compresslevel, raw) as f:
         f.write(pickle.PROTO + b"\x03" + pickle.EMPTY_LIST)
         in_batch = 0
         for record in records:

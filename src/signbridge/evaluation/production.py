@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -373,6 +372,23 @@ class ProductionEvaluationArguments:
     comparisons_json: str | None = field(default=None, metadata={"help": "also write the comparisons here"})
 
 
+def _check_paths(args: ProductionEvaluationArguments) -> None:
+    """The model folders and output files of ``main``'s arguments, checked before any data is loaded."""
+    from signbridge.utils.files import check_model_folder, check_output_file
+
+    for flag, path in (("--producer", args.producer), ("--producer_no_kd", args.producer_no_kd)):
+        if path:
+            check_model_folder(path, "nar_slp", "a NARSignProducer", flag, allow_hub_id=True)
+    check_model_folder(args.tae, "pose_autoencoder", "a pose autoencoder (TAE)", "--tae")
+    if args.backtranslator:
+        check_model_folder(
+            args.backtranslator, "cvslt", "a CV-SLT model", "--backtranslator", allow_hub_id=True
+        )
+    for flag, path in (("--output_json", args.output_json), ("--comparisons_json", args.comparisons_json)):
+        if path:
+            check_output_file(path, flag)
+
+
 def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, dict[str, float]]]:
     """``scripts/evaluate_production.py``: Table 1 for the producers given, printed and returned; with
     ``--comparisons`` also the paired bootstrap comparisons of the rows (printed, ``--comparisons_json``)."""
@@ -383,11 +399,13 @@ def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, dict[str, flo
     from signbridge.models.pose_autoencoder import PoseAutoencoderModel
     from signbridge.utils.arguments import parse_config_and_flags
     from signbridge.utils.distributed import require_single_process
+    from signbridge.utils.files import atomic_write
 
     require_single_process("evaluate_production.py")
     args, data_args = parse_config_and_flags((ProductionEvaluationArguments, PoseDataArguments), argv)
     if args.comparisons_json and not args.comparisons:
         raise ValueError("--comparisons_json needs --comparisons")
+    _check_paths(args)  # user errors before any work
     splits = [s.strip() for s in args.splits.split(",") if s.strip()]
     data = load_text_pose_splits(data_args, ["train", *splits])
     producers = {}
@@ -413,10 +431,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, dict[str, flo
         report=print,
     )
     print(format_markdown_table(results))
-    if args.output_json:
-        Path(args.output_json).write_text(json.dumps(results, indent=2), encoding="utf-8")
-    if args.comparisons_json:
-        Path(args.comparisons_json).write_text(json.dumps(comparisons, indent=2), encoding="utf-8")
+    for path, value in ((args.output_json, results), (args.comparisons_json, comparisons)):
+        if path:
+            with atomic_write(path, "w", encoding="utf-8") as f:  # a failed write keeps the old file
+                f.write(json.dumps(value, indent=2))
     return results
 
 

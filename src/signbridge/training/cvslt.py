@@ -493,7 +493,16 @@ def _json_default(value):
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Command-line entry: ``python scripts/train_cvslt.py CONFIG.json [--key value ...]``."""
+    from signbridge.utils.files import check_model_folder, check_output_folder
+
     model_args, data_args, training_args = parse_cvslt_args(argv)
+    check_output_folder(training_args.output_dir, "--output_dir", create=True)  # user errors before any work
+    for flag, path, model_type, description in (
+        ("--model_name_or_path", model_args.model_name_or_path, "cvslt", "a CV-SLT model"),
+        ("--mbart_name_or_path", model_args.mbart_name_or_path, "mbart", "an mBART checkpoint"),
+    ):
+        if path:
+            check_model_folder(path, model_type, description, flag, allow_hub_id=True)
     logging.set_verbosity_info() if os.environ.get("SIGNBRIDGE_VERBOSE") else None
     return train_cvslt(model_args, data_args, training_args)
 

@@ -275,8 +275,13 @@ def corpus_texts(args: PruneVocabularyArguments) -> list[str]:
 def main(argv: Sequence[str] | None = None) -> dict:
     """``scripts/prune_mbart_vocab.py``: prune and save; returns the summary."""
     from signbridge.utils.arguments import parse_config_and_flags
+    from signbridge.utils.files import check_model_folder, check_output_folder
 
     (args,) = parse_config_and_flags((PruneVocabularyArguments,), argv)
+    check_output_folder(args.output_dir, "--output_dir", create=True)  # user errors before any work
+    check_model_folder(
+        args.mbart_name_or_path, "mbart", "an mBART checkpoint", "--mbart_name_or_path", allow_hub_id=True
+    )
     return prune_mbart_checkpoint(
         args.mbart_name_or_path,
         args.output_dir,

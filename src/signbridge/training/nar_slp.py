@@ -303,12 +303,21 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     from signbridge.metrics import dtw_distance, duration_accuracy
     from signbridge.models.pose_vae import PoseVAEModel
     from signbridge.utils.arguments import parse_config_and_flags
+    from signbridge.utils.files import check_model_folder, check_output_folder
 
     data_args, model_args, training_args = parse_config_and_flags(
         (PoseDataArguments, NARSignProducerArguments, NARSLPTrainingArguments), argv
     )
     if not model_args.pose_vae_name_or_path:
         raise ValueError("pose_vae_name_or_path is required: train one with scripts/train_pose_vae.py first")
+    check_output_folder(training_args.output_dir, "--output_dir", create=True)  # user errors before any work
+    check_model_folder(
+        model_args.pose_vae_name_or_path,
+        "pose_vae",
+        "a pose VAE",
+        "--pose_vae_name_or_path",
+        allow_hub_id=True,
+    )
     with training_args.main_process_first(desc="loading the corpus"):  # one process builds the cache
         pairs = load_text_pose_splits(data_args, ("train", "dev"))
     pose_vae = PoseVAEModel.from_pretrained(model_args.pose_vae_name_or_path)

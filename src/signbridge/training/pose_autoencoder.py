@@ -180,10 +180,12 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     from signbridge.evaluation.production import baseline_mean
     from signbridge.metrics.fgd import FGD
     from signbridge.utils.arguments import parse_config_and_flags
+    from signbridge.utils.files import check_output_folder
 
     model_args, data_args, training_args = parse_config_and_flags(
         (TAEModelArguments, PoseDataArguments, TrainingArguments), argv
     )
+    check_output_folder(training_args.output_dir, "--output_dir", create=True)  # user errors before any work
     started = time.time()
     with training_args.main_process_first(desc="loading the corpus"):  # one process builds the cache
         pairs = load_text_pose_splits(data_args, ("train", "dev"))

@@ -29,6 +29,7 @@ from signbridge.utils.distributed import (
     start_distributed,
     wait_for_everyone,
 )
+from signbridge.utils.reprs import short_repr
 from signbridge.utils.runtime import Report, say, write_results
 
 if TYPE_CHECKING:
@@ -219,16 +220,26 @@ class PoseVAEModelArguments:
     kl_weight: float = field(default=1e-4, metadata={"help": "lambda of the KL term (1e-4 in the paper)"})
     output_dir: str = field(default="runs/pose_vae", metadata={"help": "where the model is saved"})
 
+    def __post_init__(self):
+        try:
+            [int(h) for h in self.hidden_sizes.split(",")]
+        except ValueError:
+            raise ValueError(
+                f"--hidden_sizes must be comma-separated integers such as 512,256, got {short_repr(self.hidden_sizes)}"
+            ) from None
+
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """``scripts/train_pose_vae.py``: train, save, and compare the dev reconstruction with the mean pose."""
     from signbridge.data.loading import PoseDataArguments, load_text_pose_splits
     from signbridge.evaluation.production import mean_pose
     from signbridge.utils.arguments import parse_config_and_flags
+    from signbridge.utils.files import check_output_folder
 
     data_args, model_args, train_args = parse_config_and_flags(
         (PoseDataArguments, PoseVAEModelArguments, PoseVAETrainingArguments), argv
     )
+    check_output_folder(model_args.output_dir, "--output_dir", create=True)  # user errors before any work
     _, world_size, _ = (
         start_distributed()
     )  # under a launcher: the process group (one process builds the cache)

@@ -10,7 +10,21 @@ Kept free of heavy imports: the CLI imports it before parsing arguments.
 
 from __future__ import annotations
 
-__all__ = ["UserError", "USER_ERRORS", "is_user_error", "user_error_message", "USER_ERROR_EXIT_CODE"]
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "UserError",
+    "USER_ERRORS",
+    "is_user_error",
+    "report_user_error",
+    "run_entry",
+    "user_error_message",
+    "USER_ERROR_EXIT_CODE",
+]
 
 #: exit status of a user error (argparse's status for a usage error)
 USER_ERROR_EXIT_CODE = 2
@@ -58,3 +72,33 @@ def user_error_message(exc: BaseException) -> str:
     if len(text) > _MAX_MESSAGE:
         text = text[: _MAX_MESSAGE - 3] + "..."
     return text
+
+
+def report_user_error(exc: BaseException, prog: str, debug: bool = False) -> int:
+    """Print ``exc`` (a user error) as ``<prog>: error: <one line>`` on stderr, with the traceback
+    first when ``debug``; returns :data:`USER_ERROR_EXIT_CODE`."""
+    if debug:
+        traceback.print_exception(exc)
+    print(f"{prog}: error: {user_error_message(exc)}", file=sys.stderr)
+    return USER_ERROR_EXIT_CODE
+
+
+def run_entry(
+    main: Callable[[list[str]], Any], argv: Sequence[str] | None = None, prog: str | None = None
+) -> Any:
+    """Run a script's ``main(argv)`` the way the ``signbridge`` command runs a subcommand.
+
+    ``--debug`` is taken out of ``argv`` (default ``sys.argv[1:]``); a user error (see :data:`USER_ERRORS`)
+    prints one line, ``<prog>: error: ...`` (``prog`` defaults to the script's file name), and exits
+    with status 2 (``SystemExit``), after its traceback when ``--debug`` was given; any other exception
+    is a bug and propagates with its traceback. Returns what ``main`` returns.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    argv = [a for a in argv if a != "--debug"]
+    try:
+        return main(argv)
+    except Exception as exc:
+        if not is_user_error(exc):
+            raise
+        raise SystemExit(report_user_error(exc, prog or Path(sys.argv[0]).name, debug)) from None

@@ -10,6 +10,8 @@ from typing import Any
 
 from transformers.utils import logging
 
+from .files import atomic_write
+
 logger = logging.get_logger("signbridge")
 
 #: A callable that receives one-line progress summaries (``print``, a logger method, ...).
@@ -33,7 +35,8 @@ def write_results(
     """Write a script's results as indented JSON into ``output_dir`` (created if needed); returns the path."""
     path = Path(output_dir) / name
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(results, indent=2), encoding="utf-8")
+    with atomic_write(path, "w", encoding="utf-8") as f:  # a failed write keeps the old results
+        f.write(json.dumps(results, indent=2))
     return path
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ...utils.files import atomic_write
 from .config import _SPLIT_IDS, SPLITS, SyntheticCorpusConfig, _check_split, _resolve_config
 from .features import _features_of_many
 from .grammar import sample_sentence
@@ -209,7 +210,7 @@ def write_corpus(
                         "signer": example["signer"],
                     }
                 )
-        with open(out / "index.csv", "w", newline="", encoding="utf-8") as handle:
+        with atomic_write(out / "index.csv", "w", newline="", encoding="utf-8") as handle:
             writer = csv.DictWriter(handle, fieldnames=_POSE_INDEX_COLUMNS)
             writer.writeheader()
             writer.writerows(rows)
