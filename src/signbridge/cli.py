@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from . import __version__
 from .utils.errors import UserError, is_user_error, report_user_error
@@ -93,8 +94,8 @@ def _cmd_translate(args: argparse.Namespace) -> int:
         raise FileNotFoundError(f"translate: INPUT {source}: no such file or folder")
     if args.batch_size < 1:
         raise UserError(f"translate: --batch_size must be at least 1, got {args.batch_size}")
-    out = _check_output_file(args.out, "--out") if args.out else None
-    _check_model_folder(args.model, "cvslt", "a CV-SLT translator")
+    out = check_output_file(args.out, "--out") if args.out else None
+    check_model_folder(args.model, "cvslt", "a CV-SLT translator")
 
     from transformers.utils import logging as hf_logging
 
