@@ -29,7 +29,7 @@ from pathlib import Path
 
 from . import __version__
 from .utils.errors import UserError, is_user_error, report_user_error
-from .utils.files import check_model_folder, check_output_file, check_output_folder
+from .utils.files import atomic_write_text, check_model_folder, check_output_file, check_output_folder
 
 
 def _cmd_corpus(args: argparse.Namespace) -> int:
@@ -115,7 +115,8 @@ def _cmd_translate(args: argparse.Namespace) -> int:
         print("\n".join(lines))
     else:
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text("name\ttranslation\n" + "".join(line + "\n" for line in lines), encoding="utf-8")
+        text = "name\ttranslation\n" + "".join(line + "\n" for line in lines)
+        atomic_write_text(out, text)  # a failed write keeps an earlier file
         print(f"{len(lines)} translations written to {out}")
     return 0
 

@@ -112,6 +112,59 @@ def _write_corpus_index(folder, examples):
     write_corpus(corpus, folder, format="pose")
 
 
+def _write_cvslt_scores(folder, examples):
+    from signbridge.training.cvslt import write_scores
+
+    write_scores(
+        {"dev": {"bleu4": np.float32(len(examples)), "names": [e["name"] for e in examples] * 20}},
+        folder / "scores.json",
+    )
+
+
+def _write_cvslt_predictions(folder, examples):
+    from signbridge.training.cvslt import write_predictions
+
+    write_predictions(
+        folder / "predictions_dev.tsv",
+        [e["gloss"] for e in examples] * 10,
+        [e["text"] for e in examples] * 10,
+    )
+
+
+def _write_demo_production_files(folder, examples):
+    from signbridge.demo.run import write_production_files
+
+    table = {e["name"]: {"fgd": float(e["poses"].sum())} for e in examples}
+    write_production_files(folder, table, f"a table of {len(examples)} rows", {"rows": list(table) * 20})
+
+
+def _write_experiment_json(folder, examples):
+    from signbridge.experiments.jobs import write_json
+
+    write_json({"names": [e["name"] for e in examples] * 20}, folder / "results" / "variant-seed0.json")
+
+
+def _write_text(folder, examples):
+    # the CLI's translation TSV, model cards and configs, the experiment table, demo_results.json
+    files_module.atomic_write_text(
+        folder / "out.tsv", "".join(f"{e['name']}\t{e['text']}\n" for e in examples) * 20
+    )
+
+
+def _save_figure(folder, examples):
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from signbridge.experiments.report import _save
+
+    fig, ax = plt.subplots(figsize=(2, 2))
+    ax.plot(examples[0]["features"][:, 0])
+    _save(plt, fig, folder / "figure.png")
+
+
 WRITERS = {
     "write_skels": _write_skels,
     "write_slrt_annotations": _write_slrt_annotations,
@@ -120,6 +173,12 @@ WRITERS = {
     "render_pose_gif": _render_pose_gif,
     "write_results": _write_results,
     "write_corpus-pose": _write_corpus_index,
+    "cvslt-write_scores": _write_cvslt_scores,
+    "cvslt-write_predictions": _write_cvslt_predictions,
+    "demo-write_production_files": _write_demo_production_files,
+    "experiments-write_json": _write_experiment_json,
+    "atomic_write_text": _write_text,
+    "experiments-figure": _save_figure,
 }
 
 

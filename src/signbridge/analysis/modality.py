@@ -33,6 +33,8 @@ import numpy as np
 import torch
 from transformers import TrainerCallback
 
+from ..utils.files import atomic_write
+
 __all__ = [
     "ModalityGap",
     "ModalityGapCallback",
@@ -310,6 +312,7 @@ def plot_modality_projection(
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    with atomic_write(path) as f:  # a failed write keeps an earlier figure
+        fig.savefig(f, format=path.suffix.lstrip(".") or "png", dpi=110)
     plt.close(fig)
     return path

@@ -33,6 +33,7 @@ from ..evaluation.production import (
     produce_poses,
 )
 from ..training.pose_vae import PoseVAETrainingArguments, train_pose_vae
+from ..utils.files import atomic_write_many, atomic_write_text
 from ..utils.runtime import cpu_seconds
 from .jobs import JOBS, demo_corpus, run_timed_job
 from .pool import run_jobs_side_by_side
@@ -151,7 +152,7 @@ def run_demo(
         "timings": timings,
         "total_wall_s": round(total_wall, 1),
     }
-    (out / "demo_results.json").write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
+    atomic_write_text(out / "demo_results.json", json.dumps(results, indent=2, default=str))
     return results
 
 
@@ -278,10 +279,19 @@ def _evaluate_production(
     )
     table_text = format_production_table(table)
     say(table_text)
-    (out / "production_table.txt").write_text(table_text, encoding="utf-8")
-    (out / "production_table.json").write_text(json.dumps(table, indent=2), encoding="utf-8")
-    (out / "production_comparisons.json").write_text(json.dumps(comparisons, indent=2), encoding="utf-8")
+    write_production_files(out, table, table_text, comparisons)
     return table, table_text, comparisons, producers
+
+
+def write_production_files(out: Path, table: dict, table_text: str, comparisons: dict) -> list[Path]:
+    """``production_table.txt``/``.json`` and ``production_comparisons.json`` in ``out``, as one unit: a failed
+    write (a full disk) keeps the previous three files."""
+    paths = [out / "production_table.txt", out / "production_table.json", out / "production_comparisons.json"]
+    texts = [table_text, json.dumps(table, indent=2), json.dumps(comparisons, indent=2)]
+    with atomic_write_many(paths, "w", encoding="utf-8", newline="") as files:
+        for f, text in zip(files, texts, strict=True):
+            f.write(text)
+    return paths
 
 
 #: the demo's acceptance checks of NAR-SLP w/ KD on the test split: check -> (A, B) of "FGD x10 of A below B's"

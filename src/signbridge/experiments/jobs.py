@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from ..utils.files import atomic_write_text
 from .registry import EXPERIMENTS, TRANSLATION_METRICS, RunSizes
 
 __all__ = ["load_corpus", "run_job", "write_json"]
@@ -28,13 +29,10 @@ _MEASUREMENT_SWITCHES = ("posterior", "track_gap")
 
 
 def write_json(data: dict, path: str | os.PathLike) -> Path:
-    """Write ``data`` as indented JSON, atomically (a temporary file renamed into place)."""
+    """Write ``data`` as indented JSON, atomically (:func:`~signbridge.utils.files.atomic_write`)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=1, default=_json_default) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    return atomic_write_text(path, json.dumps(data, indent=1, default=_json_default) + "\n")
 
 
 def _json_default(value):

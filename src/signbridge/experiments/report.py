@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ..utils.files import atomic_write, atomic_write_text
 from .registry import EXPERIMENTS, LAMBDAS, Experiment
 
 __all__ = ["assemble_results", "load_results", "mean_std", "results_table"]
@@ -233,7 +234,8 @@ def _figure_bars(metric: str, title: str, file_stem: str):
 
 def _save(plt, fig, path: Path) -> Path:
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    with atomic_write(path) as f:  # a failed write keeps an earlier figure
+        fig.savefig(f, format=path.suffix.lstrip(".") or "png", dpi=110)
     plt.close(fig)
     return path
 
@@ -266,7 +268,7 @@ def assemble_results(name: str, results_dir: str | Path) -> dict[str, Any]:
     if not results:
         raise FileNotFoundError(f"no job results (<variant>-seed<k>.json) in {folder}")
     table = folder / "results.md"
-    table.write_text(results_table(experiment, results), encoding="utf-8")
+    atomic_write_text(table, results_table(experiment, results))
     plt = require_matplotlib("the experiment figures")
     if name == "cvslt_lambda":
         figures = _figure_lambda(plt, results, folder)

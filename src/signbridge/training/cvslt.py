@@ -38,6 +38,7 @@ from signbridge.data.collators import poses_to_features
 from signbridge.data.normalization import POSE_NORMALIZER_FILE
 from signbridge.utils.arguments import json_object_argument
 from signbridge.utils.distributed import check_distributed_arguments, wait_for_everyone
+from signbridge.utils.files import atomic_write_text
 
 from .callbacks import use_callbacks
 from .model_folder import finish_model_folder, hub_generation_config
@@ -428,10 +429,7 @@ def train_cvslt(
         if trainer.is_world_process_zero():
             hyps = decode_sequences(tokenizer, prediction.predictions)
             refs = [" ".join(str(t).split()) for t in dataset[split][data_args.text_key]]
-            with open(output_dir / f"predictions_{split}.tsv", "w", encoding="utf-8") as handle:
-                handle.write("hypothesis\treference\n")
-                for hyp, ref in zip(hyps, refs, strict=True):
-                    handle.write(f"{hyp}\t{ref}\n")
+            write_predictions(output_dir / f"predictions_{split}.tsv", hyps, refs)
         metrics = {k[len(split) + 1 :]: v for k, v in prediction.metrics.items() if k.startswith(split + "_")}
         metrics["decode_seconds"] = round(time.time() - split_start, 1)
         metrics["num_examples"] = len(dataset[split])
@@ -445,13 +443,27 @@ def train_cvslt(
     }
     results["world_size"] = training_args.world_size
     if trainer.is_world_process_zero():
-        with open(output_dir / "scores.json", "w", encoding="utf-8") as handle:
-            json.dump(results, handle, indent=2, default=_json_default)
+        write_scores(results, output_dir / "scores.json")
         if "model_dir" in results:  # the model card gets the measured scores
             scores = {split: results[split] for split in eval_split_names}
             finish_model_folder(model_dir, **_card_details(model_args, data_args), scores=scores)
     wait_for_everyone()  # the other processes return once the files are written
     return results
+
+
+def write_predictions(path: str | os.PathLike, hypotheses: Sequence[str], references: Sequence[str]) -> Path:
+    """``predictions_<split>.tsv``: a ``hypothesis<TAB>reference`` header, then one line per example.
+
+    Written atomically: a failed write (a full disk) keeps the previous file.
+    """
+    lines = ["hypothesis\treference\n"]
+    lines += [f"{hyp}\t{ref}\n" for hyp, ref in zip(hypotheses, references, strict=True)]
+    return atomic_write_text(path, "".join(lines))
+
+
+def write_scores(results: dict[str, Any], path: str | os.PathLike) -> Path:
+    """``scores.json``: the results as indented JSON (numpy values as numbers), written atomically."""
+    return atomic_write_text(path, json.dumps(results, indent=2, default=_json_default))
 
 
 def _build_feature_extractor(data_args: CVSLTDataArguments, train_split):
@@ -515,4 +527,6 @@ __all__ = [
     "parse_cvslt_args",
     "poses_to_features",
     "train_cvslt",
+    "write_predictions",
+    "write_scores",
 ]

@@ -35,6 +35,8 @@ from typing import TYPE_CHECKING, Any
 
 from transformers.utils import logging
 
+from signbridge.utils.files import atomic_write_text
+
 if TYPE_CHECKING:
     from transformers import MBartForConditionalGeneration, PreTrainedTokenizerBase
 
@@ -205,7 +207,7 @@ def prune_mbart_checkpoint(
     tokenizer_file = output_dir / "tokenizer.json"
     pruned_tokenizer = pruned_json is not None and tokenizer_file.exists()
     if pruned_tokenizer:
-        tokenizer_file.write_text(pruned_json, encoding="utf-8")
+        atomic_write_text(tokenizer_file, pruned_json)
         for name in (
             "sentencepiece.bpe.model",
             "spiece.model",
@@ -220,9 +222,10 @@ def prune_mbart_checkpoint(
                 for k, v in config["added_tokens_decoder"].items()
                 if int(k) in position
             }
-        config_file.write_text(json.dumps(config, indent=2, ensure_ascii=False), encoding="utf-8")
-    (output_dir / "vocab_id_map.json").write_text(
-        json.dumps({"kept_ids": keep, "original_vocab_size": original_vocab}), encoding="utf-8"
+        atomic_write_text(config_file, json.dumps(config, indent=2, ensure_ascii=False))
+    atomic_write_text(
+        output_dir / "vocab_id_map.json",
+        json.dumps({"kept_ids": keep, "original_vocab_size": original_vocab}),
     )
     summary = {
         "original_vocab_size": original_vocab,

@@ -22,6 +22,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from signbridge.utils.files import atomic_write_text
+
 __all__ = ["KINDS", "finish_model_folder", "hub_generation_config", "model_card_text"]
 
 #: model_type -> what its card says and which pipeline it serves
@@ -186,7 +188,7 @@ def _declare_pipeline(folder: Path, task: str) -> None:
     config_file = folder / "config.json"
     config = json.loads(config_file.read_text(encoding="utf-8"))
     config["custom_pipelines"] = {task: custom_pipeline_entry(task, pipeline_class)}
-    config_file.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    atomic_write_text(config_file, json.dumps(config, indent=2, sort_keys=True) + "\n")
 
 
 def finish_model_folder(
@@ -225,5 +227,5 @@ def finish_model_folder(
     text = model_card_text(
         model_type, dataset=dataset, command=command, training_config=training_config, scores=scores
     )
-    (folder / "README.md").write_text(text, encoding="utf-8")
+    atomic_write_text(folder / "README.md", text)
     return folder

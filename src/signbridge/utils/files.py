@@ -28,6 +28,7 @@ from typing import IO, Any
 __all__ = [
     "atomic_write",
     "atomic_write_many",
+    "atomic_write_text",
     "check_model_folder",
     "check_output_file",
     "check_output_folder",
@@ -110,6 +111,16 @@ def atomic_write_many(
             with contextlib.suppress(OSError):
                 os.unlink(tmp_name)
         raise
+
+
+def atomic_write_text(path: str | os.PathLike, text: str, encoding: str = "utf-8") -> Path:
+    """``Path(path).write_text(text)`` through :func:`atomic_write`: a failed write keeps the old file.
+
+    Newlines are written as given (no translation). Returns the path.
+    """
+    with atomic_write(path, "w", encoding=encoding, newline="") as f:
+        f.write(text)
+    return Path(path)
 
 
 def check_output_folder(path: str | os.PathLike, what: str, create: bool = False) -> Path:
