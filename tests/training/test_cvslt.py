@@ -224,3 +224,49 @@ def test_same_config_and_seed_give_bit_identical_weights_and_scores(tmp_path, ti
             first[split]["bleu4"] == second[split]["bleu4"]
             and first[split]["rouge_l"] == second[split]["rouge_l"]
         )
+
+
+@pytest.mark.parametrize("flag", ["true", "false"])
+def test_hash_data_files_flag_reaches_the_dataset_cache(tmp_path, flag):
+    """--hash_data_files (as the pose scripts have it): true keys the corpus cache on the files' content, false on
+    their size and time, so a rewrite that keeps both is seen only with true."""
+    import os
+
+    from signbridge.data.skels import write_skels
+    from signbridge.training.cvslt import _load_dataset
+
+    data = tmp_path / "data"
+    rng = np.random.default_rng(0)
+    for split in ("train", "dev", "test"):
+        examples = [
+            {"name": f"{split}/{i}", "text": "alt .", "gloss": "ALT", "poses": rng.normal(size=(3, 50, 3))}
+            for i in range(2)
+        ]
+        write_skels(examples, data, split)
+    config = tmp_path / "c.json"
+    config.write_text(
+        json.dumps(
+            {
+                "dataset_name": "phoenix14t_skels",
+                "data_dir": str(data),
+                "dataset_options": {"cache_dir": str(tmp_path / "cache")},
+                "output_dir": str(tmp_path / "out"),
+            }
+        )
+    )
+    _, data_args, _ = parse_cvslt_args([str(config), "--hash_data_files", flag])
+    assert data_args.hash_data_files is (flag == "true")
+    assert set(_load_dataset(data_args)["dev"]["text"]) == {"alt ."}
+    text = data / "dev.text"
+    st = text.stat()
+    text.write_bytes(text.read_bytes().replace(b"alt .", b"neu ."))  # same size
+    os.utime(text, ns=(st.st_atime_ns, st.st_mtime_ns))  # same modification time
+    expected = {"neu ."} if flag == "true" else {"alt ."}  # false: the stale cache, as documented
+    assert set(_load_dataset(data_args)["dev"]["text"]) == expected
+
+
+def test_hash_data_files_given_twice_must_agree():
+    args = CVSLTDataArguments(dataset_options={"hash_data_files": False, "x": 1}, hash_data_files=False)
+    assert args.dataset_options == {"x": 1}  # given once, to load_sign_dataset, by the flag
+    with pytest.raises(ValueError, match="--hash_data_files"):
+        CVSLTDataArguments(dataset_options={"hash_data_files": False})

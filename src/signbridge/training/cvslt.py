@@ -116,6 +116,13 @@ class CVSLTDataArguments:
     dataset_options: dict | str | None = field(
         default=None, metadata={"help": "Extra keyword options for load_sign_dataset (JSON object)."}
     )
+    hash_data_files: bool = field(
+        default=True,
+        metadata={
+            "help": "Real corpora: key the Arrow cache on the files' SHA-256 (false: on size and modification "
+            "time, faster for huge corpora never rewritten in place)."
+        },
+    )
     input_key: str = field(
         default="features",
         metadata={
@@ -160,6 +167,13 @@ class CVSLTDataArguments:
 
     def __post_init__(self):
         self.dataset_options = json_object_argument(self.dataset_options, "dataset_options")
+        if "hash_data_files" in self.dataset_options:
+            if self.dataset_options["hash_data_files"] != self.hash_data_files:
+                raise ValueError(
+                    f"dataset_options sets hash_data_files={self.dataset_options['hash_data_files']!r} and the "
+                    f"flag hash_data_files={self.hash_data_files!r}: give it once, as --hash_data_files"
+                )
+            self.dataset_options = {k: v for k, v in self.dataset_options.items() if k != "hash_data_files"}
         if self.input_key not in ("features", "poses"):
             raise ValueError(f"input_key must be 'features' or 'poses', got {self.input_key!r}")
         if self.score_level not in ("word", "char"):
@@ -187,7 +201,12 @@ def parse_cvslt_args(
 def _load_dataset(data_args: CVSLTDataArguments):
     from signbridge.data.builders import load_sign_dataset
 
-    return load_sign_dataset(data_args.dataset_name, data_args.data_dir, **dict(data_args.dataset_options))
+    return load_sign_dataset(
+        data_args.dataset_name,
+        data_args.data_dir,
+        hash_data_files=data_args.hash_data_files,
+        **dict(data_args.dataset_options),
+    )
 
 
 def _check_dataset(dataset, data_args: CVSLTDataArguments, split_names: Sequence[str]) -> None:
