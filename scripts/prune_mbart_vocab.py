@@ -12,13 +12,12 @@ Arguments: signbridge.training.cvslt_vocabulary.PruneVocabularyArguments (a JSON
 too). What is kept and what the output folder holds: see that module's docstring.
 """
 
-import json
-
 from transformers.utils import logging
 
 from signbridge.training.cvslt_vocabulary import main
 from signbridge.utils.errors import run_entry
+from signbridge.utils.runtime import print_results
 
 if __name__ == "__main__":
     logging.set_verbosity_info()
-    print(json.dumps(run_entry(main), indent=2))
+    print_results(run_entry(main))  # once, by the main process

@@ -17,12 +17,11 @@ statistics for pose input, a README.md model card with the scores), `predictions
 and `scores.json` (BLEU-1..4, ROUGE-L per split, training metrics, wall time).
 """
 
-import json
-
 from transformers.utils import logging
 
 from signbridge.training.cvslt import main
 from signbridge.utils.errors import run_entry
+from signbridge.utils.runtime import print_results
 
 if __name__ == "__main__":
     logging.set_verbosity_info()
@@ -37,4 +36,4 @@ if __name__ == "__main__":
         for split in results
         if isinstance(results[split], dict) and "bleu4" in results[split]
     }
-    print(json.dumps({"scores": summary, "wall_seconds": results["wall_seconds"]}, indent=2))
+    print_results({"scores": summary, "wall_seconds": results["wall_seconds"]})  # once, by the main process

@@ -20,14 +20,13 @@ names). Writes the producer and its tokenizer to `output_dir` (what `signbridge 
 loads) and `output_dir/results.json` (training metrics, dev DurACC and DTW).
 """
 
-import json
-
 from transformers.utils import logging
 
 from signbridge.training.nar_slp import main
 from signbridge.utils.errors import run_entry
+from signbridge.utils.runtime import print_results
 
 if __name__ == "__main__":
     logging.set_verbosity_info()
     logging.enable_progress_bar()
-    print(json.dumps(run_entry(main), indent=2))
+    print_results(run_entry(main))  # once, by the main process

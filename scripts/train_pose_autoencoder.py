@@ -18,14 +18,13 @@ corpus-unit poses itself. Outputs in ``output_dir``: the model (``save_pretraine
 against the mean-pose baseline, which must be far larger).
 """
 
-import json
-
 from transformers.utils import logging
 
 from signbridge.training.pose_autoencoder import main
 from signbridge.utils.errors import run_entry
+from signbridge.utils.runtime import print_results
 
 if __name__ == "__main__":
     logging.set_verbosity_info()
     logging.enable_progress_bar()
-    print(json.dumps(run_entry(main), indent=2))
+    print_results(run_entry(main))  # once, by the main process

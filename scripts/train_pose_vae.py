@@ -15,14 +15,13 @@ in the saved config. Writes `output_dir` (config.json with the statistics, model
 `output_dir/results.json` (losses, dev reconstruction error, the mean-pose baseline's error).
 """
 
-import json
-
 from transformers.utils import logging
 
 from signbridge.training.pose_vae import main
 from signbridge.utils.errors import run_entry
+from signbridge.utils.runtime import print_results
 
 if __name__ == "__main__":
     logging.set_verbosity_info()
     logging.enable_progress_bar()
-    print(json.dumps(run_entry(main), indent=2))
+    print_results(run_entry(main))  # once, by the main process

@@ -1,4 +1,5 @@
-"""Small run-time helpers shared by training, evaluation and the demo: progress reports and CPU time."""
+"""Small run-time helpers shared by training, evaluation, the demo and the scripts: progress reports, CPU time, and the
+results file and printout of a run."""
 
 from __future__ import annotations
 
@@ -40,4 +41,16 @@ def write_results(
     return path
 
 
-__all__ = ["Report", "cpu_seconds", "say", "write_results"]
+def print_results(results: Any) -> None:
+    """Print a script's final results as indented JSON, on the main process only.
+
+    Under ``torchrun`` / ``accelerate launch`` every process runs the script to its end; the results are
+    the same on each (the main process wrote them), so only rank 0 prints them, once.
+    """
+    from .distributed import is_main_process
+
+    if is_main_process():
+        print(json.dumps(results, indent=2), flush=True)
+
+
+__all__ = ["Report", "cpu_seconds", "print_results", "say", "write_results"]
