@@ -432,3 +432,107 @@ def test_default_arguments_keep_the_columns_the_collator_reads(tmp_path, tokeniz
         data_collator=SignTranslationCollator(tokenizer),
     )
     assert trainer.train().global_step == 1
+
+
+# ---- several processes: each its own random stream (latent noise, dropout) ----
+
+
+def _draws():
+    import random
+
+    return torch.randn(4), np.random.rand(3), random.random()
+
+
+def _same_draws(a, b):
+    return torch.equal(a[0], b[0]) and np.array_equal(a[1], b[1]) and a[2] == b[2]
+
+
+@pytest.mark.parametrize(("world_size", "process_index"), [(2, 0), (2, 1), (4, 3)])
+def test_process_seed_callback_reseeds_each_process_with_seed_plus_index(world_size, process_index):
+    from types import SimpleNamespace
+
+    from transformers import set_seed
+
+    from signbridge.training.callbacks import ProcessSeedCallback
+
+    set_seed(123)
+    args = SimpleNamespace(world_size=world_size, process_index=process_index, seed=7)
+    ProcessSeedCallback().on_train_begin(args, None, None)
+    drawn = _draws()
+    set_seed(7 + process_index)
+    assert _same_draws(drawn, _draws())  # torch, numpy and python all reseeded
+    set_seed(7 + process_index + 1)
+    assert not _same_draws(drawn, _draws())
+
+
+def test_process_seed_callback_leaves_a_single_process_alone():
+    from types import SimpleNamespace
+
+    from transformers import set_seed
+
+    from signbridge.training.callbacks import ProcessSeedCallback
+
+    set_seed(123)
+    _draws()  # somewhere inside the stream, not at a seed's start
+    expected = _draws()
+    set_seed(123)
+    _draws()
+    ProcessSeedCallback().on_train_begin(SimpleNamespace(world_size=1, process_index=0, seed=7), None, None)
+    assert _same_draws(_draws(), expected)
+
+
+class _NoiseRecordingTrainer(CVSLTTrainer):
+    """Records the labels and the loss of every training forward."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.batches: list[torch.Tensor] = []
+        self.losses: list[float] = []
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        loss, outputs = super().compute_loss(model, inputs, True, num_items_in_batch)
+        if model.training:
+            self.batches.append(inputs["labels"].clone())
+            self.losses.append(float(loss.detach()))
+        return (loss, outputs) if return_outputs else loss
+
+
+def test_a_second_process_gets_other_noise_but_the_same_data_order(tmp_path, tokenizer, monkeypatch):
+    """What process 1 of 2 does (its world size and index mocked in the callback): the latent noise differs from
+    process 0's, the shuffled data order does not (the sampler's seed is taken before the reseed)."""
+    from signbridge.training.callbacks import ProcessSeedCallback
+
+    def run(process_index):
+        original = ProcessSeedCallback.on_train_begin
+
+        def as_process(self, args, state, control, **kwargs):
+            from types import SimpleNamespace
+
+            mocked = SimpleNamespace(world_size=2, process_index=process_index, seed=args.seed)
+            return original(self, mocked, state, control, **kwargs)
+
+        with monkeypatch.context() as patch:
+            patch.setattr(ProcessSeedCallback, "on_train_begin", as_process)
+            trainer = _NoiseRecordingTrainer(
+                model=tiny_model(),
+                args=_args(tmp_path / str(process_index), max_steps=3, data_seed=None, logging_steps=100),
+                train_dataset=toy_corpus(8),
+                data_collator=ToyCollator(tokenizer),
+            )
+            assert sum(isinstance(cb, ProcessSeedCallback) for cb in trainer.callback_handler.callbacks) == 1
+            trainer.train()
+        return trainer
+
+    first, second = run(0), run(1)
+    plain = _NoiseRecordingTrainer(  # one process: the callback does nothing
+        model=tiny_model(),
+        args=_args(tmp_path / "plain", max_steps=3, data_seed=None, logging_steps=100),
+        train_dataset=toy_corpus(8),
+        data_collator=ToyCollator(tokenizer),
+    )
+    plain.train()
+    assert len(first.batches) == len(second.batches) == 3
+    assert all(torch.equal(a, b) for a, b in zip(first.batches, second.batches, strict=True))
+    assert all(torch.equal(a, b) for a, b in zip(first.batches, plain.batches, strict=True))
+    assert first.losses == plain.losses  # process 0 keeps the seed: the stream of one process
+    assert all(a != b for a, b in zip(first.losses, second.losses, strict=True))  # other latent noise

@@ -4,6 +4,9 @@
 ``set_global_step(step)`` (``CVSLTForConditionalGeneration`` does), so that the KL annealing weight
 rises with *optimizer* steps. Counting forward calls inside the model would run the schedule
 ``gradient_accumulation_steps`` times too fast and would also count evaluation forwards.
+
+:class:`ProcessSeedCallback` gives each training process its own random stream (seed + process index) when
+training starts, so that the shares of a global batch draw different latent noise and dropout masks.
 """
 
 from __future__ import annotations
@@ -44,6 +47,30 @@ def set_model_global_step(model: nn.Module | None, step: int) -> bool:
         return False
     hook(int(step))
     return True
+
+
+class ProcessSeedCallback(TrainerCallback):
+    """Under several processes, reseed each with ``args.seed + args.process_index`` when training starts.
+
+    The ``Trainer`` seeds every process with ``args.seed``, so under DDP each process' share of a global batch
+    would draw the same random numbers: the same latent noise (CV-SLT's Gaussian sampling) and the same
+    dropout masks, a correlated batch instead of independent samples. This reseeds python, numpy and torch
+    (what ``accelerate.utils.set_seed(seed, device_specific=True)`` does) on ``on_train_begin``:
+
+    * after the model is built (the same initial weights everywhere) and after the training data loader
+      captured its seed (the same data order everywhere; that sampler has a generator of its own);
+    * before a resumed run restores the checkpoint's per-process random states (the Trainer does that at the
+      start of its first epoch), so resuming still reproduces an uninterrupted run.
+
+    With one process it does nothing: single-process runs are bit-identical to runs without it. Process 0
+    keeps ``args.seed``, so the first share of a global batch sees the stream a single process would.
+    """
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        if int(args.world_size) > 1:
+            from transformers import set_seed
+
+            set_seed(int(args.seed) + int(args.process_index))
 
 
 class KLAnnealingCallback(TrainerCallback):
@@ -155,6 +182,7 @@ def use_callbacks(trainer: Trainer, callbacks: list[TrainerCallback] | None) -> 
 
 __all__ = [
     "KLAnnealingCallback",
+    "ProcessSeedCallback",
     "ProgressEventsCallback",
     "set_model_global_step",
     "unwrap_model",

@@ -21,7 +21,7 @@ from transformers.utils import logging
 
 from signbridge.evaluation.translation import decode_sequences, make_translation_compute_metrics
 
-from .callbacks import KLAnnealingCallback, set_model_global_step, unwrap_model
+from .callbacks import KLAnnealingCallback, ProcessSeedCallback, set_model_global_step, unwrap_model
 
 logger = logging.get_logger(__name__)
 
@@ -113,6 +113,8 @@ class CVSLTTrainer(Seq2SeqTrainer):
 
     On top of the parent it
 
+    * gives each process its own random stream under DDP (:class:`ProcessSeedCallback`: seed + process
+      index), so the shares of a global batch draw different latent noise and dropout masks;
     * sets ``model.set_global_step(step)`` before every training micro-batch (and adds a
       :class:`KLAnnealingCallback`), so the KL / self-distillation annealing follows *optimizer*
       steps, also under gradient accumulation, and continues from the step a loaded model was saved at;
@@ -158,6 +160,8 @@ class CVSLTTrainer(Seq2SeqTrainer):
         self._annealing_callback = next(
             cb for cb in self.callback_handler.callbacks if isinstance(cb, KLAnnealingCallback)
         )
+        if not any(isinstance(cb, ProcessSeedCallback) for cb in self.callback_handler.callbacks):
+            self.add_callback(ProcessSeedCallback())  # each process its own noise under DDP
 
     # ---- evaluation over several processes ----
 
