@@ -27,7 +27,7 @@ from typing import Any
 
 import datasets
 
-from .builders import SPLITS, _SLRTBuilder
+from .builders import SPLITS, _SLRTBuilder, synthetic_corpus_features
 
 __all__ = [
     "AnnotatedSyntheticBuilder",
@@ -71,17 +71,7 @@ class AnnotatedSyntheticBuilder(_SLRTBuilder):
                 f"{self.CORPUS_NAME}: real {self.ANNOTATION_PREFIX} annotations (text, gloss, signer, "
                 f"frame count) with synthesised poses and features; scored at {self.SCORE_LEVEL} level"
             ),
-            features=datasets.Features(
-                {
-                    "name": datasets.Value("string"),
-                    "signer": datasets.Value("string"),
-                    "gloss": datasets.Value("string"),
-                    "text": datasets.Value("string"),
-                    "num_frames": datasets.Value("int32"),
-                    "poses": datasets.Array3D(shape=(None, 50, 3), dtype="float32"),
-                    "features": datasets.Array2D(shape=(None, cfg.feature_dim), dtype="float32"),
-                }
-            ),
+            features=synthetic_corpus_features(cfg.feature_dim),
         )
 
     def data_files(self) -> list[Path]:

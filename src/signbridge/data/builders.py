@@ -391,6 +391,22 @@ class PoseFilesBuilder(_SignBuilder):
 # ----------------------------------------------------------------------------------------------
 
 
+def synthetic_corpus_features(feature_dim: int) -> datasets.Features:
+    """The columns of a corpus whose sign signal is synthesised (the embedded corpus, and real annotations with a
+    synthesised signal): both modalities, poses on the 50-joint skeleton and ``feature_dim``-wide features."""
+    return datasets.Features(
+        {
+            "name": datasets.Value("string"),
+            "signer": datasets.Value("string"),
+            "gloss": datasets.Value("string"),
+            "text": datasets.Value("string"),
+            "num_frames": datasets.Value("int32"),
+            "poses": datasets.Array3D(shape=(None, 50, 3), dtype="float32"),
+            "features": datasets.Array2D(shape=(None, feature_dim), dtype="float32"),
+        }
+    )
+
+
 class SyntheticBuilder(_SignBuilder):
     """The embedded synthetic corpus (:mod:`signbridge.data.synthetic`); needs no data_dir."""
 
@@ -406,17 +422,7 @@ class SyntheticBuilder(_SignBuilder):
         cfg = self._corpus_config()
         return datasets.DatasetInfo(
             description="signbridge embedded synthetic weather-forecast corpus",
-            features=datasets.Features(
-                {
-                    "name": datasets.Value("string"),
-                    "signer": datasets.Value("string"),
-                    "gloss": datasets.Value("string"),
-                    "text": datasets.Value("string"),
-                    "num_frames": datasets.Value("int32"),
-                    "poses": datasets.Array3D(shape=(None, 50, 3), dtype="float32"),
-                    "features": datasets.Array2D(shape=(None, cfg.feature_dim), dtype="float32"),
-                }
-            ),
+            features=synthetic_corpus_features(cfg.feature_dim),
         )
 
     def data_files(self) -> list[Path]:
