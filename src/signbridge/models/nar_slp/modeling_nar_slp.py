@@ -447,7 +447,9 @@ class NARSignProducer(NARSignProducerPreTrainedModel):
         hidden = self.decoder(
             tgt=self.queries(batch)[:, :frames].to(memory.dtype),
             memory=memory,
-            tgt_key_padding_mask=~keep,
+            # no mask when every sequence reaches the cut (one sentence, equal lengths): attention without a mask
+            # takes the fused kernel
+            tgt_key_padding_mask=None if bool(keep.all()) else ~keep,
             memory_key_padding_mask=~attention_mask.bool(),
         )
         latents = self.latent_projection(hidden) * keep.unsqueeze(-1).to(hidden.dtype)
