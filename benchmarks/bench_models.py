@@ -317,7 +317,7 @@ def production_ratios(args) -> list[dict]:
         produced = producer.generate_poses(ids, mask)
         assert produced.lengths.tolist() == [args.frames] * batch, produced.lengths
         a, b, r = interleaved(
-            lambda ids=ids, mask=mask: autoregressive.generate(ids, mask, args.frames),
+            lambda ids=ids, mask=mask: autoregressive.generate(ids, mask, args.ar_frames),
             lambda ids=ids, mask=mask: producer.generate_poses(ids, mask),
             args.repeats,
             args.warmup,
@@ -441,6 +441,8 @@ def step_flops(name: str) -> float:
 
     model, inputs, _ = paper_model_and_inputs(name, 1)
     model.train()
+    if hasattr(model, "set_global_step"):
+        model.set_global_step(0)
     counter = FlopCounterMode(display=False)
     with counter:
         model(**inputs).loss.backward()
@@ -522,7 +524,7 @@ def paper_sizes(args) -> None:
     )
     header = (
         f"{'model':>8} {'device':>6} {'dtype':>5} {'params':>8} {'peak@' + str(small):>9} {'peak@' + str(large):>9} "
-        f"{'per-sample':>10} {'max batch':>9} {'step@' + str(large):>9} {'tok/s':>8} {'TFLOP/s':>8} {'MFU':>6}"
+        f"{'per-sample':>10} {'max batch':>9} {'timed at':>8} {'step':>8} {'tok/s':>8} {'TFLOP/s':>8} {'MFU':>6}"
     )
     print(header)
     for name in ("cvslt", "nar_slp"):
@@ -533,7 +535,12 @@ def paper_sizes(args) -> None:
             per_sample = max((high["peak_bytes"] - low["peak_bytes"]) / (large - small), 1.0)
             fixed = low["peak_bytes"] - small * per_sample
             max_batch = max(int((budget - fixed) // per_sample), 0)
-            tflops = flops_per_sample * large / high["step_s"] / 1e12
+            timed_batch, timed = large, high
+            if device == "cuda" and min(max_batch, args.cuda_batch_size) > large:
+                # the throughput at a batch that keeps the GPU busy, within the budget
+                timed_batch = min(max_batch, args.cuda_batch_size)
+                timed = measure_in_subprocess(name, timed_batch, dtype, device, args.threads)
+            tflops = flops_per_sample * timed_batch / timed["step_s"] / 1e12
             mfu = ""
             if device == "cuda":
                 gpu = torch.cuda.get_device_name()
@@ -541,8 +548,9 @@ def paper_sizes(args) -> None:
                 mfu = f"{100 * tflops / peak:.1f}%" if peak else "?"
             print(
                 f"{name:>8} {device:>6} {dtype:>5} {high['parameters'] / 1e6:>7.1f}M {low['peak_bytes'] / GIB:>8.2f}G "
-                f"{high['peak_bytes'] / GIB:>8.2f}G {per_sample / GIB * 1024:>8.0f}MiB {max_batch:>9} "
-                f"{high['step_s']:>8.2f}s {high['tokens_per_s']:>8.0f} {tflops:>8.3f} {mfu:>6}"
+                f"{high['peak_bytes'] / GIB:>8.2f}G {per_sample / GIB * 1024:>7.0f}MiB {max_batch:>9} "
+                f"{timed_batch:>8} {timed['step_s']:>7.2f}s {timed['tokens_per_s']:>8.0f} {tflops:>8.3f} {mfu:>6}",
+                flush=True,
             )
         print(f"{'':>8} ({flops_per_sample / 1e9:.0f} GFLOP per sample per training step, FlopCounterMode)")
     if not torch.cuda.is_available():
@@ -578,6 +586,12 @@ def parse_args(argv=None):
     parser.add_argument("--text_tokens", type=int, default=16)
     parser.add_argument("--max_frames", type=int, default=200, help="the NAR producer's T_max")
     parser.add_argument("--frames", type=int, default=None, help="frames produced per sentence (T_max / 2)")
+    parser.add_argument(
+        "--ar_frames",
+        type=int,
+        default=None,
+        help="frames the AR producer makes (default --frames: the same work)",
+    )
     parser.add_argument("--producer_batch_sizes", type=int, nargs="+", default=[1, 16])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--warmup", type=int, default=2)
@@ -590,12 +604,15 @@ def parse_args(argv=None):
     )
     parser.add_argument("--paper_batch_sizes", type=int, nargs=2, default=[1, 2])
     parser.add_argument("--memory_budget_gib", type=float, default=16.0)
+    parser.add_argument("--cuda_batch_size", type=int, default=32, help="batch of the CUDA throughput row")
     parser.add_argument(
         "--peak_tflops", type=float, default=None, help="the GPU's dense bf16 peak, for the MFU"
     )
     args = parser.parse_args(argv)
     if args.frames is None:
         args.frames = args.max_frames // 2
+    if args.ar_frames is None:
+        args.ar_frames = args.frames
     if not 1 <= args.frames <= args.max_frames:
         parser.error(f"--frames must lie in [1, --max_frames={args.max_frames}], got {args.frames}")
     return args
@@ -622,7 +639,8 @@ def main(argv=None) -> None:
     if not args.skip_production:
         print(
             f"producers: d_model {args.d_model}, {args.producer_layers} decoder layers, {args.text_layers}-layer text "
-            f"encoder, {args.text_tokens} text tokens, {args.frames} frames produced (T_max {args.max_frames})"
+            f"encoder, {args.text_tokens} text tokens, {args.frames} frames produced (T_max {args.max_frames}; the AR "
+            f"producer: {args.ar_frames})"
         )
         rows += production_ratios(args)
     if rows:

@@ -62,6 +62,7 @@ class DemoSettings:
     cvslt_epochs: float = 24.0  # 14 learned one sentence for most inputs (dev BLEU-4 4.6); 24: 22.3 (greedy)
     cvslt_batch_size: int = 32
     cvslt_learning_rate: float = 1e-3
+    cvslt_warmup_steps: int = 50  # both translators' linear warm-up (a short training needs a shorter one)
     cvslt_model_config: dict = field(default_factory=lambda: translator_model_config(64))
     # ---- back-translator (poses -> text) ----
     backtranslator_epochs: float = 20.0
