@@ -455,7 +455,17 @@ def measure_step(name: str, batch: int, dtype: str, device: str) -> dict:
     torch.manual_seed(0)
     model, inputs, tokens = paper_model_and_inputs(name, batch, device)
     step = train_step(model, inputs, torch.bfloat16 if dtype == "bf16" else None)
-    step()
+    saved: dict[tuple, int] = {}
+
+    def pack(tensor: torch.Tensor) -> torch.Tensor:
+        # the activations autograd keeps for the backward pass, each storage counted once (parameters excluded)
+        if not isinstance(tensor, nn.Parameter):
+            storage = tensor.untyped_storage()
+            saved[(storage.data_ptr(), tensor.device.type)] = storage.nbytes()
+        return tensor
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        step()
     if device == "cuda":
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
@@ -473,6 +483,7 @@ def measure_step(name: str, batch: int, dtype: str, device: str) -> dict:
         "trainable": sum(p.numel() for p in model.parameters() if p.requires_grad),
         "step_s": seconds,
         "peak_bytes": peak,
+        "activation_bytes": sum(saved.values()),
         "tokens_per_s": tokens / seconds,
     }
 
@@ -519,8 +530,12 @@ def paper_sizes(args) -> None:
     print(
         f"\nPaper sizes: one training step (AdamW; bf16 = autocast, fp32 weights), batches {small} and {large}; "
         f"CV-SLT: {PAPER_SIGN_STEPS} sign steps, {PAPER_TARGET_TOKENS} target tokens; NAR-SLP: {PAPER_TEXT_TOKENS} "
-        f"text tokens, T_max frames. Largest batch in {args.memory_budget_gib:g} GiB: peak(b) is measured at the two "
-        "batches, per-sample = slope, fixed = the rest; (budget - fixed) / per-sample."
+        f"text tokens, T_max frames. Largest batch in {args.memory_budget_gib:g} GiB: (budget - fixed) / per-sample, "
+        "per-sample = the growth with the batch of the activations a step keeps for its backward pass (saved-tensor "
+        "hooks), fixed = the "
+        "peak at the small batch less its activations (weights, gradients, AdamW state, runtime). Peak: CPU, the process's peak "
+        "resident set (runtime included); CUDA, torch's peak allocation. tok/s: target tokens (CV-SLT), frames "
+        "(NAR-SLP) per second. TFLOP/s: FlopCounterMode's count of a step over its time."
     )
     header = (
         f"{'model':>8} {'device':>6} {'dtype':>5} {'params':>8} {'peak@' + str(small):>9} {'peak@' + str(large):>9} "
@@ -532,7 +547,10 @@ def paper_sizes(args) -> None:
         for device, dtype in devices:
             low = measure_in_subprocess(name, small, dtype, device, args.threads)
             high = measure_in_subprocess(name, large, dtype, device, args.threads)
-            per_sample = max((high["peak_bytes"] - low["peak_bytes"]) / (large - small), 1.0)
+            # per sample: the activations kept for the backward pass (saved-tensor hooks: exact, where the peaks'
+            # difference drowns in allocator noise at small batches); fixed: the peak at the small batch less them
+            # (the slope between the two batches: autocast's bf16 weight copies, also saved, do not grow with it)
+            per_sample = max((high["activation_bytes"] - low["activation_bytes"]) / (large - small), 1.0)
             fixed = low["peak_bytes"] - small * per_sample
             max_batch = max(int((budget - fixed) // per_sample), 0)
             timed_batch, timed = large, high
@@ -549,7 +567,7 @@ def paper_sizes(args) -> None:
             print(
                 f"{name:>8} {device:>6} {dtype:>5} {high['parameters'] / 1e6:>7.1f}M {low['peak_bytes'] / GIB:>8.2f}G "
                 f"{high['peak_bytes'] / GIB:>8.2f}G {per_sample / GIB * 1024:>7.0f}MiB {max_batch:>9} "
-                f"{timed_batch:>8} {timed['step_s']:>7.2f}s {timed['tokens_per_s']:>8.0f} {tflops:>8.3f} {mfu:>6}",
+                f"{timed_batch:>8} {timed['step_s']:>7.2f}s {timed['tokens_per_s']:>8.3g} {tflops:>8.3f} {mfu:>6}",
                 flush=True,
             )
         print(f"{'':>8} ({flops_per_sample / 1e9:.0f} GFLOP per sample per training step, FlopCounterMode)")

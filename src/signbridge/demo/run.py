@@ -197,9 +197,10 @@ def _train_side_by_side(
 ) -> dict[str, dict]:
     """3. The other five models, ``workers`` at a time; their results by folder."""
     say(f"3. training {', '.join(JOBS)} ({workers} at a time) ...")
+    order = {folder: i for i, folder in enumerate(settings.job_order or ())}
     jobs = {
         folder: (run_timed_job, (fn, folder, settings, str(models_dir), configs[folder]))
-        for fn, folder in JOBS.values()
+        for fn, folder in sorted(JOBS.values(), key=lambda job: order.get(job[1], len(order)))
     }
     shown = JobProgress({folder: title for title, (_, folder) in JOBS.items()}, say, progress)
     try:

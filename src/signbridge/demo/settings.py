@@ -126,6 +126,8 @@ class DemoSettings:
     sentences: tuple = DEMO_SENTENCES
     write_gifs: bool = True
     torch_threads: int | None = 1
+    #: the order the side-by-side jobs start in, by folder (the longest first; None: NAR-SLP first, as in `JOBS`)
+    job_order: tuple | None = None
     #: models trained side by side after the pose VAE (one single-threaded process each); None: one
     #: per CPU core, at most 5; 1: all in this process, one after another
     workers: int | None = None
