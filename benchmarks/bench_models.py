@@ -206,7 +206,7 @@ def translation_ratios(args) -> list[dict]:
 # ==================================================================================== the producers
 
 
-def producer_config(args, num_joints: int = 50) -> NARSignProducerConfig:
+def producer_config(args, num_joints: int = 50, **overrides) -> NARSignProducerConfig:
     text = BertConfig(
         vocab_size=args.vocab_size,
         hidden_size=args.d_model,
@@ -228,6 +228,7 @@ def producer_config(args, num_joints: int = 50) -> NARSignProducerConfig:
         decoder_ffn_dim=4 * args.d_model,
         max_frames=args.max_frames,
         special_token_ids=[0, 1, 2],
+        **overrides,
     )
 
 
@@ -331,6 +332,28 @@ def production_ratios(args) -> list[dict]:
                 "ratio_value": a / b,
                 "per_repeat": r,
                 "goal": goal,
+            }
+        )
+    # the production cut (issue 13, item 1): the same weights with the behaviour of folders saved before it, which
+    # decode all T_max frames with every frame attending to all of them
+    uncut = NARSignProducer(producer_config(args, mask_frames_beyond_length=False)).eval()
+    uncut.load_state_dict(producer.state_dict())
+    for batch in args.producer_batch_sizes:
+        ids, mask = production_inputs(args, batch)
+        a, b, r = interleaved(
+            lambda ids=ids, mask=mask: uncut.generate_poses(ids, mask),
+            lambda ids=ids, mask=mask: producer.generate_poses(ids, mask),
+            args.repeats,
+            args.warmup,
+        )
+        rows.append(
+            {
+                "ratio": f"  (generate_poses uncut / cut at the length, batch {batch})",
+                "a_s": a,
+                "b_s": b,
+                "ratio_value": a / b,
+                "per_repeat": r,
+                "goal": "",
             }
         )
     return rows
