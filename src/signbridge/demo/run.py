@@ -77,7 +77,7 @@ def run_demo(
         output_dir: folder for the models (``models/<name>``), ``.pose`` files and GIFs
             (``poses/``), the tables (``production_table.txt``/``.json``), the comparisons of its rows
             (``production_comparisons.json``) and ``demo_results.json``.
-        quick: use :meth:`DemoSettings.quick` (under 3 minutes, low scores) instead of
+        quick: use :meth:`DemoSettings.quick` (under 3 minutes; CV-SLT translates, production scores are low) instead of
             :meth:`DemoSettings.full`.
         settings: explicit sizes (overrides ``quick``); tests pass tiny ones. ``settings.workers``
             sets how many models train side by side (default: one per CPU core, at most 5). The
