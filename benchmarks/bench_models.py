@@ -172,8 +172,9 @@ def translation_ratios(args) -> list[dict]:
             "goal": "~1",
         }
     )
-    # CV-SLT's generate reads the tensor as `input_features` (its visual head runs: counted on CV-SLT's side), mBART's
-    # as `inputs_embeds` (CVSLTForConditionalGeneration.generate does not take `inputs_embeds`)
+    # both encode the same `inputs_embeds` with their own encoder (CV-SLT's: the mBART encoder, then the prior and the
+    # latent fusion), then beam-search from those encoder outputs: `CVSLTForConditionalGeneration.generate` does not
+    # take `inputs_embeds` itself (it reads `input_features` and would add its visual head)
     kwargs = {
         "num_beams": args.num_beams,
         "max_new_tokens": args.target_tokens,
@@ -184,12 +185,16 @@ def translation_ratios(args) -> list[dict]:
         model.generation_config.decoder_start_token_id = vocab - 1
         model.generation_config.pad_token_id, model.generation_config.eos_token_id = 1, 2
     embeds, mask = inputs["inputs_embeds"], inputs["attention_mask"]
-    a, b, r = interleaved(
-        lambda: cvslt.generate(input_features=embeds, attention_mask=mask, **kwargs),
-        lambda: mbart.generate(inputs_embeds=embeds, attention_mask=mask, **kwargs),
-        args.repeats,
-        args.warmup,
-    )
+
+    def generate(model):
+        def run():
+            with torch.no_grad():
+                encoded = model.get_encoder()(inputs_embeds=embeds, attention_mask=mask)
+            return model.generate(encoder_outputs=encoded, attention_mask=mask, **kwargs)
+
+        return run
+
+    a, b, r = interleaved(generate(cvslt), generate(mbart), args.repeats, args.warmup)
     rows.append(
         {
             "ratio": f"CV-SLT beam-{args.num_beams} generate / mBART generate",
