@@ -19,6 +19,14 @@ def test_quick_is_smaller_than_full():
     assert quick.sentences == DEMO_SENTENCES[:2]
 
 
+def test_job_orders_name_the_jobs():
+    from signbridge.demo.jobs import JOBS
+
+    folders = {folder for _, folder in JOBS.values()}
+    for settings in (DemoSettings.full(), DemoSettings.quick()):
+        assert set(settings.job_order or ()) <= folders
+
+
 def test_translator_model_config_positions():
     config = translator_model_config(64, d_model=16, layers=1)
     assert config["max_sign_positions"] == 64 and config["max_position_embeddings"] == 64 + 2 + 42

@@ -145,7 +145,7 @@ def translator_job(job: str, settings: DemoSettings, models_dir: str, model_conf
         latent_network_learning_rate=lr,
         adam_beta2=0.998,
         lr_scheduler_type="cosine",
-        warmup_steps=50,
+        warmup_steps=settings.cvslt_warmup_steps,
         max_grad_norm=1.0,
         eval_strategy="no",
         save_strategy="no",

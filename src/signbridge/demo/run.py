@@ -78,7 +78,7 @@ def run_demo(
         output_dir: folder for the models (``models/<name>``), ``.pose`` files and GIFs
             (``poses/``), the tables (``production_table.txt``/``.json``), the comparisons of its rows
             (``production_comparisons.json``) and ``demo_results.json``.
-        quick: use :meth:`DemoSettings.quick` (under 3 minutes, low scores) instead of
+        quick: use :meth:`DemoSettings.quick` (under 3 minutes; CV-SLT translates, production scores are low) instead of
             :meth:`DemoSettings.full`.
         settings: explicit sizes (overrides ``quick``); tests pass tiny ones. ``settings.workers``
             sets how many models train side by side (default: one per CPU core, at most 5). The
@@ -198,9 +198,10 @@ def _train_side_by_side(
 ) -> dict[str, dict]:
     """3. The other five models, ``workers`` at a time; their results by folder."""
     say(f"3. training {', '.join(JOBS)} ({workers} at a time) ...")
+    order = {folder: i for i, folder in enumerate(settings.job_order or ())}
     jobs = {
         folder: (run_timed_job, (fn, folder, settings, str(models_dir), configs[folder]))
-        for fn, folder in JOBS.values()
+        for fn, folder in sorted(JOBS.values(), key=lambda job: order.get(job[1], len(order)))
     }
     shown = JobProgress({folder: title for title, (_, folder) in JOBS.items()}, say, progress)
     try:

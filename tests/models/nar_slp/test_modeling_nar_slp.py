@@ -203,8 +203,10 @@ def test_loss_parts_match_their_definitions(tester):
     torch.testing.assert_close(out.distillation_loss, F.mse_loss(out.latents[:, :t][mask], teacher[mask]))
     true_ratio = mask.sum(1).float() / tester.max_frames
     torch.testing.assert_close(out.length_loss, F.binary_cross_entropy(out.length_ratio, true_ratio))
-    # the produced frames are the PGM's decoding of z_lang
-    torch.testing.assert_close(out.poses, model.pose_vae.decode(out.latents), rtol=0, atol=0)
+    # the produced frames are the PGM's decoding of z_lang; past the true lengths nothing is computed
+    kept = model.frame_mask(mask.sum(1))
+    torch.testing.assert_close(out.poses[kept], model.pose_vae.decode(out.latents[kept]), rtol=0, atol=0)
+    assert (out.poses[~kept] == 0).all() and (out.latents[~kept] == 0).all()
 
 
 def test_padded_frames_do_not_count(tester):
@@ -295,7 +297,8 @@ def test_generate_poses_is_one_parallel_decoder_pass(tester):
     finally:
         handle.remove()
     assert len(calls) == 1
-    assert calls[0] == (tester.batch_size, tester.max_frames, 16)  # all frames at once
+    # all frames at once, up to the longest predicted length (mask_frames_beyond_length, the default)
+    assert calls[0] == (tester.batch_size, int(produced.lengths.max()), 16)
     assert not model.training  # generate_poses switches to eval mode
     assert produced.poses.shape == (tester.batch_size, tester.max_frames, 5, 3)
     assert produced.mask.dtype == torch.bool
@@ -315,6 +318,180 @@ def test_generate_poses_is_one_parallel_decoder_pass(tester):
     real = produced.poses[mask]
     assert ((real >= low - 1e-5) & (real <= high + 1e-5)).all()
     torch.testing.assert_close(model.pose_vae.normalize(real), forward.poses[mask], rtol=1e-5, atol=1e-6)
+
+
+def _varied_lengths_model(tester, input_ids, attention_mask):
+    """A producer whose regulator spreads the ratios of these sentences over about (0.1, 0.9): its last layer reads
+    the direction along which their hidden states differ most from their mean."""
+    model = tester.get_model().eval()
+    last = model.length_regulator.layers[-1]
+    seen = []
+    handle = last.register_forward_pre_hook(lambda module, args: seen.append(args[0]))
+    try:
+        model.generate_poses(input_ids, attention_mask)
+    finally:
+        handle.remove()
+    hidden = seen[0]
+    centred = hidden - hidden.mean(0)
+    direction = centred[centred.norm(dim=1).argmax()]
+    projections = centred @ direction
+    with torch.no_grad():
+        last.weight.copy_(2.0 * direction / projections.abs().max())
+        last.bias.fill_(float(-(hidden.mean(0) @ last.weight[0])))
+    return model
+
+
+def _uncut_masked_production(model, input_ids, attention_mask, lengths):
+    """Reference by hand: the decoder over all max_frames queries with the frames past `lengths` masked out of its
+    self-attention, the PGM over all frames, denormalised."""
+    with torch.no_grad():
+        states = model.text_encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        memory = model.encoder_projection(states)
+        keep = torch.arange(model.config.max_frames)[None, :] < lengths[:, None]
+        hidden = model.decoder(
+            tgt=model.queries(input_ids.shape[0]),
+            memory=memory,
+            tgt_key_padding_mask=~keep,
+            memory_key_padding_mask=~attention_mask.bool(),
+        )
+        latents = model.latent_projection(hidden)
+        return latents, model.pose_vae.denormalize(model.pose_vae.decode(latents))
+
+
+def test_production_cut_at_the_longest_length_equals_the_uncut_pass_on_kept_frames():
+    """Issue 13, item 1: the decoder runs only up to the longest predicted length of the batch and the PGM only on
+    kept frames; kept frames equal a pass over all max_frames queries with the same self-attention mask."""
+    tester = NARSignProducerModelTester(batch_size=4, max_frames=40)
+    inputs = tester.get_inputs()
+    ids, mask = inputs["input_ids"], inputs["attention_mask"]
+    model = _varied_lengths_model(tester, ids, mask)
+    calls = []
+    handle = model.decoder.register_forward_hook(lambda module, args, output: calls.append(output.shape[1]))
+    try:
+        produced = model.generate_poses(ids, mask)
+    finally:
+        handle.remove()
+    lengths = produced.lengths
+    assert (
+        len(set(lengths.tolist())) > 1 and int(lengths.max()) < tester.max_frames
+    )  # a real cut, mixed lengths
+    assert calls == [int(lengths.max())]
+    latents, poses = _uncut_masked_production(model, ids, mask, lengths)
+    kept = produced.mask
+    torch.testing.assert_close(produced.poses[kept], poses[kept], rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(produced.latents[kept], latents[kept], rtol=1e-5, atol=1e-6)
+    assert (produced.poses[~kept] == 0).all() and (produced.latents[~kept] == 0).all()
+    # each sentence alone (another cut) gives its frames of the batch
+    for row in range(ids.shape[0]):
+        alone = model.generate_poses(ids[row : row + 1], mask[row : row + 1])
+        assert torch.equal(alone.lengths, lengths[row : row + 1])
+        frames = int(lengths[row])
+        torch.testing.assert_close(
+            alone.poses[0, :frames], produced.poses[row, :frames], rtol=1e-5, atol=1e-6
+        )
+
+
+def test_training_masks_the_frames_past_the_true_length(tester):
+    """In training the decoder's self-attention sees the frames within the true length (pose_mask): what the labels
+    hold past it, and how far the labels are padded, change nothing."""
+    model = tester.get_model().eval()
+    inputs = tester.get_inputs()
+    out = model(**inputs)
+    true_lengths = inputs["pose_mask"].sum(1)
+    with torch.no_grad():
+        _, poses = _uncut_masked_production(
+            model, inputs["input_ids"], inputs["attention_mask"], true_lengths
+        )
+    kept = model.frame_mask(true_lengths)
+    torch.testing.assert_close(
+        model.pose_vae.denormalize(out.poses[kept].detach()), poses[kept], rtol=1e-5, atol=1e-6
+    )
+    padded = dict(inputs)
+    extra = tester.max_frames - inputs["pose_labels"].shape[1]
+    padded["pose_labels"] = F.pad(inputs["pose_labels"], (0, 0, 0, 0, 0, extra), value=0.7)
+    padded["pose_mask"] = F.pad(inputs["pose_mask"], (0, extra))
+    again = model(**padded)
+    for name in ("loss", "pose_loss", "distillation_loss", "length_loss"):
+        torch.testing.assert_close(again[name], out[name], rtol=1e-6, atol=1e-7)
+    model.train()(**padded).loss.backward()  # the cut pass is differentiable
+    assert model.decoder.layers[0].self_attn.in_proj_weight.grad.abs().sum() > 0
+
+
+def test_without_the_length_mask_every_frame_is_decoded(tester):
+    """`mask_frames_beyond_length=False` (folders saved before the field) decodes all max_frames frames, unmasked."""
+    model = tester.get_model(mask_frames_beyond_length=False).eval()
+    inputs = tester.get_inputs()
+    calls = []
+    handle = model.decoder.register_forward_hook(lambda module, args, output: calls.append(output.shape[1]))
+    try:
+        produced = model.generate_poses(inputs["input_ids"], inputs["attention_mask"])
+    finally:
+        handle.remove()
+    assert calls == [tester.max_frames]
+    with torch.no_grad():
+        states = model.text_encoder(
+            input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"]
+        ).last_hidden_state
+        hidden = model.decoder(
+            tgt=model.queries(tester.batch_size),
+            memory=model.encoder_projection(states),
+            memory_key_padding_mask=~inputs["attention_mask"].bool(),
+        )
+        expected = model.pose_vae.denormalize(model.pose_vae.decode(model.latent_projection(hidden)))
+    kept = produced.mask
+    torch.testing.assert_close(produced.poses[kept], expected[kept], rtol=1e-5, atol=1e-6)
+
+
+#: the last commit before mask_frames_beyond_length (issue 13): its folders decode every frame unmasked
+BEFORE_LENGTH_MASK_COMMIT = "f5a59a7"
+
+
+def test_folder_saved_before_the_length_mask_produces_what_it_did(tester, tmp_path):
+    """A producer saved by the code of BEFORE_LENGTH_MASK_COMMIT (no mask_frames_beyond_length in its config.json)
+    loads with the field False and produces exactly what that code produced; a new config takes True."""
+    assert NARSignProducerConfig().mask_frames_beyond_length is True
+    files = SAVED_CODE_FILES + ("pose_normalization.py", "strict_loading.py")
+    old = old_model_package(
+        BEFORE_LENGTH_MASK_COMMIT, "src/signbridge/models/nar_slp", files, tmp_path / "old_code"
+    )
+    old_config = old.configuration_nar_slp.NARSignProducerConfig(
+        text_encoder=tester.text_config(),
+        pose_vae=old.configuration_pose_vae.PoseVAEConfig(**tester.vae_config().to_dict()),
+        d_model=16,
+        decoder_layers=2,
+        decoder_attention_heads=2,
+        decoder_ffn_dim=24,
+        max_frames=tester.max_frames,
+        length_regulator_hidden_size=8,
+        special_token_ids=[0, 1, 2],
+    )
+    torch.manual_seed(0)
+    old_model = old.modeling_nar_slp.NARSignProducer(old_config).eval()
+    folder = tmp_path / "producer"
+    old_model.save_pretrained(folder)
+    assert "mask_frames_beyond_length" not in json.loads((folder / "config.json").read_text())
+    inputs = tester.get_inputs()
+    expected = old_model.generate_poses(inputs["input_ids"], inputs["attention_mask"])
+    with torch.no_grad():
+        expected_out = old_model(**inputs)
+    for loaded in (NARSignProducer.from_pretrained(folder), AutoModel.from_pretrained(folder)):
+        assert loaded.config.mask_frames_beyond_length is False
+        produced = loaded.eval().generate_poses(inputs["input_ids"], inputs["attention_mask"])
+        torch.testing.assert_close(produced.poses, expected.poses, rtol=0, atol=0)
+        with torch.no_grad():
+            out = loaded(**inputs)
+        for name in ("loss", "pose_loss", "distillation_loss", "length_loss"):
+            torch.testing.assert_close(out[name], expected_out[name], rtol=0, atol=0)
+    # saved again, the folder keeps its behaviour
+    loaded.save_pretrained(tmp_path / "again")
+    assert json.loads((tmp_path / "again" / "config.json").read_text())["mask_frames_beyond_length"] is False
+    assert NARSignProducer.from_pretrained(tmp_path / "again").config.mask_frames_beyond_length is False
+
+
+@pytest.mark.parametrize("value", ["yes", 1, None])
+def test_length_mask_flag_must_be_a_bool(tester, value):
+    with pytest.raises(ValueError, match="mask_frames_beyond_length must be True or False"):
+        tester.get_config(mask_frames_beyond_length=value)
 
 
 def test_padding_of_the_text_does_not_change_production(tester):
@@ -744,9 +921,12 @@ def test_folder_with_the_pre_move_code_still_loads(tester, tmp_path):
     code."""
     old_code = _pre_move_code()
     assert "re-exports" in old_code["configuration_pose_vae.py"]  # really the old layout's files
-    model = tester.get_model().eval()
+    model = tester.get_model(mask_frames_beyond_length=False).eval()  # what that code computes
     folder = tmp_path / "producer"
     model.save_pretrained(folder)
+    config = json.loads((folder / "config.json").read_text())
+    del config["mask_frames_beyond_length"]  # not written by that code
+    (folder / "config.json").write_text(json.dumps(config))
     for name, text in old_code.items():
         (folder / name).write_text(text)
     _write_old_normalization_format(folder)

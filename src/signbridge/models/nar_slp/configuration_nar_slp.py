@@ -21,6 +21,10 @@ _POSITIVE_INT_FIELDS = (
     "length_regulator_layers",
 )
 
+# Fields added after folders were saved without them: a new config takes the class default, a config read from a
+# saved folder whose config.json predates the field takes the value here, which is what that folder computed before.
+_LEGACY_VALUES = {"mask_frames_beyond_length": False}
+
 
 class NARSignProducerConfig(PreTrainedConfig):
     r"""
@@ -57,6 +61,12 @@ class NARSignProducerConfig(PreTrainedConfig):
         max_frames (`int`, *optional*, defaults to 300):
             T_max: the decoder emits this many frames in parallel; the length regulator predicts
             `T / T_max` and the output is cut there.
+        mask_frames_beyond_length (`bool`, *optional*, defaults to `True`):
+            The decoder's self-attention sees only the frames within each sequence's length (the true length, the
+            row sums of `pose_mask`, in training; the regulator's length otherwise), and the decoder and the PGM run
+            only up to the longest length of the batch: frames past a sequence's length neither cost time nor change
+            its kept frames. `False` is the behaviour of folders saved before this field existed (they load with
+            it): every frame attends to all `max_frames` frames, and all of them are decoded.
         fps (`int`, *optional*, defaults to 25):
             Frame rate of the pose corpus (PHOENIX14T and the embedded corpus: 25), used when
             writing produced poses to files.
@@ -97,6 +107,7 @@ class NARSignProducerConfig(PreTrainedConfig):
     attention_dropout: float | None = None
     activation_function: str = "relu"
     max_frames: int = 300
+    mask_frames_beyond_length: bool = True
     fps: int = 25
     # ---- length regulator ----
     length_regulator_hidden_size: int | None = None
@@ -111,7 +122,23 @@ class NARSignProducerConfig(PreTrainedConfig):
     special_token_ids: list[int] | None = None
     initializer_gain: float = 1.0
 
+    @classmethod
+    def from_dict(cls, config_dict, **kwargs):
+        """As `PreTrainedConfig.from_dict`, except that a producer config dict (`model_type` "nar_slp", as every saved
+        config.json carries) lacking a field added since gets the value that reproduces what the folder computed
+        before the field existed (`_LEGACY_VALUES`), not the new default (`save_pretrained` writes every field, so a
+        dict without one comes from an older folder)."""
+        if isinstance(config_dict, dict) and config_dict.get("model_type") == cls.model_type:
+            missing = {name: value for name, value in _LEGACY_VALUES.items() if name not in config_dict}
+            config_dict = {**config_dict, **missing}
+        return super().from_dict(config_dict, **kwargs)
+
     def __post_init__(self, **kwargs):
+        if not isinstance(self.mask_frames_beyond_length, bool):
+            raise ValueError(
+                "NARSignProducerConfig.mask_frames_beyond_length must be True or False, got "
+                f"{self.mask_frames_beyond_length!r:.80}"
+            )
         check_number_fields(
             self,
             ints=_POSITIVE_INT_FIELDS,

@@ -50,9 +50,11 @@ class NARSignProducerOutput(ModelOutput):
         length_loss (`torch.FloatTensor` of shape `()`):
             `L_length`: BCE between the predicted and the true ratio T / T_max.
         poses (`torch.FloatTensor` of shape `(batch, max_frames, J, K)`):
-            Produced frames in the normalised [0, 1] space (all T_max of them).
+            Produced frames in the normalised [0, 1] space. With `config.mask_frames_beyond_length` (the default)
+            the frames past each sequence's length (the true one with `pose_mask`, else the predicted one) are not
+            computed and are 0; without it, all T_max frames are decoded.
         latents (`torch.FloatTensor` of shape `(batch, max_frames, latent_dim)`):
-            `z_lang`, the decoder's latents.
+            `z_lang`, the decoder's latents (0 past each length, as `poses`).
         length_ratio (`torch.FloatTensor` of shape `(batch,)`):
             Predicted T / T_max, in (0, 1).
         predicted_lengths (`torch.LongTensor` of shape `(batch,)`):
@@ -87,7 +89,7 @@ class NARSignProductionOutput(ModelOutput):
         length_ratio (`torch.FloatTensor` of shape `(batch,)`):
             The regulator's T / T_max.
         latents (`torch.FloatTensor` of shape `(batch, max_frames, latent_dim)`):
-            `z_lang`.
+            `z_lang` (0 past `lengths` with `config.mask_frames_beyond_length`).
     """
 
     poses: torch.FloatTensor | None = None
@@ -438,6 +440,44 @@ class NARSignProducer(NARSignProducerPreTrainedModel):
         lengths = torch.round(length_ratio * self.config.max_frames).long()
         return lengths.clamp(min=1, max=self.config.max_frames)
 
+    def frame_mask(self, lengths: torch.Tensor, frames: int | None = None) -> torch.BoolTensor:
+        """(batch, frames) mask, True for the frames before each sequence's length (`frames`: `max_frames`)."""
+        frames = self.config.max_frames if frames is None else frames
+        return torch.arange(frames, device=lengths.device).unsqueeze(0) < lengths.unsqueeze(1)
+
+    def _decode_within_lengths(
+        self, memory: torch.Tensor, attention_mask: torch.Tensor, lengths: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The decoder and the PGM over the frames before each length only (`mask_frames_beyond_length`).
+
+        The decoder runs on the first `max(lengths)` queries with the frames past each sequence's length masked out
+        of its self-attention, so a kept frame's value is the same as in a pass over all `max_frames` queries with the
+        same mask; the PGM decodes only the kept frames. Returns `(latents, poses)` padded with zeros to `max_frames`
+        frames (the frames past each length are zero in both).
+        """
+        batch = memory.shape[0]
+        frames = int(lengths.max())
+        keep = self.frame_mask(lengths, frames)
+        hidden = self.decoder(
+            tgt=self.queries(batch)[:, :frames].to(memory.dtype),
+            memory=memory,
+            # no mask when every sequence reaches the cut (one sentence, equal lengths): attention without a mask
+            # takes the fused kernel
+            tgt_key_padding_mask=None if bool(keep.all()) else ~keep,
+            memory_key_padding_mask=~attention_mask.bool(),
+        )
+        latents = self.latent_projection(hidden) * keep.unsqueeze(-1).to(hidden.dtype)
+        vae = self.config.pose_vae
+        kept_poses = self.pose_vae.decode(latents[keep])
+        poses = kept_poses.new_zeros(batch, frames, vae.num_joints, vae.joint_dim).index_put(
+            (keep,), kept_poses
+        )
+        padding = self.config.max_frames - frames
+        if padding:
+            latents = F.pad(latents, (0, 0, 0, padding))
+            poses = F.pad(poses, (0, 0, 0, 0, 0, padding))
+        return latents, poses
+
     def forward(
         self,
         input_ids: torch.LongTensor,
@@ -457,7 +497,8 @@ class NARSignProducer(NARSignProducerPreTrainedModel):
                 Target poses, normalised to [0, 1] with the pose VAE's statistics, T <= max_frames.
             pose_mask (`torch.Tensor` of shape `(batch, T)`, *optional*):
                 1 for real frames, 0 for padding (bool, integer or float 0/1; any other value is refused); its row
-                sums are the true lengths.
+                sums are the true lengths (real frames come first: with `config.mask_frames_beyond_length` the
+                decoder's self-attention sees the first `length` frames of each sequence).
         """
         return_dict = return_dict if return_dict is not None else self.config.return_dict
         attention_mask = self._check_text(input_ids, attention_mask)
@@ -487,13 +528,17 @@ class NARSignProducer(NARSignProducerPreTrainedModel):
         length_ratio = torch.sigmoid(length_logits)
 
         memory = self.encoder_projection(encoder_states)
-        hidden = self.decoder(
-            tgt=self.queries(batch).to(memory.dtype),
-            memory=memory,
-            memory_key_padding_mask=~attention_mask.bool(),
-        )
-        latents = self.latent_projection(hidden)
-        poses = self.pose_vae.decode(latents)
+        if self.config.mask_frames_beyond_length:
+            lengths = pose_mask.sum(dim=1) if pose_labels is not None else self.ratio_to_lengths(length_ratio)
+            latents, poses = self._decode_within_lengths(memory, attention_mask, lengths)
+        else:  # folders saved before mask_frames_beyond_length: every frame attends to all max_frames
+            hidden = self.decoder(
+                tgt=self.queries(batch).to(memory.dtype),
+                memory=memory,
+                memory_key_padding_mask=~attention_mask.bool(),
+            )
+            latents = self.latent_projection(hidden)
+            poses = self.pose_vae.decode(latents)
 
         loss = pose_loss = distillation_loss = length_loss = None
         if pose_labels is not None:
@@ -539,7 +584,9 @@ class NARSignProducer(NARSignProducerPreTrainedModel):
         Switches the model to eval mode. Each sequence is cut at the regulator's length
         (`round(ratio * max_frames)`, at least 1); `poses` are denormalised to corpus coordinates
         with the pose VAE's statistics, frames beyond the length are 0 and `mask` marks the
-        produced ones.
+        produced ones. With `config.mask_frames_beyond_length` (the default; folders saved before it existed load
+        without it) the decoder runs only up to the longest length of the batch, each frame attending to the frames
+        within its sequence's length, and the PGM decodes only the produced frames.
 
         Raises:
             MissingNormalizationError: the pose VAE has no normalisation statistics.
@@ -555,7 +602,7 @@ class NARSignProducer(NARSignProducerPreTrainedModel):
             input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
         )
         lengths = output.predicted_lengths
-        mask = torch.arange(self.config.max_frames, device=lengths.device).unsqueeze(0) < lengths.unsqueeze(1)
+        mask = self.frame_mask(lengths)
         poses = self.pose_vae.denormalize(output.poses) * mask[:, :, None, None].to(output.poses.dtype)
         return NARSignProductionOutput(
             poses=poses, lengths=lengths, mask=mask, length_ratio=output.length_ratio, latents=output.latents

@@ -1,0 +1,699 @@
+"""Every model side by side with its baseline, in one run: four time ratios, and (``--paper_sizes``) what the papers'
+sizes need in parameters, memory and time.
+
+The ratios (issue 13), each side timed in turn (A B, then B A: interleaved, so that a loaded machine slows both
+alike), median of ``--repeats`` repetitions after ``--warmup`` untimed ones:
+
+1. CV-SLT training step / plain mBART training step. Same sizes; the baseline is transformers'
+   ``MBartForConditionalGeneration`` on the same ``inputs_embeds`` (CV-SLT with the latent network removed, which is
+   also printed). AdamW step included. CV-SLT runs two encoder and two decoder passes, so ~2.0 is the floor.
+2. CV-SLT beam-5 ``generate`` / mBART beam-5 ``generate``, both forced to ``--target_tokens`` new tokens.
+3. and 4. An autoregressive pose producer / ``NARSignProducer.generate_poses``, at batch 1 and 16. The baseline is
+   the Progressive Transformers way of producing: the same text encoder, an mBART decoder of the producer's width
+   and depth over the previous frames, one frame a step with a key/value cache. Both produce ``--frames`` frames
+   per sentence (the producer's regulator is set to that length; ``--max_frames`` is its T_max).
+
+    python benchmarks/bench_models.py                       # the four ratios (a few minutes)
+    python benchmarks/bench_models.py --d_model 512 --batch_size 16 --producer_batch_sizes 1 4 32
+    python benchmarks/bench_models.py --profile             # where generate_poses spends its time
+    python benchmarks/bench_models.py --paper_sizes         # parameters, memory, step time at the papers' sizes
+
+Threads: ``--threads`` (default 1; the small models gain nothing from more on a shared CPU).
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import inspect
+import json
+import math
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+
+import torch
+from torch import nn
+from transformers import BertConfig, BertModel, MBartConfig, MBartForConditionalGeneration
+from transformers.cache_utils import DynamicCache, EncoderDecoderCache
+from transformers.models.mbart.modeling_mbart import MBartDecoder
+
+from signbridge.models.cvslt import CVSLTConfig, CVSLTForConditionalGeneration
+from signbridge.models.nar_slp import NARSignProducer, NARSignProducerConfig, PoseVAEConfig
+
+GIB = 1024**3
+
+# ==================================================================================== timing
+
+
+def interleaved(
+    first: Callable[[], object], second: Callable[[], object], repeats: int, warmup: int
+) -> tuple[float, float, float]:
+    """Median seconds of ``first`` and of ``second``, timed in turn (the order alternates each repetition), and the
+    median of the per-repetition ratios first / second."""
+    for _ in range(warmup):
+        first(), second()
+    times: dict[int, list[float]] = {0: [], 1: []}
+    for repeat in range(repeats):
+        order = (0, 1) if repeat % 2 == 0 else (1, 0)
+        for side in order:
+            start = time.perf_counter()
+            (first if side == 0 else second)()
+            times[side].append(time.perf_counter() - start)
+    ratios = [a / b for a, b in zip(times[0], times[1], strict=True)]
+    return statistics.median(times[0]), statistics.median(times[1]), statistics.median(ratios)
+
+
+# ==================================================================================== CV-SLT and its mBART baseline
+
+
+def cvslt_config(args, vocab_size: int, **overrides) -> CVSLTConfig:
+    kwargs = {
+        "vocab_size": vocab_size,
+        "d_model": args.d_model,
+        "encoder_layers": args.layers,
+        "decoder_layers": args.layers,
+        "encoder_attention_heads": args.heads,
+        "decoder_attention_heads": args.heads,
+        "encoder_ffn_dim": 4 * args.d_model,
+        "decoder_ffn_dim": 4 * args.d_model,
+        "max_position_embeddings": args.sign_steps + args.target_tokens + 8,
+        "max_sign_positions": args.sign_steps + 4,
+        "feature_dim": args.d_model,
+        "visual_hidden_size": args.d_model,
+        "visual_ffn_dim": 4 * args.d_model,
+        "latent_dim": 64,
+        "tgt_lang_code_id": vocab_size - 1,
+        "kl_annealing_steps": 100,
+        "scale_embedding": True,
+    }
+    kwargs.update(overrides)
+    return CVSLTConfig(**kwargs)
+
+
+def mbart_like(config: CVSLTConfig) -> MBartForConditionalGeneration:
+    """transformers' mBART with the CV-SLT config's sizes (an MBartConfig of the same fields)."""
+    fields = MBartConfig().to_dict().keys()
+    return MBartForConditionalGeneration(
+        MBartConfig(**{k: v for k, v in config.to_dict().items() if k in fields})
+    )
+
+
+def translation_inputs(args, vocab_size: int, batch: int) -> dict[str, torch.Tensor]:
+    generator = torch.Generator().manual_seed(0)
+    embeds = torch.randn(batch, args.sign_steps, args.d_model, generator=generator)
+    labels = torch.randint(4, vocab_size - 1, (batch, args.target_tokens), generator=generator)
+    labels[:, -2], labels[:, -1] = (
+        2,
+        vocab_size - 1,
+    )  # "tokens </s> lang_code", as mBART's tokenizer writes them
+    return {
+        "inputs_embeds": embeds,
+        "attention_mask": torch.ones(batch, args.sign_steps, dtype=torch.long),
+        "labels": labels,
+    }
+
+
+def train_step(
+    model: nn.Module, inputs: dict, autocast_dtype: torch.dtype | None = None
+) -> Callable[[], None]:
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    model.train()
+    device = next(model.parameters()).device
+    steps = [0]
+
+    def step() -> None:
+        if hasattr(model, "set_global_step"):
+            model.set_global_step(steps[0])
+        steps[0] += 1
+        optimizer.zero_grad(set_to_none=True)
+        with torch.autocast(
+            device.type, dtype=autocast_dtype or torch.float32, enabled=autocast_dtype is not None
+        ):
+            loss = model(**inputs).loss
+        loss.backward()
+        optimizer.step()
+
+    return step
+
+
+def translation_ratios(args) -> list[dict]:
+    vocab = args.vocab_size
+    config = cvslt_config(args, vocab)
+    torch.manual_seed(0)
+    cvslt = CVSLTForConditionalGeneration(config)
+    no_latent = CVSLTForConditionalGeneration(cvslt_config(args, vocab, use_latent=False))
+    mbart = mbart_like(config)
+    inputs = translation_inputs(args, vocab, args.batch_size)
+    rows = []
+    a, b, r = interleaved(train_step(cvslt, inputs), train_step(mbart, inputs), args.repeats, args.warmup)
+    rows.append(
+        {
+            "ratio": "CV-SLT train step / mBART train step",
+            "a_s": a,
+            "b_s": b,
+            "ratio_value": a / b,
+            "per_repeat": r,
+            "goal": "<= 2.1",
+        }
+    )
+    a, b, r = interleaved(train_step(no_latent, inputs), train_step(mbart, inputs), args.repeats, args.warmup)
+    rows.append(
+        {
+            "ratio": "  (CV-SLT without latent network / mBART)",
+            "a_s": a,
+            "b_s": b,
+            "ratio_value": a / b,
+            "per_repeat": r,
+            "goal": "~1",
+        }
+    )
+    # both encode the same `inputs_embeds` with their own encoder (CV-SLT's: the mBART encoder, then the prior and the
+    # latent fusion), then beam-search from those encoder outputs: `CVSLTForConditionalGeneration.generate` does not
+    # take `inputs_embeds` itself (it reads `input_features` and would add its visual head)
+    kwargs = {
+        "num_beams": args.num_beams,
+        "max_new_tokens": args.target_tokens,
+        "min_new_tokens": args.target_tokens,
+    }
+    for model in (cvslt, mbart):
+        model.eval()
+        model.generation_config.decoder_start_token_id = vocab - 1
+        model.generation_config.pad_token_id, model.generation_config.eos_token_id = 1, 2
+    embeds, mask = inputs["inputs_embeds"], inputs["attention_mask"]
+
+    def generate(model):
+        def run():
+            with torch.no_grad():
+                encoded = model.get_encoder()(inputs_embeds=embeds, attention_mask=mask)
+            return model.generate(encoder_outputs=encoded, attention_mask=mask, **kwargs)
+
+        return run
+
+    a, b, r = interleaved(generate(cvslt), generate(mbart), args.repeats, args.warmup)
+    rows.append(
+        {
+            "ratio": f"CV-SLT beam-{args.num_beams} generate / mBART generate",
+            "a_s": a,
+            "b_s": b,
+            "ratio_value": a / b,
+            "per_repeat": r,
+            "goal": "<= 1.05",
+        }
+    )
+    return rows
+
+
+# ==================================================================================== the producers
+
+
+def producer_config(args, num_joints: int = 50, **overrides) -> NARSignProducerConfig:
+    text = BertConfig(
+        vocab_size=args.vocab_size,
+        hidden_size=args.d_model,
+        num_hidden_layers=args.text_layers,
+        num_attention_heads=args.heads,
+        intermediate_size=4 * args.d_model,
+        max_position_embeddings=64,
+    )
+    stats = {"minimum": [[-1.0] * 3] * num_joints, "maximum": [[1.0] * 3] * num_joints}
+    vae = PoseVAEConfig(
+        num_joints=num_joints, joint_dim=3, hidden_sizes=[256, 128], latent_dim=32, normalization=stats
+    )
+    return NARSignProducerConfig(
+        text_encoder=text,
+        pose_vae=vae,
+        d_model=args.d_model,
+        decoder_layers=args.producer_layers,
+        decoder_attention_heads=args.heads,
+        decoder_ffn_dim=4 * args.d_model,
+        max_frames=args.max_frames,
+        special_token_ids=[0, 1, 2],
+        **overrides,
+    )
+
+
+def set_length(producer: NARSignProducer, frames: int) -> None:
+    """Make the length regulator predict ``frames`` for every text (its last layer's bias sets the ratio)."""
+    ratio = (frames - 0.25) / producer.config.max_frames  # rounds to frames
+    last = producer.length_regulator.layers[-1]
+    with torch.no_grad():
+        last.weight.zero_()
+        last.bias.fill_(math.log(ratio / (1 - ratio)))
+
+
+_CACHE_KEYWORD = (
+    "cache" if "cache" in inspect.signature(MBartDecoder.forward).parameters else "past_key_values"
+)
+
+
+class AutoregressivePoseProducer(nn.Module):
+    """Progressive Transformers' way of producing: each frame from the previous ones and the text, one a step.
+
+    The producer's text encoder; an mBART decoder (``layers`` deep, ``d_model`` wide) whose input is the previous
+    frame projected to ``d_model`` and whose keys/values are cached, so that a step costs one new position."""
+
+    def __init__(
+        self, text_encoder: BertModel, d_model: int, layers: int, heads: int, frame_size: int, max_frames: int
+    ):
+        super().__init__()
+        self.text_encoder = text_encoder
+        self.frame_in = nn.Linear(frame_size, d_model)
+        self.frame_out = nn.Linear(d_model, frame_size)
+        config = MBartConfig(
+            vocab_size=4,
+            d_model=d_model,
+            decoder_layers=layers,
+            decoder_attention_heads=heads,
+            decoder_ffn_dim=4 * d_model,
+            max_position_embeddings=max_frames + 2,
+            dropout=0.0,
+        )
+        self.decoder = MBartDecoder(config)
+
+    @torch.no_grad()
+    def generate(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, num_frames: int
+    ) -> torch.Tensor:
+        self.eval()
+        memory = self.text_encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        frame = memory.new_zeros(input_ids.shape[0], 1, self.frame_out.out_features)
+        cache = EncoderDecoderCache(DynamicCache(), DynamicCache())
+        frames = []
+        for _ in range(num_frames):
+            hidden = self.decoder(
+                inputs_embeds=self.frame_in(frame),
+                encoder_hidden_states=memory,
+                encoder_attention_mask=attention_mask,
+                use_cache=True,
+                **{_CACHE_KEYWORD: cache},
+            ).last_hidden_state
+            frame = self.frame_out(hidden)
+            frames.append(frame)
+        return torch.cat(frames, dim=1)
+
+
+def production_inputs(args, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
+    generator = torch.Generator().manual_seed(0)
+    ids = torch.randint(3, args.vocab_size, (batch, args.text_tokens), generator=generator)
+    ids[:, 0], ids[:, -1] = 1, 2
+    return ids, torch.ones_like(ids)
+
+
+def build_producers(args) -> tuple[NARSignProducer, AutoregressivePoseProducer]:
+    torch.manual_seed(0)
+    producer = NARSignProducer(producer_config(args)).eval()
+    set_length(producer, args.frames)
+    vae = producer.config.pose_vae
+    autoregressive = AutoregressivePoseProducer(
+        producer.text_encoder, args.d_model, args.producer_layers, args.heads, vae.input_dim, args.max_frames
+    ).eval()
+    return producer, autoregressive
+
+
+def production_ratios(args) -> list[dict]:
+    producer, autoregressive = build_producers(args)
+    rows = []
+    for batch in args.producer_batch_sizes:
+        ids, mask = production_inputs(args, batch)
+        produced = producer.generate_poses(ids, mask)
+        assert produced.lengths.tolist() == [args.frames] * batch, produced.lengths
+        a, b, r = interleaved(
+            lambda ids=ids, mask=mask: autoregressive.generate(ids, mask, args.ar_frames),
+            lambda ids=ids, mask=mask: producer.generate_poses(ids, mask),
+            args.repeats,
+            args.warmup,
+        )
+        goal = {1: ">= 40", 16: ">= 8"}.get(batch, "")
+        rows.append(
+            {
+                "ratio": f"AR producer / NARSignProducer.generate_poses, batch {batch}",
+                "a_s": a,
+                "b_s": b,
+                "ratio_value": a / b,
+                "per_repeat": r,
+                "goal": goal,
+            }
+        )
+    # the production cut (issue 13, item 1): the same weights with the behaviour of folders saved before it, which
+    # decode all T_max frames with every frame attending to all of them
+    uncut = NARSignProducer(producer_config(args, mask_frames_beyond_length=False)).eval()
+    uncut.load_state_dict(producer.state_dict())
+    for batch in args.producer_batch_sizes:
+        ids, mask = production_inputs(args, batch)
+        a, b, r = interleaved(
+            lambda ids=ids, mask=mask: uncut.generate_poses(ids, mask),
+            lambda ids=ids, mask=mask: producer.generate_poses(ids, mask),
+            args.repeats,
+            args.warmup,
+        )
+        rows.append(
+            {
+                "ratio": f"  (generate_poses uncut / cut at the length, batch {batch})",
+                "a_s": a,
+                "b_s": b,
+                "ratio_value": a / b,
+                "per_repeat": r,
+                "goal": "",
+            }
+        )
+    return rows
+
+
+def median_ms(fn: Callable[[], object], repeats: int = 9) -> float:
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
+
+
+def profile_production(args) -> None:
+    """The profiler's table of ``generate_poses`` at each producer batch size (self CPU time per operator)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    producer, _ = build_producers(args)
+    for batch in args.producer_batch_sizes:
+        ids, mask = production_inputs(args, batch)
+        for _ in range(3):
+            producer.generate_poses(ids, mask)
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            for _ in range(5):
+                producer.generate_poses(ids, mask)
+        print(f"\n--- generate_poses, batch {batch}, {args.frames} of {args.max_frames} frames, 5 calls ---")
+        print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=18))
+        with torch.no_grad():
+            encoder_ms = median_ms(
+                functools.partial(producer.text_encoder, input_ids=ids, attention_mask=mask)
+            )
+        total_ms = median_ms(functools.partial(producer.generate_poses, ids, mask))
+        print(f"text encoder {encoder_ms:.2f} ms of generate_poses {total_ms:.2f} ms (medians of 9)")
+
+
+# ==================================================================================== paper sizes
+
+
+def paper_cvslt_config() -> CVSLTConfig:
+    """CV-SLT on mbart-large-cc25's dimensions with a pruned vocabulary of about 3k tokens (PHOENIX14T's German)."""
+    return CVSLTConfig(
+        vocab_size=3000,
+        d_model=1024,
+        encoder_layers=12,
+        decoder_layers=12,
+        encoder_attention_heads=16,
+        decoder_attention_heads=16,
+        encoder_ffn_dim=4096,
+        decoder_ffn_dim=4096,
+        max_position_embeddings=1024,
+        scale_embedding=True,
+        feature_dim=832,
+        tgt_lang_code_id=2999,
+        kl_annealing_steps=4000,
+    )
+
+
+def paper_producer_config() -> NARSignProducerConfig:
+    """NAR-SLP: BERT-base text encoder (German BERT's 30k vocabulary), the paper's decoder (768-d, 8 layers, 8 heads,
+    FFN 2048, T_max 300), a pose VAE over 50 joints x 3."""
+    stats = {"minimum": [[-1.0] * 3] * 50, "maximum": [[1.0] * 3] * 50}
+    vae = PoseVAEConfig(
+        num_joints=50, joint_dim=3, hidden_sizes=[512, 256], latent_dim=64, normalization=stats
+    )
+    return NARSignProducerConfig(
+        text_encoder=BertConfig(vocab_size=30000), pose_vae=vae, special_token_ids=[0, 1, 2]
+    )
+
+
+PAPER_SIGN_STEPS, PAPER_TARGET_TOKENS, PAPER_TEXT_TOKENS = 64, 24, 24
+
+
+def paper_model_and_inputs(name: str, batch: int, device: str = "cpu"):
+    """(model, training inputs, tokens counted for throughput) of ``name`` ("cvslt" or "nar_slp") at ``batch``."""
+    generator = torch.Generator().manual_seed(0)
+    if name == "cvslt":
+        model = CVSLTForConditionalGeneration(paper_cvslt_config())
+        labels = torch.randint(4, 2998, (batch, PAPER_TARGET_TOKENS), generator=generator)
+        labels[:, -2], labels[:, -1] = 2, 2999
+        inputs = {
+            "input_features": torch.randn(batch, PAPER_SIGN_STEPS, 832, generator=generator),
+            "attention_mask": torch.ones(batch, PAPER_SIGN_STEPS, dtype=torch.long),
+            "labels": labels,
+        }
+        tokens = batch * PAPER_TARGET_TOKENS
+    else:
+        model = NARSignProducer(paper_producer_config())
+        frames = (
+            model.config.max_frames
+        )  # the longest sentence of a batch sets the work: the worst case, T_max
+        ids = torch.randint(3, 30000, (batch, PAPER_TEXT_TOKENS), generator=generator)
+        ids[:, 0], ids[:, -1] = 1, 2
+        inputs = {
+            "input_ids": ids,
+            "attention_mask": torch.ones_like(ids),
+            "pose_labels": torch.rand(batch, frames, 50, 3, generator=generator),
+            "pose_mask": torch.ones(batch, frames, dtype=torch.long),
+        }
+        tokens = batch * frames
+    return model.to(device), {k: v.to(device) for k, v in inputs.items()}, tokens
+
+
+def step_flops(name: str) -> float:
+    """FLOPs of one training step (forward + backward) per sample, counted by torch's FlopCounterMode at batch 1."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model, inputs, _ = paper_model_and_inputs(name, 1)
+    model.train()
+    if hasattr(model, "set_global_step"):
+        model.set_global_step(0)
+    counter = FlopCounterMode(display=False)
+    with counter:
+        model(**inputs).loss.backward()
+    return float(counter.get_total_flops())
+
+
+def measure_step(name: str, batch: int, dtype: str, device: str) -> dict:
+    """One process, one configuration: parameters, two training steps (AdamW; bf16 = autocast with fp32 weights), the
+    second timed, and the peak memory (CPU: the process's peak resident set; CUDA: torch's peak allocation)."""
+    torch.manual_seed(0)
+    model, inputs, tokens = paper_model_and_inputs(name, batch, device)
+    step = train_step(model, inputs, torch.bfloat16 if dtype == "bf16" else None)
+    saved: dict[tuple, int] = {}
+
+    def pack(tensor: torch.Tensor) -> torch.Tensor:
+        # the activations autograd keeps for the backward pass, each storage counted once (parameters excluded)
+        if not isinstance(tensor, nn.Parameter):
+            storage = tensor.untyped_storage()
+            saved[(storage.data_ptr(), tensor.device.type)] = storage.nbytes()
+        return tensor
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        step()
+    if device == "cuda":
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+    start = time.perf_counter()
+    step()
+    if device == "cuda":
+        torch.cuda.synchronize()
+    seconds = time.perf_counter() - start
+    if device == "cuda":
+        peak = torch.cuda.max_memory_allocated()
+    else:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kB on Linux
+    return {
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "trainable": sum(p.numel() for p in model.parameters() if p.requires_grad),
+        "step_s": seconds,
+        "peak_bytes": peak,
+        "activation_bytes": sum(saved.values()),
+        "tokens_per_s": tokens / seconds,
+    }
+
+
+def measure_in_subprocess(name: str, batch: int, dtype: str, device: str, threads: int) -> dict:
+    """``measure_step`` in a fresh process, so that its peak memory is this configuration's alone."""
+    code = (
+        "import json, sys, torch; sys.path.insert(0, sys.argv[5]); torch.set_num_threads(int(sys.argv[6])); "
+        "from bench_models import measure_step; "
+        "print(json.dumps(measure_step(sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4])))"
+    )
+    here = os.path.dirname(os.path.abspath(__file__))
+    run = subprocess.run(
+        [sys.executable, "-c", code, name, str(batch), dtype, device, here, str(threads)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if run.returncode != 0:
+        raise RuntimeError(
+            f"measuring {name} batch {batch} {dtype} on {device} failed:\n{run.stderr[-2000:]}"
+        )
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+#: dense bf16 peak TFLOP/s of common GPUs (vendor data sheets), for the model FLOPs utilisation
+PEAK_BF16_TFLOPS = {
+    "H200": 989.0,
+    "H100": 989.0,
+    "A100": 312.0,
+    "L40S": 362.0,
+    "A10": 125.0,
+    "L4": 121.0,
+    "4090": 165.0,
+}
+
+
+def paper_sizes(args) -> None:
+    budget = args.memory_budget_gib * GIB
+    devices = [("cpu", dtype) for dtype in ("fp32", "bf16")]
+    if torch.cuda.is_available():
+        devices.append(("cuda", "bf16"))
+    small, large = args.paper_batch_sizes
+    print(
+        f"\nPaper sizes: one training step (AdamW; bf16 = autocast, fp32 weights), batches {small} and {large}; "
+        f"CV-SLT: {PAPER_SIGN_STEPS} sign steps, {PAPER_TARGET_TOKENS} target tokens; NAR-SLP: {PAPER_TEXT_TOKENS} "
+        f"text tokens, T_max frames. Largest batch in {args.memory_budget_gib:g} GiB: (budget - fixed) / per-sample, "
+        "per-sample = the growth with the batch of the activations a step keeps for its backward pass (saved-tensor "
+        "hooks), fixed = the "
+        "peak at the small batch less its activations (weights, gradients, AdamW state, runtime). Peak: CPU, the process's peak "
+        "resident set (runtime included); CUDA, torch's peak allocation. tok/s: target tokens (CV-SLT), frames "
+        "(NAR-SLP) per second. TFLOP/s: FlopCounterMode's count of a step over its time."
+    )
+    header = (
+        f"{'model':>8} {'device':>6} {'dtype':>5} {'params':>8} {'peak@' + str(small):>9} {'peak@' + str(large):>9} "
+        f"{'per-sample':>10} {'max batch':>9} {'timed at':>8} {'step':>8} {'tok/s':>8} {'TFLOP/s':>8} {'MFU':>6}"
+    )
+    print(header)
+    for name in ("cvslt", "nar_slp"):
+        flops_per_sample = step_flops(name)
+        for device, dtype in devices:
+            low = measure_in_subprocess(name, small, dtype, device, args.threads)
+            high = measure_in_subprocess(name, large, dtype, device, args.threads)
+            # per sample: the activations kept for the backward pass (saved-tensor hooks: exact, where the peaks'
+            # difference drowns in allocator noise at small batches); fixed: the peak at the small batch less them
+            # (the slope between the two batches: autocast's bf16 weight copies, also saved, do not grow with it)
+            per_sample = max((high["activation_bytes"] - low["activation_bytes"]) / (large - small), 1.0)
+            fixed = low["peak_bytes"] - small * per_sample
+            max_batch = max(int((budget - fixed) // per_sample), 0)
+            timed_batch, timed = large, high
+            if device == "cuda" and min(max_batch, args.cuda_batch_size) > large:
+                # the throughput at a batch that keeps the GPU busy, within the budget
+                timed_batch = min(max_batch, args.cuda_batch_size)
+                timed = measure_in_subprocess(name, timed_batch, dtype, device, args.threads)
+            tflops = flops_per_sample * timed_batch / timed["step_s"] / 1e12
+            mfu = ""
+            if device == "cuda":
+                gpu = torch.cuda.get_device_name()
+                peak = args.peak_tflops or next((v for k, v in PEAK_BF16_TFLOPS.items() if k in gpu), None)
+                mfu = f"{100 * tflops / peak:.1f}%" if peak else "?"
+            print(
+                f"{name:>8} {device:>6} {dtype:>5} {high['parameters'] / 1e6:>7.1f}M {low['peak_bytes'] / GIB:>8.2f}G "
+                f"{high['peak_bytes'] / GIB:>8.2f}G {per_sample / GIB * 1024:>7.0f}MiB {max_batch:>9} "
+                f"{timed_batch:>8} {timed['step_s']:>7.2f}s {timed['tokens_per_s']:>8.3g} {tflops:>8.3f} {mfu:>6}",
+                flush=True,
+            )
+        print(f"{'':>8} ({flops_per_sample / 1e9:.0f} GFLOP per sample per training step, FlopCounterMode)")
+    if not torch.cuda.is_available():
+        print("(no CUDA device: the GPU rows, with model FLOPs utilisation, appear where one is present)")
+
+
+# ==================================================================================== main
+
+
+def print_rows(rows: list[dict]) -> None:
+    print(f"{'ratio':<58} {'A s':>9} {'B s':>9} {'A/B':>7} {'per-rep':>8} {'goal':>8}")
+    for row in rows:
+        print(
+            f"{row['ratio']:<58} {row['a_s']:>9.4f} {row['b_s']:>9.4f} {row['ratio_value']:>7.2f} "
+            f"{row['per_repeat']:>8.2f} {row['goal']:>8}"
+        )
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--d_model", type=int, default=256)
+    parser.add_argument("--layers", type=int, default=3, help="CV-SLT / mBART encoder and decoder layers")
+    parser.add_argument("--heads", type=int, default=4)
+    parser.add_argument("--vocab_size", type=int, default=3000)
+    parser.add_argument("--batch_size", type=int, default=8, help="CV-SLT / mBART batch")
+    parser.add_argument("--sign_steps", type=int, default=64)
+    parser.add_argument("--target_tokens", type=int, default=24)
+    parser.add_argument("--num_beams", type=int, default=5)
+    parser.add_argument("--producer_layers", type=int, default=4)
+    parser.add_argument("--text_layers", type=int, default=2, help="the producers' BERT text encoder layers")
+    parser.add_argument("--text_tokens", type=int, default=16)
+    parser.add_argument("--max_frames", type=int, default=200, help="the NAR producer's T_max")
+    parser.add_argument("--frames", type=int, default=None, help="frames produced per sentence (T_max / 2)")
+    parser.add_argument(
+        "--ar_frames",
+        type=int,
+        default=None,
+        help="frames the AR producer makes (default --frames: the same work)",
+    )
+    parser.add_argument("--producer_batch_sizes", type=int, nargs="+", default=[1, 16])
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--skip_translation", action="store_true")
+    parser.add_argument("--skip_production", action="store_true")
+    parser.add_argument("--profile", action="store_true", help="print the profile of generate_poses and stop")
+    parser.add_argument(
+        "--paper_sizes", action="store_true", help="also the papers' sizes (many minutes on a CPU)"
+    )
+    parser.add_argument("--paper_batch_sizes", type=int, nargs=2, default=[1, 2])
+    parser.add_argument("--memory_budget_gib", type=float, default=16.0)
+    parser.add_argument("--cuda_batch_size", type=int, default=32, help="batch of the CUDA throughput row")
+    parser.add_argument(
+        "--peak_tflops", type=float, default=None, help="the GPU's dense bf16 peak, for the MFU"
+    )
+    args = parser.parse_args(argv)
+    if args.frames is None:
+        args.frames = args.max_frames // 2
+    if args.ar_frames is None:
+        args.ar_frames = args.frames
+    if not 1 <= args.frames <= args.max_frames:
+        parser.error(f"--frames must lie in [1, --max_frames={args.max_frames}], got {args.frames}")
+    return args
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    print(
+        f"torch {torch.__version__}, {args.threads} thread(s), {os.cpu_count()} CPUs; medians of {args.repeats} "
+        f"interleaved repetitions after {args.warmup} warm-up ones; A/B = ratio of the medians, per-rep = median of "
+        "the per-repetition ratios"
+    )
+    if args.profile:
+        profile_production(args)
+        return
+    rows = []
+    if not args.skip_translation:
+        print(
+            f"CV-SLT / mBART: d_model {args.d_model}, {args.layers}+{args.layers} layers, vocabulary {args.vocab_size}, "
+            f"batch {args.batch_size}, {args.sign_steps} sign steps, {args.target_tokens} target tokens"
+        )
+        rows += translation_ratios(args)
+    if not args.skip_production:
+        print(
+            f"producers: d_model {args.d_model}, {args.producer_layers} decoder layers, {args.text_layers}-layer text "
+            f"encoder, {args.text_tokens} text tokens, {args.frames} frames produced (T_max {args.max_frames}; the AR "
+            f"producer: {args.ar_frames})"
+        )
+        rows += production_ratios(args)
+    if rows:
+        print_rows(rows)
+    if args.paper_sizes:
+        paper_sizes(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,79 @@
+"""benchmarks/bench_models.py: its autoregressive baseline really uses its cache, and a tiny run prints every ratio."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+import torch
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_models.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench_models", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+TINY = [
+    "--d_model", "16", "--heads", "2", "--layers", "1", "--vocab_size", "50", "--batch_size", "2",
+    "--sign_steps", "6", "--target_tokens", "4", "--num_beams", "2", "--producer_layers", "1", "--text_layers", "1",
+    "--text_tokens", "5", "--max_frames", "12", "--producer_batch_sizes", "1", "2", "--repeats", "1", "--warmup", "0",
+]  # fmt: skip
+
+
+def test_autoregressive_producer_with_cache_equals_recomputing_every_prefix(bench):
+    """The baseline's key/value cache changes no frame: each step equals the decoder run on the whole prefix."""
+    args = bench.parse_args(TINY)
+    torch.manual_seed(0)
+    _, autoregressive = bench.build_producers(args)
+    ids, mask = bench.production_inputs(args, 2)
+    cached = autoregressive.generate(ids, mask, 5)
+    with torch.no_grad():
+        memory = autoregressive.text_encoder(input_ids=ids, attention_mask=mask).last_hidden_state
+        inputs = memory.new_zeros(2, 1, autoregressive.frame_out.out_features)
+        frames = []
+        for _ in range(5):
+            hidden = autoregressive.decoder(
+                inputs_embeds=autoregressive.frame_in(inputs),
+                encoder_hidden_states=memory,
+                encoder_attention_mask=mask,
+                use_cache=False,
+            ).last_hidden_state
+            frames.append(autoregressive.frame_out(hidden[:, -1:]))
+            inputs = torch.cat([inputs, frames[-1]], dim=1)
+    assert cached.shape == (2, 5, autoregressive.frame_out.out_features)
+    torch.testing.assert_close(cached, torch.cat(frames, dim=1), rtol=1e-4, atol=1e-5)
+
+
+def test_the_producers_make_the_same_number_of_frames(bench):
+    args = bench.parse_args(TINY)
+    producer, autoregressive = bench.build_producers(args)
+    ids, mask = bench.production_inputs(args, 2)
+    assert args.frames == 6
+    assert producer.generate_poses(ids, mask).lengths.tolist() == [6, 6]
+    assert autoregressive.generate(ids, mask, args.ar_frames).shape[1] == 6
+
+
+def test_a_tiny_run_prints_every_ratio(bench, capsys):
+    threads = torch.get_num_threads()
+    try:
+        bench.main(TINY)
+    finally:
+        torch.set_num_threads(threads)
+    out = capsys.readouterr().out
+    for row in (
+        "CV-SLT train step / mBART train step",
+        "CV-SLT beam-2 generate / mBART generate",
+        "AR producer / NARSignProducer.generate_poses, batch 1",
+        "AR producer / NARSignProducer.generate_poses, batch 2",
+        "(generate_poses uncut / cut at the length, batch 2)",
+    ):
+        assert row in out
+
+
+def test_frames_outside_t_max_are_refused(bench):
+    with pytest.raises(SystemExit):
+        bench.parse_args(["--max_frames", "10", "--frames", "11"])
