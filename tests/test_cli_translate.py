@@ -72,7 +72,7 @@ def _foreign_pose_file(tmp_path):
     ("args", "message"),
     [
         (["missing.pose"], "INPUT missing.pose: no such file or folder"),
-        (["clip.mp4"], "reading a video needs the video extra: pip install 'signbridge[video]'"),
+        (["clip.mp4"], "video needs mediapipe, opencv: pip install 'signbridge[video]'"),
         (["a.pose", "--batch_size", "0"], "--batch_size must be at least 1"),
         (["foo.pose"], "cannot become the models' 50-joint 3D skeleton"),
     ],
@@ -90,6 +90,7 @@ def test_translate_user_errors_are_one_line(args, message, translator, tmp_path,
     assert main(["translate", *args, "--model", str(model_dir)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("signbridge: error: ") and message in err and len(err.strip().splitlines()) == 1
+    assert err.count("pip install") <= 1  # the install hint once
 
 
 def test_translate_refuses_a_producer_folder(tmp_path, capsys):

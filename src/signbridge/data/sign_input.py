@@ -109,8 +109,10 @@ def read_video(path: str | os.PathLike) -> list[tuple[str, np.ndarray]]:
         raise UserError(hint) from None
     try:
         pose = extract_pose(path)
-    except ImportError as error:  # the extra's packages are missing
-        raise UserError(f"{hint} ({error})") from None
+    except (
+        ImportError
+    ) as error:  # the extra's packages are missing: its message names them and the install line
+        raise UserError(f"{path}: {error}") from None
     return [(Path(path).name, pose_to_skeleton50(pose, path))]
 
 
