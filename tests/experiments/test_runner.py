@@ -211,3 +211,40 @@ def test_nar_slp_full_path_on_phoenix_annotations(phoenix_dir, tmp_path):
         expected[label] = sum(low <= r["num_frames"] < (high or 10**9) for r in test)
     assert data["length_interval_counts"] == expected
     assert all(math.isfinite(v) for v in data["metrics"].values())
+
+
+def test_modality_gap_takes_the_same_jobs_of_table4(tmp_path):
+    """cvslt_modality_gap's two variants are cvslt_table4's full and plain_mbart jobs: taken from their files."""
+    pytest.importorskip("matplotlib", reason="the figures need matplotlib")
+    table4 = tmp_path / "results" / "cvslt_table4"
+    table4.mkdir(parents=True)
+    for variant in ("full", "plain_mbart"):
+        data = {
+            "experiment": "cvslt_table4",
+            "variant": variant,
+            "seed": 0,
+            "switches": EXPERIMENTS["cvslt_table4"].variants[variant],
+            "metrics": {"final_gap": 0.5, "initial_gap": 1.0, "dev_bleu4": 3.0, "dev_distinct_pct": 90.0},
+            "series": {"gap": [[0, 1.0], [1, 0.5]]},
+            "projection": {"sign": [[0.0, 1.0], [1.0, 0.0]], "text": [[0.5, 0.5], [1.0, 1.0]], "layer": 1},
+        }
+        (table4 / f"{variant}-seed0.json").write_text(json.dumps(data), encoding="utf-8")
+    out = run_experiment(
+        "cvslt_modality_gap", smoke=True, seeds=[0], results_dir=tmp_path / "results", report=None
+    )
+    assert out["ran"] == [] and out["jobs"] == 2
+    taken = json.loads((tmp_path / "results" / "cvslt_modality_gap" / "cvslt-seed0.json").read_text("utf-8"))
+    assert taken["variant"] == "cvslt" and taken["same_job_as"] == "cvslt_table4/full-seed0"
+    assert taken["metrics"]["final_gap"] == 0.5
+    # a file whose switches are not the declared same job's is refused, not silently taken
+    data["switches"] = {"use_latent": False}
+    (table4 / "plain_mbart-seed1.json").write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ValueError, match="their switches differ"):
+        run_experiment(
+            "cvslt_modality_gap",
+            smoke=True,
+            seeds=[1],
+            variants=["plain_mbart"],
+            results_dir=tmp_path / "results",
+            report=None,
+        )

@@ -114,11 +114,16 @@ def _cvslt_job(spec: dict[str, Any], events, name: str) -> dict[str, Any]:
     # the posterior path encodes [sign steps + </s> + language code; target tokens]
     model_config["max_position_embeddings"] = sizes.max_sign_positions + 2 + sizes.max_target_length
     model_config.update(switches)
+    stage = None
+    if sizes.sign2gloss_epochs > 0:
+        stage = shared_sign2gloss(spec, sizes, dataset, model_config, score_level)
     model_args = CVSLTModelArguments(
         model_config=model_config,
         use_latent=use_latent,
         tokenizer_level=score_level,
         lang_code="zh_CN" if score_level == "char" else "de_DE",
+        sign2gloss_checkpoint=None if stage is None else stage["checkpoint"],
+        freeze_visual_head=sizes.freeze_visual_head,
     )
     data_args = CVSLTDataArguments(
         input_key="features",
@@ -133,13 +138,13 @@ def _cvslt_job(spec: dict[str, Any], events, name: str) -> dict[str, Any]:
         output_dir=str(work),
         num_train_epochs=sizes.epochs,
         per_device_train_batch_size=sizes.batch_size,
-        per_device_eval_batch_size=64,
+        per_device_eval_batch_size=256 if _cuda() else 64,  # beam search: same results, fewer GPU launches
         learning_rate=lr,
         visual_head_learning_rate=lr,
         latent_network_learning_rate=lr,
         adam_beta2=0.998,
         lr_scheduler_type="cosine",
-        warmup_steps=50 if not spec["smoke"] else 0,
+        warmup_steps=sizes.warmup_steps,
         max_grad_norm=1.0,
         eval_strategy="no",
         save_strategy="no",
@@ -164,6 +169,10 @@ def _cvslt_job(spec: dict[str, Any], events, name: str) -> dict[str, Any]:
         f"{split}_{m}": float(results[split][m]) for split in ("dev", "test") for m in TRANSLATION_METRICS
     }
     out: dict[str, Any] = {"metrics": metrics, "num_parameters": results["num_parameters"]}
+    if stage is not None:
+        out["sign2gloss"] = stage
+        if stage.get("history"):
+            metrics["sign2gloss_dev_wer"] = float(stage["history"][-1]["dev_wer"])
     # the share of distinct dev translations, in %: a twin repeating a few sentences scores low
     distinct = _distinct_outputs(work / "predictions_dev.tsv")
     if distinct is not None:
@@ -179,6 +188,76 @@ def _cvslt_job(spec: dict[str, Any], events, name: str) -> dict[str, Any]:
         sign_xy, text_xy = _projection(gap_callback.last)
         out["projection"] = {"sign": sign_xy, "text": text_xy, "layer": gap_callback.last.layers[-1]}
     return out
+
+
+def shared_sign2gloss(
+    spec: dict[str, Any], sizes: RunSizes, dataset, model_config: dict, score_level: str
+) -> dict[str, Any]:
+    """The seed's Sign2Gloss stage, trained once and loaded by every variant of the seed (and every experiment of
+    the same sizes): a plain model (``use_latent=False``) initialised from the seed, its visual head and encoder
+    trained with gloss CTC (:mod:`signbridge.training.sign2gloss`) and saved under ``spec["sign2gloss_dir"]``,
+    keyed by the seed and the sizes the stage depends on. A file lock makes a second worker of the same seed
+    wait for the first one's stage instead of training it again. Returns ``{"checkpoint", "key", "history"}``."""
+    import fcntl
+    import hashlib
+
+    from ..training import CVSLTDataArguments, CVSLTModelArguments, CVSLTTrainingArguments, train_cvslt
+
+    keyed = {
+        name: getattr(sizes, name)
+        for name in (
+            "corpus",
+            "corpus_options",
+            "d_model",
+            "layers",
+            "max_sign_positions",
+            "max_target_length",
+            "batch_size",
+            "sign2gloss_epochs",
+            "sign2gloss_learning_rate",
+        )
+    }
+    keyed["seed"] = spec["seed"]
+    key = hashlib.sha256(json.dumps(keyed, sort_keys=True).encode()).hexdigest()[:16]
+    folder = Path(spec.get("sign2gloss_dir") or Path(spec["work_dir"]).parent.parent / "sign2gloss")
+    folder.mkdir(parents=True, exist_ok=True)
+    checkpoint = folder / f"seed{spec['seed']}-{key}.safetensors"
+    summary_file = checkpoint.with_suffix(".json")
+    with open(folder / f"seed{spec['seed']}-{key}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not (checkpoint.is_file() and summary_file.is_file()):
+            results = train_cvslt(
+                CVSLTModelArguments(
+                    model_config=model_config,
+                    use_latent=False,
+                    tokenizer_level=score_level,
+                    lang_code="zh_CN" if score_level == "char" else "de_DE",
+                    sign2gloss_epochs=sizes.sign2gloss_epochs,
+                    sign2gloss_learning_rate=sizes.sign2gloss_learning_rate,
+                    sign2gloss_checkpoint=str(checkpoint),
+                ),
+                CVSLTDataArguments(input_key="features", eval_splits="", save_model=False),
+                CVSLTTrainingArguments(
+                    output_dir=str(folder / f"seed{spec['seed']}-{key}"),
+                    max_steps=0,
+                    per_device_train_batch_size=sizes.batch_size,
+                    report_to="none",
+                    use_cpu=not _cuda(),
+                    seed=spec["seed"],
+                    disable_tqdm=True,
+                    save_strategy="no",
+                ),
+                dataset=dataset,
+            )
+            write_json({"key": keyed, "history": results["sign2gloss"]["history"]}, summary_file)
+    summary = json.loads(summary_file.read_text(encoding="utf-8"))
+    return {"checkpoint": str(checkpoint), "key": key, "history": summary["history"]}
+
+
+def _cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
 
 
 def _projection(gap) -> tuple[list, list]:

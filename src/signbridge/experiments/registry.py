@@ -52,6 +52,9 @@ class Experiment:
     variants: dict[str, dict[str, Any]]
     metrics: tuple[str, ...]
     claims: tuple[tuple[str, str, str, str], ...] = ()
+    #: ``{variant: (experiment, variant)}``: a variant that is the same job as another experiment's (same sizes,
+    #: switches and measurements); its results are taken from that job's file when it exists, not run again
+    same_job_as: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 _SPLIT_METRICS = tuple(f"{split}_{m}" for split in ("dev", "test") for m in TRANSLATION_METRICS)
@@ -103,6 +106,8 @@ EXPERIMENTS: dict[str, Experiment] = {
         {"cvslt": {"track_gap": True}, "plain_mbart": {"use_latent": False, "track_gap": True}},
         ("final_gap", "initial_gap", "dev_bleu4", "dev_distinct_pct"),
         (("CV-SLT's final gap is smaller", "plain_mbart", "cvslt", "final_gap"),),
+        # cvslt_table4 tracks every variant's gap: its full and plain_mbart jobs are these two
+        same_job_as={"cvslt": ("cvslt_table4", "full"), "plain_mbart": ("cvslt_table4", "plain_mbart")},
     ),
     "nar_slp_tables": Experiment(
         "nar_slp_tables",
@@ -141,12 +146,19 @@ class RunSizes:
     corpus: str = "phoenix14t_synthetic"
     corpus_options: dict = field(default_factory=dict)
     seeds: tuple[int, ...] = (0, 1, 2)
-    d_model: int = 256
-    layers: int = 3
+    d_model: int = 128
+    layers: int = 2
     max_sign_positions: int = 128  # PHOENIX14T's longest video: 475 frames = 119 feature steps
-    epochs: float = 30.0
+    epochs: float = 8.0
     batch_size: int = 32
-    learning_rate: float = 1e-3
+    learning_rate: float = 2e-3
+    warmup_steps: int = 150
+    #: Sign2Gloss (gloss CTC) epochs before translation: one stage per seed, shared by every variant of the seed
+    #: (all load it; :mod:`signbridge.training.sign2gloss`); 0: none
+    sign2gloss_epochs: float = 3.0
+    sign2gloss_learning_rate: float = 2e-3
+    #: no translation updates to the visual head after the Sign2Gloss stage
+    freeze_visual_head: bool = True
     num_beams: int = 5
     max_target_length: int = 64  # PHOENIX14T's longest sentence: 53 words + </s> + language code
     gap_sentences: int = 128  # dev sentences the modality gap is measured on
@@ -175,7 +187,9 @@ class RunSizes:
 
     @classmethod
     def full(cls) -> RunSizes:
-        """The grids' configuration (provisional: the base-configuration probe decides model size and epochs)."""
+        """The grids' configuration: the base configuration of ``model_cards/results/base_config_probes.md``
+        (d_model 128, 2+2 layers, a 3-epoch Sign2Gloss stage per seed, visual head frozen, 8 translation epochs at
+        lr 2e-3 with 150 warm-up steps and a cosine decay, batch 32)."""
         return cls()
 
     @classmethod
@@ -190,6 +204,8 @@ class RunSizes:
             max_sign_positions=64,
             epochs=1.0,
             batch_size=16,
+            warmup_steps=0,
+            sign2gloss_epochs=1.0,
             num_beams=1,
             max_target_length=40,
             gap_sentences=6,

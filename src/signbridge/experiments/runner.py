@@ -85,6 +85,13 @@ def run_experiment(
     results_dir = Path(results_dir or ("runs/reproduce-smoke/results" if smoke else "model_cards/results"))
     work_dir = Path(work_dir or ("runs/reproduce-smoke" if smoke else "runs/reproduce"))
     to_run, done = plan_jobs(name, seeds, results_dir, variants)
+    copied = _take_same_jobs(name, to_run, results_dir)
+    if copied:
+        say(
+            f"{name}: {len(copied)} job(s) taken from the same jobs of another experiment: "
+            + ", ".join(copied)
+        )
+        to_run = [(v, s) for v, s in to_run if f"{v}-seed{s}" not in copied]
     if done:
         say(
             f"{name}: {len(done)} job(s) already have results, skipped: "
@@ -110,6 +117,7 @@ def run_experiment(
             "sizes": sizes.to_dict(),
             "data_dir": None if data_dir is None else str(data_dir),
             "cache_dir": str(work_dir / "datasets"),
+            "sign2gloss_dir": str(work_dir / "sign2gloss"),
             "work_dir": str(work_dir / name / f"{variant}-seed{seed}"),
             "results_file": str(results_dir / name / f"{variant}-seed{seed}.json"),
         }
@@ -125,6 +133,36 @@ def run_experiment(
         "skipped": [f"{v}-seed{s}" for v, s in done],
         **assembled,
     }
+
+
+def _take_same_jobs(name: str, to_run: list[tuple[str, int]], results_dir: Path) -> list[str]:
+    """Write the results of ``to_run``'s variants that are the same job as another experiment's
+    (:attr:`Experiment.same_job_as`) from that job's file, where it exists; returns the names written."""
+    import json
+
+    from .jobs import write_json
+
+    aliases = EXPERIMENTS[name].same_job_as
+    copied = []
+    for variant, seed in to_run:
+        if variant not in aliases:
+            continue
+        other, other_variant = aliases[variant]
+        source = results_dir / other / f"{other_variant}-seed{seed}.json"
+        if not source.is_file():
+            continue
+        data = json.loads(source.read_text(encoding="utf-8"))
+        if data.get("switches") != EXPERIMENTS[name].variants[variant]:
+            raise ValueError(
+                f"{name}/{variant} is declared the same job as {other}/{other_variant}, but their switches differ: "
+                f"{EXPERIMENTS[name].variants[variant]} vs {data.get('switches')}"
+            )
+        data.update(
+            {"experiment": name, "variant": variant, "same_job_as": f"{other}/{other_variant}-seed{seed}"}
+        )
+        write_json(data, results_dir / name / f"{variant}-seed{seed}.json")
+        copied.append(f"{variant}-seed{seed}")
+    return copied
 
 
 def _run_and_clean(spec: dict[str, Any], keep_models: bool, events) -> dict[str, Any]:

@@ -94,8 +94,33 @@ class CVSLTModelArguments:
         },
     )
 
+    sign2gloss_epochs: float = field(
+        default=0.0,
+        metadata={
+            "help": "Epochs of Sign2Gloss pretraining (gloss CTC on the visual head and encoder) before translation, "
+            "as CV-SLT starts from a Sign2Gloss visual head; 0: none. Needs the corpus' gloss column."
+        },
+    )
+    sign2gloss_learning_rate: float = field(
+        default=2e-3, metadata={"help": "Learning rate of the Sign2Gloss stage."}
+    )
+    sign2gloss_checkpoint: str | None = field(
+        default=None,
+        metadata={
+            "help": "A Sign2Gloss file to load; missing and sign2gloss_epochs > 0: trained and saved there."
+        },
+    )
+    freeze_visual_head: bool = field(
+        default=False,
+        metadata={
+            "help": "No translation updates to the visual head (after Sign2Gloss: keeps what it learnt)."
+        },
+    )
+
     def __post_init__(self):
         self.model_config = json_object_argument(self.model_config, "model_config")
+        if self.sign2gloss_epochs < 0:
+            raise ValueError(f"sign2gloss_epochs must be >= 0, got {self.sign2gloss_epochs}")
         if self.tokenizer_level not in ("word", "char"):
             raise ValueError(f"tokenizer_level must be 'word' or 'char', got {self.tokenizer_level!r}")
         if self.model_name_or_path and self.mbart_name_or_path:
@@ -133,6 +158,9 @@ class CVSLTDataArguments:
         default=True, metadata={"help": "Normalise poses (input_key=poses) per joint."}
     )
     text_key: str = field(default="text", metadata={"help": "Column of the target text."})
+    gloss_key: str = field(
+        default="gloss", metadata={"help": "Column of the gloss sequence (Sign2Gloss stage)."}
+    )
     train_split: str = field(default="train")
     dev_split: str = field(default="dev")
     test_split: str = field(default="test")
@@ -351,6 +379,7 @@ def train_cvslt(
         torch.set_num_threads(training_args.torch_num_threads)
     eval_split_names = [s.strip() for s in data_args.eval_splits.split(",") if s.strip()]
     _check_dataset(dataset, data_args, [data_args.train_split, data_args.dev_split, *eval_split_names])
+    raw_dataset = dataset
     dataset = {
         name: _prepare_split(dataset[name], data_args.input_key, data_args.text_key)
         for name in dict.fromkeys([data_args.train_split, data_args.dev_split, *eval_split_names])
@@ -366,6 +395,31 @@ def train_cvslt(
     feature_dim = feature_extractor.feature_size
 
     model = _build_model(model_args, tokenizer, feature_dim)
+    sign2gloss = None
+    if model_args.sign2gloss_checkpoint or model_args.sign2gloss_epochs > 0:
+        from signbridge.training.sign2gloss import sign2gloss_stage
+
+        train = raw_dataset[data_args.train_split]
+        if data_args.max_train_samples is not None:
+            train = train.select(range(min(data_args.max_train_samples, len(train))))
+        sign2gloss = sign2gloss_stage(
+            model,
+            train,
+            raw_dataset[data_args.dev_split],
+            feature_extractor,
+            checkpoint=model_args.sign2gloss_checkpoint or None,
+            default_checkpoint=output_dir / "sign2gloss.safetensors",
+            epochs=model_args.sign2gloss_epochs,
+            learning_rate=model_args.sign2gloss_learning_rate,
+            batch_size=training_args.per_device_train_batch_size,
+            seed=training_args.seed,
+            input_key=data_args.input_key,
+            gloss_key=data_args.gloss_key,
+            progress=not training_args.disable_tqdm,
+            save=training_args.process_index == 0,
+        )
+    if model_args.freeze_visual_head:  # the optimizer skips parameters that take no gradient
+        model.visual_head.requires_grad_(False)
     n_params = sum(p.numel() for p in model.parameters())
     logger.info("CVSLT model: %.2fM parameters, use_latent=%s", n_params / 1e6, model_args.use_latent)
 
@@ -416,6 +470,8 @@ def train_cvslt(
         "use_latent": model_args.use_latent,
         "input_key": data_args.input_key,
     }
+    if sign2gloss is not None:
+        results["sign2gloss"] = sign2gloss
 
     model_dir = output_dir / "model"
     if data_args.save_model:
