@@ -397,26 +397,10 @@ def train_cvslt(
     model = _build_model(model_args, tokenizer, feature_dim)
     sign2gloss = None
     if model_args.sign2gloss_checkpoint or model_args.sign2gloss_epochs > 0:
-        from signbridge.training.sign2gloss import sign2gloss_stage
+        from signbridge.training.sign2gloss import stage_for_training
 
-        train = raw_dataset[data_args.train_split]
-        if data_args.max_train_samples is not None:
-            train = train.select(range(min(data_args.max_train_samples, len(train))))
-        sign2gloss = sign2gloss_stage(
-            model,
-            train,
-            raw_dataset[data_args.dev_split],
-            feature_extractor,
-            checkpoint=model_args.sign2gloss_checkpoint or None,
-            default_checkpoint=output_dir / "sign2gloss.safetensors",
-            epochs=model_args.sign2gloss_epochs,
-            learning_rate=model_args.sign2gloss_learning_rate,
-            batch_size=training_args.per_device_train_batch_size,
-            seed=training_args.seed,
-            input_key=data_args.input_key,
-            gloss_key=data_args.gloss_key,
-            progress=not training_args.disable_tqdm,
-            save=training_args.process_index == 0,
+        sign2gloss = stage_for_training(
+            model, model_args, data_args, training_args, raw_dataset, feature_extractor, output_dir
         )
     if model_args.freeze_visual_head:  # the optimizer skips parameters that take no gradient
         model.visual_head.requires_grad_(False)

@@ -32,6 +32,7 @@ import torch
 __all__ = [
     "gloss_vocabulary",
     "sign2gloss_stage",
+    "stage_for_training",
     "load_sign_encoder",
     "save_sign_encoder",
     "sign_encoder_state",
@@ -321,3 +322,29 @@ def sign2gloss_stage(
     if save:
         save_sign_encoder(model, target)
     return {"checkpoint": str(target), "trained": True, **stage}
+
+
+def stage_for_training(
+    model, model_args, data_args, training_args, raw_dataset, feature_extractor, output_dir
+) -> dict[str, Any]:
+    """:func:`sign2gloss_stage` with :func:`~signbridge.training.train_cvslt`'s arguments (``sign2gloss_*`` of the
+    model arguments, the splits and columns of the data arguments, batch size and seed of the training ones)."""
+    train = raw_dataset[data_args.train_split]
+    if data_args.max_train_samples is not None:
+        train = train.select(range(min(data_args.max_train_samples, len(train))))
+    return sign2gloss_stage(
+        model,
+        train,
+        raw_dataset[data_args.dev_split],
+        feature_extractor,
+        checkpoint=model_args.sign2gloss_checkpoint or None,
+        default_checkpoint=Path(output_dir) / "sign2gloss.safetensors",
+        epochs=model_args.sign2gloss_epochs,
+        learning_rate=model_args.sign2gloss_learning_rate,
+        batch_size=training_args.per_device_train_batch_size,
+        seed=training_args.seed,
+        input_key=data_args.input_key,
+        gloss_key=data_args.gloss_key,
+        progress=not training_args.disable_tqdm,
+        save=training_args.process_index == 0,
+    )
