@@ -84,11 +84,23 @@ def run_job(spec: dict[str, Any], events) -> dict[str, Any]:
             "switches": experiment.variants[spec["variant"]],
             "sizes": spec["sizes"],
             "timing": {"wall_s": round(time.time() - wall, 1), "cpu_s": round(time.process_time() - cpu, 1)},
+            "environment": _environment(),
         }
     )
     write_json(result, spec["results_file"])
     events.put(("done", name, result["timing"]))
     return result
+
+
+def _environment() -> dict[str, Any]:
+    """Where the job ran: device and library versions (results from a GPU and a CPU differ in the last digits)."""
+    import platform
+
+    import torch
+    import transformers
+
+    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"cpu ({platform.machine()})"
+    return {"device": device, "torch": torch.__version__, "transformers": transformers.__version__}
 
 
 # ---------------------------------------------------------------------------------------------- CV-SLT
