@@ -329,6 +329,7 @@ def stage_for_training(
 ) -> dict[str, Any]:
     """:func:`sign2gloss_stage` with :func:`~signbridge.training.train_cvslt`'s arguments (``sign2gloss_*`` of the
     model arguments, the splits and columns of the data arguments, batch size and seed of the training ones)."""
+    model.to(training_args.device)  # the Trainer would move it later; the stage runs where training will
     train = raw_dataset[data_args.train_split]
     if data_args.max_train_samples is not None:
         train = train.select(range(min(data_args.max_train_samples, len(train))))
