@@ -172,9 +172,8 @@ def translation_ratios(args) -> list[dict]:
             "goal": "~1",
         }
     )
-    # both encode the same `inputs_embeds` with their own encoder (CV-SLT's: the mBART encoder, then the prior and the
-    # latent fusion), then beam-search from those encoder outputs: `CVSLTForConditionalGeneration.generate` does not
-    # take `inputs_embeds` itself (it reads `input_features` and would add its visual head)
+    # both generate from the same `inputs_embeds` (encoder input embeddings: CV-SLT skips its visual head), each
+    # encoding them with its own encoder (CV-SLT's: the mBART encoder, then the prior and the latent fusion)
     kwargs = {
         "num_beams": args.num_beams,
         "max_new_tokens": args.target_tokens,
@@ -187,12 +186,7 @@ def translation_ratios(args) -> list[dict]:
     embeds, mask = inputs["inputs_embeds"], inputs["attention_mask"]
 
     def generate(model):
-        def run():
-            with torch.no_grad():
-                encoded = model.get_encoder()(inputs_embeds=embeds, attention_mask=mask)
-            return model.generate(encoder_outputs=encoded, attention_mask=mask, **kwargs)
-
-        return run
+        return lambda: model.generate(inputs_embeds=embeds, attention_mask=mask, **kwargs)
 
     a, b, r = interleaved(generate(cvslt), generate(mbart), args.repeats, args.warmup)
     rows.append(
