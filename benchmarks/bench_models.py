@@ -17,6 +17,14 @@ alike), median of ``--repeats`` repetitions after ``--warmup`` untimed ones:
     python benchmarks/bench_models.py --d_model 512 --batch_size 16 --producer_batch_sizes 1 4 32
     python benchmarks/bench_models.py --profile             # where generate_poses spends its time
     python benchmarks/bench_models.py --paper_sizes         # parameters, memory, step time at the papers' sizes
+    python benchmarks/bench_models.py --ceiling             # the production ceiling alone (FLOPs, matmul rate)
+    python benchmarks/bench_models.py --device cuda --paper_sizes --json_out bench_cuda.json   # on a GPU
+
+After the production ratios the default run prints their ceiling (a few seconds): the FLOPs of each side, the rate
+this device gives the decoder's matrix products, and the largest AR/NAR ratio reachable if ``generate_poses`` ran at
+that rate. ``--device cuda`` runs the ratios and the ceiling on the GPU (timings synchronised) and, with
+``--paper_sizes``, only the GPU rows of that section; ``--json_out`` also writes every result and the printed output
+to a JSON file.
 
 Threads: ``--threads`` (default 1; the small models gain nothing from more on a shared CPU).
 """
@@ -521,7 +529,7 @@ def profile_production(args) -> None:
                 producer.generate_poses(ids, mask)
             synchronize(args.device)
         print(f"\n--- generate_poses, batch {batch}, {args.frames} of {args.max_frames} frames, 5 calls ---")
-        sort_by = "self_cuda_time_total" if cuda else "self_cpu_time_total"
+        sort_by = "self_device_time_total" if cuda else "self_cpu_time_total"
         print(prof.key_averages().table(sort_by=sort_by, row_limit=18))
         with torch.no_grad():
             encoder_ms = median_ms(

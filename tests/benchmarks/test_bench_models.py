@@ -1,6 +1,8 @@
 """benchmarks/bench_models.py: its autoregressive baseline really uses its cache, and a tiny run prints every ratio."""
 
 import importlib.util
+import json
+import math
 from pathlib import Path
 
 import pytest
@@ -77,3 +79,54 @@ def test_a_tiny_run_prints_every_ratio(bench, capsys):
 def test_frames_outside_t_max_are_refused(bench):
     with pytest.raises(SystemExit):
         bench.parse_args(["--max_frames", "10", "--frames", "11"])
+
+
+def test_the_ceiling_prints_finite_positive_values_and_writes_them_to_json(bench, capsys, tmp_path):
+    """`--ceiling`: per side and batch, FLOPs, time, achieved and matmul GFLOP/s, the lower bound, and (NAR rows) the
+    measured and the largest reachable AR/NAR ratio, all finite and positive; `--json_out` holds the same rows."""
+    threads = torch.get_num_threads()
+    out_file = tmp_path / "bench.json"
+    try:
+        bench.main([*TINY, "--device", "cpu", "--ceiling", "--json_out", str(out_file)])
+    finally:
+        torch.set_num_threads(threads)
+    out = capsys.readouterr().out
+    assert "CV-SLT train step" not in out  # --ceiling runs the ceiling alone
+    lines = [line.split() for line in out.splitlines() if line.split()[:1] in (["NAR"], ["AR"])]
+    assert [(line[0], line[1]) for line in lines] == [("NAR", "1"), ("AR", "1"), ("NAR", "2"), ("AR", "2")]
+    for line in lines:
+        values = [float(value) for value in line[2:]]
+        assert len(values) == (7 if line[0] == "NAR" else 5)
+        assert all(math.isfinite(value) and value > 0 for value in values), line
+    saved = json.loads(out_file.read_text())
+    assert len(saved["ceiling"]) == 4
+    for row in saved["ceiling"]:
+        for key in ("flops", "seconds", "achieved_gflops", "matmul_gflops", "lower_bound_s", "ceiling_ratio"):
+            assert math.isfinite(row[key]) and row[key] > 0, (key, row)
+    assert saved["environment"]["device"] == "cpu"
+    assert "Ceiling on cpu" in saved["output"]
+
+
+def test_the_default_run_ends_with_the_ceiling_and_device_cpu_changes_nothing(bench, capsys, tmp_path):
+    threads = torch.get_num_threads()
+    out_file = tmp_path / "bench.json"
+    try:
+        bench.main([*TINY, "--device", "cpu", "--skip_translation", "--json_out", str(out_file)])
+    finally:
+        torch.set_num_threads(threads)
+    out = capsys.readouterr().out
+    assert "AR producer / NARSignProducer.generate_poses, batch 2" in out
+    assert "Ceiling on cpu" in out
+    saved = json.loads(out_file.read_text())
+    assert [row["producer_batch"] for row in saved["ratios"] if "producer_batch" in row] == [1, 2]
+    # the ceiling reuses the ratios' medians: the same calls are not timed twice
+    ratios = {row["producer_batch"]: row for row in saved["ratios"] if "producer_batch" in row}
+    for row in saved["ceiling"]:
+        expected = ratios[row["batch"]]["b_s" if row["side"] == "NAR" else "a_s"]
+        assert row["seconds"] == expected
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="the refusal is for machines without CUDA")
+def test_device_cuda_without_cuda_is_refused(bench):
+    with pytest.raises(SystemExit):
+        bench.parse_args(["--device", "cuda"])
