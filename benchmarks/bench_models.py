@@ -480,9 +480,10 @@ def print_ceiling(args, rows: list[dict]) -> None:
     threads = "" if torch.device(args.device).type == "cuda" else f", {args.threads} thread(s)"
     print(
         f"\nCeiling on {args.device}{threads}: FLOPs counted by FlopCounterMode (matrix products and attention, "
-        "2 per multiply-add); time = the median above; matmul rate = fp32 F.linear on the decoder's shapes (rows = "
-        "frames x batch for generate_poses, batch for an AR step; d_model x FFN, FFN x d_model, d_model x d_model), "
-        "the best of them; lower bound = FLOPs / matmul rate; ceiling AR/NAR = AR time measured / NAR lower bound."
+        "2 per multiply-add); time = median of the interleaved repetitions (the production ratios' own when they "
+        "ran); matmul rate = fp32 F.linear on the decoder's shapes (rows = frames x batch for generate_poses, "
+        "batch for an AR step; d_model x FFN, FFN x d_model, d_model x d_model), the best of them; lower bound = "
+        "FLOPs / matmul rate; ceiling AR/NAR = AR time measured / NAR lower bound."
     )
     print(
         f"{'side':<5} {'batch':>5} {'GFLOP':>9} {'time ms':>9} {'GFLOP/s':>9} {'matmul GFLOP/s':>15} "
