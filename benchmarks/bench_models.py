@@ -389,12 +389,36 @@ def production_ratios(args, producers=None) -> list[dict]:
 # ==================================================================================== the compute ceiling
 
 
+def _attention_flops(query_shape, key_shape, value_shape, *args, out_shape=None, **kwargs) -> int:
+    """Scores and weighted sum of ``aten._scaled_dot_product_flash_attention_for_cpu`` ((batch, heads, length, dim)
+    tensors), which FlopCounterMode's table lacks (it has the CUDA kernels): 2 x 2 per multiply-add."""
+    batch, heads, query_length, dim = query_shape
+    return 2 * batch * heads * query_length * key_shape[-2] * (dim + value_shape[-1])
+
+
+def _native_mha_flops(query_shape, key_shape, value_shape, embed_dim, *args, out_shape=None, **kwargs) -> int:
+    """``aten._native_multi_head_attention``, the fused inference path of ``nn.MultiheadAttention`` (the NAR decoder's
+    self-attention in eval mode), which FlopCounterMode does not count: the q, k, v and output projections and the
+    attention itself ((batch, length, embed_dim) inputs)."""
+    batch, query_length, _ = query_shape
+    key_length = key_shape[-2]
+    projections = 2 * batch * embed_dim * embed_dim * (2 * query_length + 2 * key_length)
+    return projections + 4 * batch * query_length * key_length * embed_dim
+
+
 def count_flops(fn: Callable[[], object]) -> float:
     """FLOPs of one call of ``fn`` as torch's FlopCounterMode counts them (matrix products, attention, convolutions:
-    2 per multiply-add; element-wise work is not counted)."""
+    2 per multiply-add; element-wise work is not counted), with the two attention kernels its table lacks added: the
+    CPU's fused scaled-dot-product attention and ``nn.MultiheadAttention``'s fused inference path."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    counter = FlopCounterMode(display=False)
+    aten = torch.ops.aten
+    custom = {}
+    if hasattr(aten, "_scaled_dot_product_flash_attention_for_cpu"):
+        custom[aten._scaled_dot_product_flash_attention_for_cpu] = _attention_flops
+    if hasattr(aten, "_native_multi_head_attention"):
+        custom[aten._native_multi_head_attention] = _native_mha_flops
+    counter = FlopCounterMode(display=False, custom_mapping=custom)
     with counter, torch.no_grad():
         fn()
     return float(counter.get_total_flops())
