@@ -38,6 +38,7 @@ import json
 import math
 import os
 import resource
+import signal
 import statistics
 import subprocess
 import sys
@@ -748,7 +749,8 @@ def measured_bf16_tflops(size: int = 8192, calls: int = 20) -> float:
     return 2 * size**3 * calls / (time.perf_counter() - start) / 1e12
 
 
-def paper_sizes(args) -> list[dict]:
+def paper_sizes(args, results: list | None = None, save: Callable[[], None] = lambda: None) -> list[dict]:
+    """The paper sizes' table; each row is also appended to ``results`` and ``save`` called after it."""
     budget = args.memory_budget_gib * GIB
     if args.device == "cuda":  # the GPU rows only: the CPU ones take minutes
         devices = [("cuda", "bf16")]
@@ -783,7 +785,7 @@ def paper_sizes(args) -> list[dict]:
         f"{'MFU meas':>8}"
     )
     print(header)
-    results = []
+    results = [] if results is None else results
     for name in ("cvslt", "nar_slp"):
         flops_per_sample = step_flops(name, "cuda" if args.device == "cuda" else "cpu")
         for device, dtype in devices:
@@ -831,6 +833,7 @@ def paper_sizes(args) -> list[dict]:
                     "peak_tflops_measured": measured_peak if device == "cuda" else None,
                 }
             )
+            save()
         print(f"{'':>8} ({flops_per_sample / 1e9:.0f} GFLOP per sample per training step, FlopCounterMode)")
     if not torch.cuda.is_available():
         print("(no CUDA device: the GPU rows, with model FLOPs utilisation, appear where one is present)")
@@ -960,23 +963,35 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     results: dict = {"environment": environment(args), "args": vars(args)}
     tee = _Tee(sys.stdout) if args.json_out else None
+
+    def save() -> None:
+        """Write what is known so far (after each section and each paper-size row, so that a run stopped by a time
+        limit still leaves its results)."""
+        if tee is not None:
+            results["output"] = "".join(tee.copy)
+            with open(args.json_out, "w") as file:
+                json.dump(results, file, indent=1, default=str)
+
+    previous_handler = None
     if tee is not None:
         sys.stdout = tee
+        # `timeout` sends SIGTERM: end through the `finally` below, which writes the JSON
+        previous_handler = signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     try:
-        run(args, results)
+        run(args, results, save)
+        results.pop("error", None)
     except BaseException as error:
         results["error"] = repr(error)
         raise
     finally:
         if tee is not None:
+            signal.signal(signal.SIGTERM, previous_handler)
+            save()
             sys.stdout = tee.stream
-            results["output"] = "".join(tee.copy)
-            with open(args.json_out, "w") as file:
-                json.dump(results, file, indent=1, default=str)
             print(f"results written to {args.json_out}")
 
 
-def run(args, results: dict) -> None:
+def run(args, results: dict, save: Callable[[], None] = lambda: None) -> None:
     torch.set_num_threads(args.threads)
     print(
         f"torch {torch.__version__}, {args.threads} thread(s), {os.cpu_count()} CPUs; medians of {args.repeats} "
@@ -989,7 +1004,7 @@ def run(args, results: dict) -> None:
     rows = []
     cuda = torch.device(args.device).type == "cuda"
     if cuda:
-        print(f"device: {torch.cuda.get_device_name()} (timings synchronised; CUDA runs ignore --threads)")
+        print(f"device: {torch.cuda.get_device_name()} (every timing between two torch.cuda.synchronize())")
     if not args.skip_translation and not args.ceiling:
         print(
             f"CV-SLT / mBART: d_model {args.d_model}, {args.layers}+{args.layers} layers, vocabulary {args.vocab_size}, "
@@ -1008,6 +1023,7 @@ def run(args, results: dict) -> None:
     if rows:
         print_rows(rows)
         results["ratios"] = rows
+        save()
     if args.ceiling or not (args.skip_production or args.skip_ceiling):
         # the production ratios' medians when they ran (the same calls), else timed here
         measured = {
@@ -1017,8 +1033,10 @@ def run(args, results: dict) -> None:
         results["ceiling"] = production_ceiling(args, producers, measured)
         print_ceiling(args, results["ceiling"])
         print(f"(the ceiling took {time.perf_counter() - start:.1f} s)")
+        save()
     if args.paper_sizes:
-        results["paper_sizes"] = paper_sizes(args)
+        results["paper_sizes"] = []
+        paper_sizes(args, results["paper_sizes"], save)
 
 
 if __name__ == "__main__":
