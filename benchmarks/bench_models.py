@@ -833,6 +833,13 @@ def paper_sizes(args, results: list | None = None, save: Callable[[], None] = la
                     "peak_tflops_measured": measured_peak if device == "cuda" else None,
                 }
             )
+            if device == "cuda":
+                memory = torch.cuda.get_device_properties(0).total_memory
+                results[-1]["max_batch_in_gpu_memory"] = max(int((memory - fixed) // per_sample), 0)
+                print(
+                    f"{'':>8} (largest batch in this GPU's {memory / GIB:.0f} GiB: "
+                    f"{results[-1]['max_batch_in_gpu_memory']})"
+                )
             save()
         print(f"{'':>8} ({flops_per_sample / 1e9:.0f} GFLOP per sample per training step, FlopCounterMode)")
     if not torch.cuda.is_available():
