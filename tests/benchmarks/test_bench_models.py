@@ -130,3 +130,44 @@ def test_the_default_run_ends_with_the_ceiling_and_device_cpu_changes_nothing(be
 def test_device_cuda_without_cuda_is_refused(bench):
     with pytest.raises(SystemExit):
         bench.parse_args(["--device", "cuda"])
+
+
+def test_the_paper_sizes_gpu_rows_with_the_measurements_faked(bench, monkeypatch, capsys):
+    """`--device cuda --paper_sizes` prints only GPU rows, with tokens/s and the MFU against the data sheet's and the
+    measured peak. No GPU here: the measurements (each in its own process there) are replaced by fixed figures."""
+    args = bench.parse_args(["--paper_sizes"])
+    args.device = "cuda"  # parse_args refuses it without CUDA
+
+    class Properties:
+        total_memory = 140 * bench.GIB
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda *a: "NVIDIA H200")
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda *a: Properties())
+    monkeypatch.setattr(bench, "measured_bf16_tflops", lambda: 790.0)
+    monkeypatch.setattr(bench, "step_flops", lambda name, device="cpu": 1e11)
+    calls = []
+
+    def measure(name, batch, dtype, device, threads):
+        calls.append((name, batch, dtype, device))
+        return {
+            "parameters": 100,
+            "trainable": 100,
+            "step_s": 0.01 * batch,
+            "peak_bytes": bench.GIB + batch * 2**20,
+            "activation_bytes": batch * 2**27,
+            "tokens_per_s": 24 * batch / (0.01 * batch),
+        }
+
+    monkeypatch.setattr(bench, "measure_in_subprocess", measure)
+    rows = bench.paper_sizes(args)
+    assert {call[3] for call in calls} == {"cuda"} and {call[2] for call in calls} == {"bf16"}
+    assert [row["timed_batch"] for row in rows] == [32, 32]  # --cuda_batch_size, within the 16 GiB budget
+    for row in rows:
+        # 1e11 FLOPs x 32 / 0.32 s = 10 TFLOP/s: 1.0% of 989, 1.3% of 790
+        assert math.isclose(row["tflops"], 10.0)
+        assert row["peak_tflops_spec"] == 989.0 and row["peak_tflops_measured"] == 790.0
+        assert row["max_batch_in_gpu_memory"] > row["max_batch"]
+    out = capsys.readouterr().out
+    assert "1.0%" in out and "1.3%" in out and "measured 790 TFLOP/s" in out
+    assert " cpu " not in out
