@@ -17,6 +17,14 @@ alike), median of ``--repeats`` repetitions after ``--warmup`` untimed ones:
     python benchmarks/bench_models.py --d_model 512 --batch_size 16 --producer_batch_sizes 1 4 32
     python benchmarks/bench_models.py --profile             # where generate_poses spends its time
     python benchmarks/bench_models.py --paper_sizes         # parameters, memory, step time at the papers' sizes
+    python benchmarks/bench_models.py --ceiling             # the production ceiling alone (FLOPs, matmul rate)
+    python benchmarks/bench_models.py --device cuda --paper_sizes --json_out bench_cuda.json   # on a GPU
+
+After the production ratios the default run prints their ceiling (a few seconds): the FLOPs of each side, the rate
+this device gives the decoder's matrix products, and the largest AR/NAR ratio reachable if ``generate_poses`` ran at
+that rate. ``--device cuda`` runs the ratios and the ceiling on the GPU (timings synchronised) and, with
+``--paper_sizes``, only the GPU rows of that section; ``--json_out`` also writes every result and the printed output
+to a JSON file.
 
 Threads: ``--threads`` (default 1; the small models gain nothing from more on a shared CPU).
 """
@@ -30,6 +38,7 @@ import json
 import math
 import os
 import resource
+import signal
 import statistics
 import subprocess
 import sys
@@ -50,19 +59,31 @@ GIB = 1024**3
 # ==================================================================================== timing
 
 
+def synchronize(device: str | torch.device = "cpu") -> None:
+    """Wait for the device's queued work (CUDA kernels run asynchronously): called before reading a timer."""
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize(device)
+
+
 def interleaved(
-    first: Callable[[], object], second: Callable[[], object], repeats: int, warmup: int
+    first: Callable[[], object],
+    second: Callable[[], object],
+    repeats: int,
+    warmup: int,
+    device: str | torch.device = "cpu",
 ) -> tuple[float, float, float]:
     """Median seconds of ``first`` and of ``second``, timed in turn (the order alternates each repetition), and the
-    median of the per-repetition ratios first / second."""
+    median of the per-repetition ratios first / second. On CUDA each timing is bracketed by synchronisations."""
     for _ in range(warmup):
         first(), second()
     times: dict[int, list[float]] = {0: [], 1: []}
     for repeat in range(repeats):
         order = (0, 1) if repeat % 2 == 0 else (1, 0)
         for side in order:
+            synchronize(device)
             start = time.perf_counter()
             (first if side == 0 else second)()
+            synchronize(device)
             times[side].append(time.perf_counter() - start)
     ratios = [a / b for a, b in zip(times[0], times[1], strict=True)]
     return statistics.median(times[0]), statistics.median(times[1]), statistics.median(ratios)
@@ -111,11 +132,12 @@ def translation_inputs(args, vocab_size: int, batch: int) -> dict[str, torch.Ten
         2,
         vocab_size - 1,
     )  # "tokens </s> lang_code", as mBART's tokenizer writes them
-    return {
+    inputs = {
         "inputs_embeds": embeds,
         "attention_mask": torch.ones(batch, args.sign_steps, dtype=torch.long),
         "labels": labels,
     }
+    return {name: tensor.to(args.device) for name, tensor in inputs.items()}
 
 
 def train_step(
@@ -145,12 +167,14 @@ def translation_ratios(args) -> list[dict]:
     vocab = args.vocab_size
     config = cvslt_config(args, vocab)
     torch.manual_seed(0)
-    cvslt = CVSLTForConditionalGeneration(config)
-    no_latent = CVSLTForConditionalGeneration(cvslt_config(args, vocab, use_latent=False))
-    mbart = mbart_like(config)
+    cvslt = CVSLTForConditionalGeneration(config).to(args.device)
+    no_latent = CVSLTForConditionalGeneration(cvslt_config(args, vocab, use_latent=False)).to(args.device)
+    mbart = mbart_like(config).to(args.device)
     inputs = translation_inputs(args, vocab, args.batch_size)
     rows = []
-    a, b, r = interleaved(train_step(cvslt, inputs), train_step(mbart, inputs), args.repeats, args.warmup)
+    a, b, r = interleaved(
+        train_step(cvslt, inputs), train_step(mbart, inputs), args.repeats, args.warmup, args.device
+    )
     rows.append(
         {
             "ratio": "CV-SLT train step / mBART train step",
@@ -161,7 +185,9 @@ def translation_ratios(args) -> list[dict]:
             "goal": "<= 2.1",
         }
     )
-    a, b, r = interleaved(train_step(no_latent, inputs), train_step(mbart, inputs), args.repeats, args.warmup)
+    a, b, r = interleaved(
+        train_step(no_latent, inputs), train_step(mbart, inputs), args.repeats, args.warmup, args.device
+    )
     rows.append(
         {
             "ratio": "  (CV-SLT without latent network / mBART)",
@@ -172,9 +198,8 @@ def translation_ratios(args) -> list[dict]:
             "goal": "~1",
         }
     )
-    # both encode the same `inputs_embeds` with their own encoder (CV-SLT's: the mBART encoder, then the prior and the
-    # latent fusion), then beam-search from those encoder outputs: `CVSLTForConditionalGeneration.generate` does not
-    # take `inputs_embeds` itself (it reads `input_features` and would add its visual head)
+    # both generate from the same `inputs_embeds` (encoder input embeddings: CV-SLT skips its visual head), each
+    # encoding them with its own encoder (CV-SLT's: the mBART encoder, then the prior and the latent fusion)
     kwargs = {
         "num_beams": args.num_beams,
         "max_new_tokens": args.target_tokens,
@@ -187,14 +212,9 @@ def translation_ratios(args) -> list[dict]:
     embeds, mask = inputs["inputs_embeds"], inputs["attention_mask"]
 
     def generate(model):
-        def run():
-            with torch.no_grad():
-                encoded = model.get_encoder()(inputs_embeds=embeds, attention_mask=mask)
-            return model.generate(encoder_outputs=encoded, attention_mask=mask, **kwargs)
+        return lambda: model.generate(inputs_embeds=embeds, attention_mask=mask, **kwargs)
 
-        return run
-
-    a, b, r = interleaved(generate(cvslt), generate(mbart), args.repeats, args.warmup)
+    a, b, r = interleaved(generate(cvslt), generate(mbart), args.repeats, args.warmup, args.device)
     rows.append(
         {
             "ratio": f"CV-SLT beam-{args.num_beams} generate / mBART generate",
@@ -301,22 +321,22 @@ def production_inputs(args, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
     generator = torch.Generator().manual_seed(0)
     ids = torch.randint(3, args.vocab_size, (batch, args.text_tokens), generator=generator)
     ids[:, 0], ids[:, -1] = 1, 2
-    return ids, torch.ones_like(ids)
+    return ids.to(args.device), torch.ones_like(ids).to(args.device)
 
 
 def build_producers(args) -> tuple[NARSignProducer, AutoregressivePoseProducer]:
     torch.manual_seed(0)
-    producer = NARSignProducer(producer_config(args)).eval()
+    producer = NARSignProducer(producer_config(args)).to(args.device).eval()
     set_length(producer, args.frames)
     vae = producer.config.pose_vae
     autoregressive = AutoregressivePoseProducer(
         producer.text_encoder, args.d_model, args.producer_layers, args.heads, vae.input_dim, args.max_frames
-    ).eval()
-    return producer, autoregressive
+    ).to(args.device)
+    return producer, autoregressive.eval()
 
 
-def production_ratios(args) -> list[dict]:
-    producer, autoregressive = build_producers(args)
+def production_ratios(args, producers=None) -> list[dict]:
+    producer, autoregressive = producers or build_producers(args)
     rows = []
     for batch in args.producer_batch_sizes:
         ids, mask = production_inputs(args, batch)
@@ -327,6 +347,7 @@ def production_ratios(args) -> list[dict]:
             lambda ids=ids, mask=mask: producer.generate_poses(ids, mask),
             args.repeats,
             args.warmup,
+            args.device,
         )
         goal = {1: ">= 40", 16: ">= 8"}.get(batch, "")
         rows.append(
@@ -337,11 +358,12 @@ def production_ratios(args) -> list[dict]:
                 "ratio_value": a / b,
                 "per_repeat": r,
                 "goal": goal,
+                "producer_batch": batch,
             }
         )
     # the production cut (issue 13, item 1): the same weights with the behaviour of folders saved before it, which
     # decode all T_max frames with every frame attending to all of them
-    uncut = NARSignProducer(producer_config(args, mask_frames_beyond_length=False)).eval()
+    uncut = NARSignProducer(producer_config(args, mask_frames_beyond_length=False)).to(args.device).eval()
     uncut.load_state_dict(producer.state_dict())
     for batch in args.producer_batch_sizes:
         ids, mask = production_inputs(args, batch)
@@ -350,6 +372,7 @@ def production_ratios(args) -> list[dict]:
             lambda ids=ids, mask=mask: producer.generate_poses(ids, mask),
             args.repeats,
             args.warmup,
+            args.device,
         )
         rows.append(
             {
@@ -364,12 +387,154 @@ def production_ratios(args) -> list[dict]:
     return rows
 
 
-def median_ms(fn: Callable[[], object], repeats: int = 9) -> float:
+# ==================================================================================== the compute ceiling
+
+
+def _attention_flops(query_shape, key_shape, value_shape, *args, out_shape=None, **kwargs) -> int:
+    """Scores and weighted sum of ``aten._scaled_dot_product_flash_attention_for_cpu`` ((batch, heads, length, dim)
+    tensors), which FlopCounterMode's table lacks (it has the CUDA kernels): 2 x 2 per multiply-add."""
+    batch, heads, query_length, dim = query_shape
+    return 2 * batch * heads * query_length * key_shape[-2] * (dim + value_shape[-1])
+
+
+def _native_mha_flops(query_shape, key_shape, value_shape, embed_dim, *args, out_shape=None, **kwargs) -> int:
+    """``aten._native_multi_head_attention``, the fused inference path of ``nn.MultiheadAttention`` (the NAR decoder's
+    self-attention in eval mode), which FlopCounterMode does not count: the q, k, v and output projections and the
+    attention itself ((batch, length, embed_dim) inputs)."""
+    batch, query_length, _ = query_shape
+    key_length = key_shape[-2]
+    projections = 2 * batch * embed_dim * embed_dim * (2 * query_length + 2 * key_length)
+    return projections + 4 * batch * query_length * key_length * embed_dim
+
+
+def count_flops(fn: Callable[[], object]) -> float:
+    """FLOPs of one call of ``fn`` as torch's FlopCounterMode counts them (matrix products, attention, convolutions:
+    2 per multiply-add; element-wise work is not counted), with the two attention kernels its table lacks added: the
+    CPU's fused scaled-dot-product attention and ``nn.MultiheadAttention``'s fused inference path."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    aten = torch.ops.aten
+    custom = {}
+    if hasattr(aten, "_scaled_dot_product_flash_attention_for_cpu"):
+        custom[aten._scaled_dot_product_flash_attention_for_cpu] = _attention_flops
+    if hasattr(aten, "_native_multi_head_attention"):
+        custom[aten._native_multi_head_attention] = _native_mha_flops
+    counter = FlopCounterMode(display=False, custom_mapping=custom)
+    with counter, torch.no_grad():
+        fn()
+    return float(counter.get_total_flops())
+
+
+def matmul_rate(rows: int, shapes: list[tuple[int, int]], device: str, min_seconds: float = 0.05) -> float:
+    """The best FLOP/s of ``F.linear`` (fp32, bias included: the ``addmm`` of the decoder's layers) over ``shapes``
+    ((in, out) features) at ``rows`` rows, on ``device`` with the threads set: what the hardware gives those
+    products."""
+    generator = torch.Generator().manual_seed(0)
+    best = 0.0
+    for features_in, features_out in shapes:
+        x = torch.randn(rows, features_in, generator=generator).to(device)
+        weight = torch.randn(features_out, features_in, generator=generator).to(device)
+        bias = torch.randn(features_out, generator=generator).to(device)
+        for _ in range(3):
+            nn.functional.linear(x, weight, bias)
+        synchronize(device)
+        calls, start = 0, time.perf_counter()
+        while True:
+            for _ in range(5):
+                nn.functional.linear(x, weight, bias)
+            calls += 5
+            synchronize(device)
+            elapsed = time.perf_counter() - start
+            if elapsed >= min_seconds:
+                break
+        best = max(best, 2 * rows * features_in * features_out * calls / elapsed)
+    return best
+
+
+def production_ceiling(
+    args, producers=None, measured: dict[int, tuple[float, float]] | None = None
+) -> list[dict]:
+    """The NAR producer's compute-bound argument as a measurement, at each producer batch size: the FLOPs of one
+    ``generate_poses`` call and of the AR producer's whole generation (FlopCounterMode), their times (the production
+    ratios' medians when given in ``measured`` {batch: (AR s, NAR s)}, else timed here), the achieved GFLOP/s, the
+    matmul rate of this device on the decoder's own shapes (rows = frames x batch for the NAR producer, batch for the
+    AR producer's steps; d_model x FFN, FFN x d_model, d_model x d_model), the lower bound time FLOPs / rate, and the
+    largest AR/NAR ratio reachable if ``generate_poses`` ran at that rate (AR time measured / NAR lower bound)."""
+    producer, autoregressive = producers or build_producers(args)
+    d_model, ffn = args.d_model, 4 * args.d_model
+    shapes = [(d_model, ffn), (ffn, d_model), (d_model, d_model)]
+    rows = []
+    for batch in args.producer_batch_sizes:
+        ids, mask = production_inputs(args, batch)
+
+        def nar(ids=ids, mask=mask):
+            return producer.generate_poses(ids, mask)
+
+        def ar(ids=ids, mask=mask):
+            return autoregressive.generate(ids, mask, args.ar_frames)
+
+        if measured and batch in measured:
+            ar_s, nar_s = measured[batch]
+        else:
+            ar_s, nar_s, _ = interleaved(ar, nar, args.repeats, args.warmup, args.device)
+        nar_flops, ar_flops = count_flops(nar), count_flops(ar)
+        nar_rate = matmul_rate(args.frames * batch, shapes, args.device)
+        ar_rate = matmul_rate(batch, shapes, args.device)
+        nar_bound, ar_bound = nar_flops / nar_rate, ar_flops / ar_rate
+        for side, flops, seconds, rate, bound in (
+            ("NAR", nar_flops, nar_s, nar_rate, nar_bound),
+            ("AR", ar_flops, ar_s, ar_rate, ar_bound),
+        ):
+            rows.append(
+                {
+                    "side": side,
+                    "batch": batch,
+                    "flops": flops,
+                    "seconds": seconds,
+                    "achieved_gflops": flops / seconds / 1e9,
+                    "matmul_gflops": rate / 1e9,
+                    "lower_bound_s": bound,
+                    "measured_ratio": ar_s / nar_s,
+                    "ceiling_ratio": ar_s / nar_bound,
+                }
+            )
+    return rows
+
+
+def print_ceiling(args, rows: list[dict]) -> None:
+    threads = "" if torch.device(args.device).type == "cuda" else f", {args.threads} thread(s)"
+    print(
+        f"\nCeiling on {args.device}{threads}: FLOPs counted by FlopCounterMode (matrix products and attention, "
+        "2 per multiply-add); time = median of the interleaved repetitions (the production ratios' own when they "
+        "ran); matmul rate = fp32 F.linear on the decoder's shapes (rows = frames x batch for generate_poses, "
+        "batch for an AR step; d_model x FFN, FFN x d_model, d_model x d_model), the best of them; lower bound = "
+        "FLOPs / matmul rate; ceiling AR/NAR = AR time measured / NAR lower bound."
+    )
+    print(
+        f"{'side':<5} {'batch':>5} {'GFLOP':>9} {'time ms':>9} {'GFLOP/s':>9} {'matmul GFLOP/s':>15} "
+        f"{'lower bound ms':>15} {'AR/NAR measured':>16} {'ceiling AR/NAR':>15}"
+    )
+    for row in rows:
+        ratios = (
+            f"{row['measured_ratio']:>16.2f} {row['ceiling_ratio']:>15.2f}"
+            if row["side"] == "NAR"
+            else f"{'':>16} {'':>15}"
+        )
+        print(
+            f"{row['side']:<5} {row['batch']:>5} {row['flops'] / 1e9:>9.4g} {1000 * row['seconds']:>9.4g} "
+            f"{row['achieved_gflops']:>9.4g} {row['matmul_gflops']:>15.4g} {1000 * row['lower_bound_s']:>15.4g} "
+            f"{ratios}"
+        )
+
+
+def median_ms(fn: Callable[[], object], repeats: int = 9, device: str = "cpu") -> float:
     fn()
     times = []
     for _ in range(repeats):
+        synchronize(device)
         start = time.perf_counter()
         fn()
+        synchronize(device)
         times.append(time.perf_counter() - start)
     return 1000 * statistics.median(times)
 
@@ -383,16 +548,21 @@ def profile_production(args) -> None:
         ids, mask = production_inputs(args, batch)
         for _ in range(3):
             producer.generate_poses(ids, mask)
-        with profile(activities=[ProfilerActivity.CPU]) as prof:
+        cuda = torch.device(args.device).type == "cuda"
+        activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
+        with profile(activities=activities) as prof:
             for _ in range(5):
                 producer.generate_poses(ids, mask)
+            synchronize(args.device)
         print(f"\n--- generate_poses, batch {batch}, {args.frames} of {args.max_frames} frames, 5 calls ---")
-        print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=18))
+        sort_by = "self_device_time_total" if cuda else "self_cpu_time_total"
+        print(prof.key_averages().table(sort_by=sort_by, row_limit=18))
         with torch.no_grad():
             encoder_ms = median_ms(
-                functools.partial(producer.text_encoder, input_ids=ids, attention_mask=mask)
+                functools.partial(producer.text_encoder, input_ids=ids, attention_mask=mask),
+                device=args.device,
             )
-        total_ms = median_ms(functools.partial(producer.generate_poses, ids, mask))
+        total_ms = median_ms(functools.partial(producer.generate_poses, ids, mask), device=args.device)
         print(f"text encoder {encoder_ms:.2f} ms of generate_poses {total_ms:.2f} ms (medians of 9)")
 
 
@@ -436,8 +606,14 @@ PAPER_SIGN_STEPS, PAPER_TARGET_TOKENS, PAPER_TEXT_TOKENS = 64, 24, 24
 def paper_model_and_inputs(name: str, batch: int, device: str = "cpu"):
     """(model, training inputs, tokens counted for throughput) of ``name`` ("cvslt" or "nar_slp") at ``batch``."""
     generator = torch.Generator().manual_seed(0)
+    # built on the device (CUDA: no CPU initialisation of the weights), then moved there again for any CPU leftover
+    with torch.device(device):
+        model = (
+            CVSLTForConditionalGeneration(paper_cvslt_config())
+            if name == "cvslt"
+            else NARSignProducer(paper_producer_config())
+        )
     if name == "cvslt":
-        model = CVSLTForConditionalGeneration(paper_cvslt_config())
         labels = torch.randint(4, 2998, (batch, PAPER_TARGET_TOKENS), generator=generator)
         labels[:, -2], labels[:, -1] = 2, 2999
         inputs = {
@@ -447,7 +623,6 @@ def paper_model_and_inputs(name: str, batch: int, device: str = "cpu"):
         }
         tokens = batch * PAPER_TARGET_TOKENS
     else:
-        model = NARSignProducer(paper_producer_config())
         frames = (
             model.config.max_frames
         )  # the longest sentence of a batch sets the work: the worst case, T_max
@@ -463,23 +638,28 @@ def paper_model_and_inputs(name: str, batch: int, device: str = "cpu"):
     return model.to(device), {k: v.to(device) for k, v in inputs.items()}, tokens
 
 
-def step_flops(name: str) -> float:
+def step_flops(name: str, device: str = "cpu") -> float:
     """FLOPs of one training step (forward + backward) per sample, counted by torch's FlopCounterMode at batch 1."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    model, inputs, _ = paper_model_and_inputs(name, 1)
+    model, inputs, _ = paper_model_and_inputs(name, 1, device)
     model.train()
     if hasattr(model, "set_global_step"):
         model.set_global_step(0)
     counter = FlopCounterMode(display=False)
     with counter:
         model(**inputs).loss.backward()
-    return float(counter.get_total_flops())
+    flops = float(counter.get_total_flops())
+    del model, inputs
+    if device == "cuda":
+        torch.cuda.empty_cache()
+    return flops
 
 
 def measure_step(name: str, batch: int, dtype: str, device: str) -> dict:
-    """One process, one configuration: parameters, two training steps (AdamW; bf16 = autocast with fp32 weights), the
-    second timed, and the peak memory (CPU: the process's peak resident set; CUDA: torch's peak allocation)."""
+    """One process, one configuration: parameters, training steps (AdamW; bf16 = autocast with fp32 weights), the
+    first untimed, then the time (CPU: the second step; CUDA: the median of the next 3), and the peak memory (CPU: the
+    process's peak resident set; CUDA: torch's peak allocation)."""
     torch.manual_seed(0)
     model, inputs, tokens = paper_model_and_inputs(name, batch, device)
     step = train_step(model, inputs, torch.bfloat16 if dtype == "bf16" else None)
@@ -497,11 +677,17 @@ def measure_step(name: str, batch: int, dtype: str, device: str) -> dict:
     if device == "cuda":
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
-    start = time.perf_counter()
-    step()
-    if device == "cuda":
-        torch.cuda.synchronize()
-    seconds = time.perf_counter() - start
+        times = []
+        for _ in range(3):  # the median of 3 steps: one GPU step is short enough to be noisy
+            start = time.perf_counter()
+            step()
+            torch.cuda.synchronize()
+            times.append(time.perf_counter() - start)
+        seconds = statistics.median(times)
+    else:
+        start = time.perf_counter()
+        step()
+        seconds = time.perf_counter() - start
     if device == "cuda":
         peak = torch.cuda.max_memory_allocated()
     else:
@@ -549,11 +735,39 @@ PEAK_BF16_TFLOPS = {
 }
 
 
-def paper_sizes(args) -> None:
+def measured_bf16_tflops(size: int = 8192, calls: int = 20) -> float:
+    """The GPU's achieved dense bf16 matmul rate (size x size x size products), the practical peak for the MFU."""
+    a = torch.randn(size, size, device="cuda", dtype=torch.bfloat16)
+    b = torch.randn(size, size, device="cuda", dtype=torch.bfloat16)
+    for _ in range(3):
+        a @ b
+    torch.cuda.synchronize()
+    start = time.perf_counter()
+    for _ in range(calls):
+        a @ b
+    torch.cuda.synchronize()
+    return 2 * size**3 * calls / (time.perf_counter() - start) / 1e12
+
+
+def paper_sizes(args, results: list | None = None, save: Callable[[], None] = lambda: None) -> list[dict]:
+    """The paper sizes' table; each row is also appended to ``results`` and ``save`` called after it."""
     budget = args.memory_budget_gib * GIB
-    devices = [("cpu", dtype) for dtype in ("fp32", "bf16")]
-    if torch.cuda.is_available():
-        devices.append(("cuda", "bf16"))
+    if args.device == "cuda":  # the GPU rows only: the CPU ones take minutes
+        devices = [("cuda", "bf16")]
+    else:
+        devices = [("cpu", dtype) for dtype in ("fp32", "bf16")]
+        if torch.cuda.is_available():
+            devices.append(("cuda", "bf16"))
+    spec_peak = measured_peak = None
+    if any(device == "cuda" for device, _ in devices):
+        gpu = torch.cuda.get_device_name()
+        spec_peak = args.peak_tflops or next((v for k, v in PEAK_BF16_TFLOPS.items() if k in gpu), None)
+        measured_peak = measured_bf16_tflops()
+        print(
+            f"\nGPU: {gpu}, {torch.cuda.get_device_properties(0).total_memory / GIB:.0f} GiB; dense bf16 peak "
+            f"{spec_peak or '?'} TFLOP/s ({'--peak_tflops' if args.peak_tflops else 'data sheet'}), measured "
+            f"{measured_peak:.0f} TFLOP/s (8192^3 bf16 matmuls)"
+        )
     small, large = args.paper_batch_sizes
     print(
         f"\nPaper sizes: one training step (AdamW; bf16 = autocast, fp32 weights), batches {small} and {large}; "
@@ -567,11 +781,13 @@ def paper_sizes(args) -> None:
     )
     header = (
         f"{'model':>8} {'device':>6} {'dtype':>5} {'params':>8} {'peak@' + str(small):>9} {'peak@' + str(large):>9} "
-        f"{'per-sample':>10} {'max batch':>9} {'timed at':>8} {'step':>8} {'tok/s':>8} {'TFLOP/s':>8} {'MFU':>6}"
+        f"{'per-sample':>10} {'max batch':>9} {'timed at':>8} {'step':>8} {'tok/s':>8} {'TFLOP/s':>8} {'MFU':>6} "
+        f"{'MFU meas':>8}"
     )
     print(header)
+    results = [] if results is None else results
     for name in ("cvslt", "nar_slp"):
-        flops_per_sample = step_flops(name)
+        flops_per_sample = step_flops(name, "cuda" if args.device == "cuda" else "cpu")
         for device, dtype in devices:
             low = measure_in_subprocess(name, small, dtype, device, args.threads)
             high = measure_in_subprocess(name, large, dtype, device, args.threads)
@@ -587,20 +803,48 @@ def paper_sizes(args) -> None:
                 timed_batch = min(max_batch, args.cuda_batch_size)
                 timed = measure_in_subprocess(name, timed_batch, dtype, device, args.threads)
             tflops = flops_per_sample * timed_batch / timed["step_s"] / 1e12
-            mfu = ""
+            mfu = mfu_measured = ""
             if device == "cuda":
-                gpu = torch.cuda.get_device_name()
-                peak = args.peak_tflops or next((v for k, v in PEAK_BF16_TFLOPS.items() if k in gpu), None)
-                mfu = f"{100 * tflops / peak:.1f}%" if peak else "?"
+                mfu = f"{100 * tflops / spec_peak:.1f}%" if spec_peak else "?"
+                mfu_measured = f"{100 * tflops / measured_peak:.1f}%"
             print(
                 f"{name:>8} {device:>6} {dtype:>5} {high['parameters'] / 1e6:>7.1f}M {low['peak_bytes'] / GIB:>8.2f}G "
                 f"{high['peak_bytes'] / GIB:>8.2f}G {per_sample / GIB * 1024:>7.0f}MiB {max_batch:>9} "
-                f"{timed_batch:>8} {timed['step_s']:>7.2f}s {timed['tokens_per_s']:>8.3g} {tflops:>8.3f} {mfu:>6}",
+                f"{timed_batch:>8} {timed['step_s']:>7.2f}s {timed['tokens_per_s']:>8.3g} {tflops:>8.3f} {mfu:>6} "
+                f"{mfu_measured:>8}",
                 flush=True,
             )
+            results.append(
+                {
+                    "model": name,
+                    "device": device,
+                    "dtype": dtype,
+                    "parameters": high["parameters"],
+                    "peak_bytes_small": low["peak_bytes"],
+                    "peak_bytes_large": high["peak_bytes"],
+                    "per_sample_bytes": per_sample,
+                    "max_batch": max_batch,
+                    "timed_batch": timed_batch,
+                    "step_s": timed["step_s"],
+                    "tokens_per_s": timed["tokens_per_s"],
+                    "tflops": tflops,
+                    "flops_per_sample": flops_per_sample,
+                    "peak_tflops_spec": spec_peak if device == "cuda" else None,
+                    "peak_tflops_measured": measured_peak if device == "cuda" else None,
+                }
+            )
+            if device == "cuda":
+                memory = torch.cuda.get_device_properties(0).total_memory
+                results[-1]["max_batch_in_gpu_memory"] = max(int((memory - fixed) // per_sample), 0)
+                print(
+                    f"{'':>8} (largest batch in this GPU's {memory / GIB:.0f} GiB: "
+                    f"{results[-1]['max_batch_in_gpu_memory']})"
+                )
+            save()
         print(f"{'':>8} ({flops_per_sample / 1e9:.0f} GFLOP per sample per training step, FlopCounterMode)")
     if not torch.cuda.is_available():
         print("(no CUDA device: the GPU rows, with model FLOPs utilisation, appear where one is present)")
+    return results
 
 
 # ==================================================================================== main
@@ -642,6 +886,25 @@ def parse_args(argv=None):
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--device",
+        default="cpu",
+        choices=["cpu", "cuda"],
+        help="where the ratios and the ceiling run (cuda: synchronised timings); with --paper_sizes, cuda runs "
+        "only the GPU rows",
+    )
+    parser.add_argument(
+        "--ceiling",
+        action="store_true",
+        help="only the production ceiling: FLOPs, achieved and matmul GFLOP/s, the largest AR/NAR ratio reachable "
+        "(it also runs after the production ratios by default)",
+    )
+    parser.add_argument(
+        "--skip_ceiling", action="store_true", help="leave the ceiling out of the default run"
+    )
+    parser.add_argument(
+        "--json_out", default=None, help="also write every result and the printed output to this JSON file"
+    )
     parser.add_argument("--skip_translation", action="store_true")
     parser.add_argument("--skip_production", action="store_true")
     parser.add_argument("--profile", action="store_true", help="print the profile of generate_poses and stop")
@@ -659,13 +922,83 @@ def parse_args(argv=None):
         args.frames = args.max_frames // 2
     if args.ar_frames is None:
         args.ar_frames = args.frames
+    if args.device == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda: no CUDA device is available")
     if not 1 <= args.frames <= args.max_frames:
         parser.error(f"--frames must lie in [1, --max_frames={args.max_frames}], got {args.frames}")
     return args
 
 
+class _Tee:
+    """Writes to the terminal and keeps a copy (for ``--json_out``)."""
+
+    def __init__(self, stream):
+        self.stream, self.copy = stream, []
+
+    def write(self, text: str) -> int:
+        self.copy.append(text)
+        return self.stream.write(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+def environment(args) -> dict:
+    try:
+        with open("/proc/loadavg") as file:
+            loadavg = file.read().split()[:3]
+    except OSError:
+        loadavg = None
+    import transformers
+
+    info = {
+        "argv": sys.argv,
+        "utc": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "cpu_count": os.cpu_count(),
+        "loadavg": loadavg,
+        "device": args.device,
+    }
+    if torch.device(args.device).type == "cuda":
+        info["gpu"] = torch.cuda.get_device_name()
+        info["cuda"] = torch.version.cuda
+    return info
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
+    results: dict = {"environment": environment(args), "args": vars(args)}
+    tee = _Tee(sys.stdout) if args.json_out else None
+
+    def save() -> None:
+        """Write what is known so far (after each section and each paper-size row, so that a run stopped by a time
+        limit still leaves its results)."""
+        if tee is not None:
+            results["output"] = "".join(tee.copy)
+            with open(args.json_out, "w") as file:
+                json.dump(results, file, indent=1, default=str)
+
+    previous_handler = None
+    if tee is not None:
+        sys.stdout = tee
+        # `timeout` sends SIGTERM: end through the `finally` below, which writes the JSON
+        previous_handler = signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+    try:
+        run(args, results, save)
+        results.pop("error", None)
+    except BaseException as error:
+        results["error"] = repr(error)
+        raise
+    finally:
+        if tee is not None:
+            signal.signal(signal.SIGTERM, previous_handler)
+            save()
+            sys.stdout = tee.stream
+            print(f"results written to {args.json_out}")
+
+
+def run(args, results: dict, save: Callable[[], None] = lambda: None) -> None:
     torch.set_num_threads(args.threads)
     print(
         f"torch {torch.__version__}, {args.threads} thread(s), {os.cpu_count()} CPUs; medians of {args.repeats} "
@@ -676,23 +1009,41 @@ def main(argv=None) -> None:
         profile_production(args)
         return
     rows = []
-    if not args.skip_translation:
+    cuda = torch.device(args.device).type == "cuda"
+    if cuda:
+        print(f"device: {torch.cuda.get_device_name()} (every timing between two torch.cuda.synchronize())")
+    if not args.skip_translation and not args.ceiling:
         print(
             f"CV-SLT / mBART: d_model {args.d_model}, {args.layers}+{args.layers} layers, vocabulary {args.vocab_size}, "
             f"batch {args.batch_size}, {args.sign_steps} sign steps, {args.target_tokens} target tokens"
         )
         rows += translation_ratios(args)
-    if not args.skip_production:
+    producers = None
+    if not args.skip_production and not args.ceiling:
         print(
             f"producers: d_model {args.d_model}, {args.producer_layers} decoder layers, {args.text_layers}-layer text "
             f"encoder, {args.text_tokens} text tokens, {args.frames} frames produced (T_max {args.max_frames}; the AR "
             f"producer: {args.ar_frames})"
         )
-        rows += production_ratios(args)
+        producers = build_producers(args)
+        rows += production_ratios(args, producers)
     if rows:
         print_rows(rows)
+        results["ratios"] = rows
+        save()
+    if args.ceiling or not (args.skip_production or args.skip_ceiling):
+        # the production ratios' medians when they ran (the same calls), else timed here
+        measured = {
+            row["producer_batch"]: (row["a_s"], row["b_s"]) for row in rows if "producer_batch" in row
+        }
+        start = time.perf_counter()
+        results["ceiling"] = production_ceiling(args, producers, measured)
+        print_ceiling(args, results["ceiling"])
+        print(f"(the ceiling took {time.perf_counter() - start:.1f} s)")
+        save()
     if args.paper_sizes:
-        paper_sizes(args)
+        results["paper_sizes"] = []
+        paper_sizes(args, results["paper_sizes"], save)
 
 
 if __name__ == "__main__":

@@ -988,3 +988,38 @@ def test_labels_longer_than_the_positions_are_refused_before_any_decoder_work(mo
     # 7 sign steps + 2 appended tokens + 40 labels = 49 > 48: the posterior path [x; y] would not fit
     with pytest.raises(ValueError, match=r"Sign plus target \(49 positions.*posterior path"):
         model(**dict(inputs, labels=torch.full((3, 40), 7)))
+
+
+@pytest.mark.parametrize("num_beams", [1, 3])
+def test_generate_from_inputs_embeds_equals_generate_from_features(num_beams):
+    """`generate(inputs_embeds=...)` takes the encoder input embeddings `embed_sign` makes (the visual head skipped),
+    with their mask, and gives what `generate(input_features=...)` gives, scores included."""
+    model = TESTER.get_model().eval()
+    inputs = TESTER.get_inputs()
+    with torch.no_grad():
+        embeds, mask = model.embed_sign(inputs["input_features"], inputs["attention_mask"].bool())
+    kwargs = {
+        "max_new_tokens": 5,
+        "num_beams": num_beams,
+        "do_sample": False,
+        "return_dict_in_generate": True,
+        "output_scores": True,
+    }
+    reference = model.generate(
+        input_features=inputs["input_features"], attention_mask=inputs["attention_mask"], **kwargs
+    )
+    got = model.generate(inputs_embeds=embeds, attention_mask=mask.long(), **kwargs)
+    assert torch.equal(got.sequences, reference.sequences)
+    for got_scores, reference_scores in zip(got.scores, reference.scores, strict=True):
+        torch.testing.assert_close(got_scores, reference_scores)
+
+
+def test_generate_refuses_both_input_features_and_inputs_embeds():
+    model = TESTER.get_model().eval()
+    inputs = TESTER.get_inputs()
+    with torch.no_grad():
+        embeds, mask = model.embed_sign(inputs["input_features"], inputs["attention_mask"].bool())
+    with pytest.raises(ValueError, match="either `input_features`.*or `inputs_embeds`.*not both"):
+        model.generate(input_features=inputs["input_features"], inputs_embeds=embeds, max_new_tokens=2)
+    with pytest.raises(ValueError, match="not both"):
+        model.generate(inputs["input_features"], inputs_embeds=embeds, max_new_tokens=2)

@@ -990,6 +990,24 @@ class CVSLTForConditionalGeneration(CVSLTPreTrainedModel, GenerationMixin):
     def prepare_decoder_input_ids_from_labels(self, labels: torch.Tensor):
         return shift_tokens_right(labels, self.config.pad_token_id)
 
+    def _prepare_model_inputs(self, inputs=None, bos_token_id=None, model_kwargs=None):
+        """`generate()`'s choice of the encoder input: `input_features` (the main input), or `inputs_embeds` (already
+        embedded sign sequences, as `embed_sign` returns them: the visual head is skipped), as mBART's `generate()`
+        takes `inputs_embeds` in place of `input_ids`. transformers only looks for `inputs_embeds` when the main input
+        is `input_ids`; without this it made up `input_features` from the BOS token beside them ("got both")."""
+        model_kwargs = {} if model_kwargs is None else model_kwargs
+        embeds = model_kwargs.get("inputs_embeds")
+        if embeds is None:
+            model_kwargs.pop("inputs_embeds", None)
+            return super()._prepare_model_inputs(inputs, bos_token_id, model_kwargs)
+        features = model_kwargs.pop(self.main_input_name, None)
+        if inputs is not None or features is not None:
+            raise ValueError(
+                "Pass `generate()` either `input_features` (sign features, run through the visual head) or "
+                "`inputs_embeds` (encoder input embeddings, e.g. from `embed_sign`), not both"
+            )
+        return model_kwargs.pop("inputs_embeds"), "inputs_embeds", model_kwargs
+
     # ---- mBART weights and pruned vocabularies ---------------------------------------------------
 
     @classmethod
