@@ -117,7 +117,7 @@ def print_matrix(report: dict) -> None:
 # ---------------------------------------------------------------------------------------- before / after
 
 _VERSIONS = ("ba71392", "f5a59a7", "worktree")
-_FILES = ("data/safe_pickle.py", "data/slrt.py", "utils/reprs.py", "utils/files.py")
+_FILES = ("data/safe_pickle.py", "data/legacy_storage.py", "data/slrt.py", "utils/reprs.py", "utils/files.py")
 
 _CHILD = r"""
 import json, resource, sys, time

@@ -6,9 +6,9 @@ files contain:
 
 * ``collections.OrderedDict`` (the empty backward-hooks dict of a tensor),
 * ``torch._utils._rebuild_tensor_v2`` (mapped to a numpy re-implementation with bounds checks),
-* ``torch.storage._load_from_bytes`` (mapped to :func:`_parse_legacy_storage`, a parser of the
-  legacy ``torch.save`` byte format that itself uses a restricted unpickler and checks every size
-  before allocating; the real ``_load_from_bytes`` would call ``torch.load`` on the nested bytes),
+* ``torch.storage._load_from_bytes`` (mapped to a parser of the legacy ``torch.save`` byte format
+  that itself uses a restricted unpickler and checks every size before allocating; the real
+  ``_load_from_bytes`` would call ``torch.load`` on the nested bytes),
 * inside that nested payload, the storage class names ``torch.FloatStorage`` and friends,
 * for pickles of protocols 0-2 (which have no bytes opcode), ``_codecs.encode`` restricted to a
   ``latin1`` string (how those protocols spell a ``bytes`` value) and ``builtins.bytes`` called
@@ -18,6 +18,9 @@ Any other global (``os.system``, ``subprocess.Popen``, ``builtins.exec``, ...) r
 :class:`UnsafePickleError` naming it and the file; nothing in the file runs. Tensors come back as
 numpy arrays, so reading needs no torch at all. :func:`iter_slrt_records` streams a pickled list
 record by record with bounded memory.
+
+The legacy storage parser and the tensor rebuild live in :mod:`signbridge.data.legacy_storage`; the
+limit they check, :data:`MAX_TENSOR_ELEMENTS`, stays here.
 """
 
 from __future__ import annotations
@@ -25,7 +28,6 @@ from __future__ import annotations
 import contextlib
 import gzip
 import io
-import math
 import os
 import pickle
 import pickletools
@@ -54,34 +56,10 @@ __all__ = [
 #: thousand values). Raise it for bigger tensors: ``signbridge.data.safe_pickle.MAX_TENSOR_ELEMENTS = 2**34``.
 MAX_TENSOR_ELEMENTS = 2**31
 
-# numpy's limit on the number of dimensions.
-_MAX_NDIM = 64
-
-
-def _too_many_elements(context: str, what: str, numel: int) -> SLRTFormatError:
-    return SLRTFormatError(
-        f"{context}: {what} has {numel} elements, more than "
-        f"signbridge.data.safe_pickle.MAX_TENSOR_ELEMENTS = {MAX_TENSOR_ELEMENTS}; if the file is "
-        "trusted, raise that limit (e.g. signbridge.data.safe_pickle.MAX_TENSOR_ELEMENTS = 2**34)"
-    )
-
 
 # Magic number and protocol version of the legacy (non-zip) ``torch.save`` format.
 _LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 _LEGACY_PROTOCOL = 1001
-
-# Storage class names allowed inside the nested legacy payload, with their numpy dtypes.
-_STORAGE_DTYPES = {
-    "FloatStorage": np.dtype("<f4"),
-    "DoubleStorage": np.dtype("<f8"),
-    "HalfStorage": np.dtype("<f2"),
-    "LongStorage": np.dtype("<i8"),
-    "IntStorage": np.dtype("<i4"),
-    "ShortStorage": np.dtype("<i2"),
-    "CharStorage": np.dtype("i1"),
-    "ByteStorage": np.dtype("u1"),
-    "BoolStorage": np.dtype("?"),
-}
 
 # Memoised objects larger than this are released by the streaming reader (see _StreamingUnpickler).
 _RELEASE_BYTES = 1 << 16
@@ -93,210 +71,6 @@ class UnsafePickleError(pickle.UnpicklingError, ValueError):
 
 class SLRTFormatError(ValueError):
     """A file is not a well-formed SLRT annotation or feature file."""
-
-
-# --------------------------------------------------------------------------------------------
-# nested legacy torch.save payload (what torch.storage._load_from_bytes would torch.load)
-# --------------------------------------------------------------------------------------------
-
-
-class _StorageType:
-    """Stand-in for ``torch.FloatStorage`` & co. inside the nested payload."""
-
-    def __init__(self, name: str):
-        self.name = name
-        self.dtype = _STORAGE_DTYPES[name]
-
-
-class _StorageRef:
-    """A persistent-id reference ``('storage', type, key, location, numel)``, filled in later."""
-
-    def __init__(self, dtype: np.dtype, key: str, numel: int):
-        self.dtype = dtype
-        self.key = key
-        self.numel = numel
-        self.array: np.ndarray | None = None
-
-
-class _LegacyStorageUnpickler(pickle.Unpickler):
-    def __init__(self, file, context: str):
-        super().__init__(file)
-        self.context = context
-        self.refs: dict[str, _StorageRef] = {}
-
-    def find_class(self, module, name):
-        if module == "torch" and name in _STORAGE_DTYPES:
-            return _StorageType(name)
-        raise UnsafePickleError(
-            f"{self.context}: refusing global {short_text(f'{module}.{name}', 120)} inside a tensor storage payload "
-            f"(only torch.<Type>Storage names are allowed)"
-        )
-
-    def persistent_load(self, pid):
-        if (
-            not isinstance(pid, tuple)
-            or len(pid) < 5
-            or pid[0] != "storage"
-            or not isinstance(pid[1], _StorageType)
-            or not isinstance(pid[2], str)
-            or not isinstance(pid[4], int)
-            or pid[4] < 0
-        ):
-            raise SLRTFormatError(
-                f"{self.context}: unexpected persistent id {short_repr(pid)} in a tensor storage"
-            )
-        if len(pid) > 5 and pid[5] is not None:
-            raise SLRTFormatError(f"{self.context}: storage views are not supported ({short_repr(pid)})")
-        _, storage_type, key, _location, numel = pid[:5]
-        if numel > MAX_TENSOR_ELEMENTS:
-            raise _too_many_elements(self.context, f"storage {short_repr(key)}", numel)
-        ref = self.refs.get(key)
-        if ref is None:
-            ref = self.refs[key] = _StorageRef(storage_type.dtype, key, numel)
-        return ref
-
-
-def _parse_legacy_storage(data: bytes, context: str) -> np.ndarray:
-    """Parse the legacy ``torch.save`` bytes of one storage into a 1-D numpy array.
-
-    Layout: pickle(magic) pickle(protocol) pickle(sys_info) pickle(storage, persistent ids)
-    pickle([keys]) then, per key, an int64 element count and the raw little-endian data.
-    """
-    if not isinstance(data, (bytes, bytearray)):
-        raise SLRTFormatError(f"{context}: tensor storage payload is {type(data).__name__}, expected bytes")
-    view = memoryview(data)
-    f = io.BytesIO(data)
-
-    def load():
-        _check_memo_indices(f, context)
-        unpickler = _LegacyStorageUnpickler(f, context)
-        try:
-            value = unpickler.load()
-        except (EOFError, pickle.UnpicklingError, struct.error) as exc:
-            if isinstance(exc, UnsafePickleError):
-                raise
-            raise SLRTFormatError(f"{context}: corrupt tensor storage payload ({short_text(exc)})") from exc
-        return value, unpickler
-
-    magic, _ = load()
-    if magic != _LEGACY_MAGIC:
-        raise SLRTFormatError(
-            f"{context}: tensor storage payload has a wrong magic number {short_repr(magic)}"
-        )
-    protocol, _ = load()
-    if protocol != _LEGACY_PROTOCOL:
-        raise SLRTFormatError(
-            f"{context}: unsupported storage protocol {short_repr(protocol)}, expected {_LEGACY_PROTOCOL}"
-        )
-    sys_info, _ = load()
-    if not isinstance(sys_info, dict) or sys_info.get("little_endian") is not True:
-        raise SLRTFormatError(f"{context}: storage payload is not little-endian ({short_repr(sys_info)})")
-    result, unpickler = load()
-    if not isinstance(result, _StorageRef):
-        raise SLRTFormatError(
-            f"{context}: storage payload holds {type(result).__name__}, expected one storage"
-        )
-    keys, _ = load()
-    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
-        raise SLRTFormatError(f"{context}: storage key list is malformed ({short_repr(keys)})")
-    for key in keys:
-        ref = unpickler.refs.get(key)
-        if ref is None:
-            raise SLRTFormatError(f"{context}: storage key {short_repr(key)} was never declared")
-        offset = f.tell()
-        if offset + 8 > len(data):
-            raise SLRTFormatError(
-                f"{context}: storage payload truncated before the size of {short_repr(key)}"
-            )
-        (count,) = struct.unpack_from("<q", view, offset)
-        if count != ref.numel:
-            raise SLRTFormatError(
-                f"{context}: storage {short_repr(key)} declares {ref.numel} elements but its data block "
-                f"says {count}"
-            )
-        nbytes = count * ref.dtype.itemsize
-        start = offset + 8
-        if start + nbytes > len(data):
-            raise SLRTFormatError(
-                f"{context}: storage {short_repr(key)} truncated: needs {nbytes} bytes, {len(data) - start} left"
-            )
-        ref.array = np.frombuffer(view[start : start + nbytes], dtype=ref.dtype).copy()
-        f.seek(start + nbytes)
-    if f.tell() != len(data):
-        raise SLRTFormatError(
-            f"{context}: {len(data) - f.tell()} unexpected trailing bytes in a storage payload"
-        )
-    if result.array is None:
-        raise SLRTFormatError(f"{context}: storage {short_repr(result.key)} has no data block")
-    return result.array
-
-
-def _rebuild_tensor(
-    storage,
-    storage_offset,
-    size,
-    stride,
-    requires_grad=False,
-    backward_hooks=None,
-    metadata=None,
-    *,
-    context: str,
-):
-    """numpy version of ``torch._utils._rebuild_tensor_v2`` with bounds checks.
-
-    Everything is checked before anything is allocated: the geometry is plain non-negative ints,
-    every dimension of more than one element has a positive stride (torch never saves zero or
-    negative strides for these files; a stride-0 view over one float could claim any size), the
-    whole view lies inside the storage (its largest offset, not only some element), it has no
-    more elements than its storage (no overlapping views) and at most :data:`MAX_TENSOR_ELEMENTS`.
-    """
-    if not isinstance(storage, np.ndarray):
-        raise SLRTFormatError(f"{context}: tensor rebuilt from {type(storage).__name__}, expected a storage")
-
-    def geometry() -> str:
-        return f"offset={short_repr(storage_offset, 40)} size={short_repr(size, 60)} stride={short_repr(stride, 60)}"
-
-    if (
-        not isinstance(size, (tuple, list))
-        or not isinstance(stride, (tuple, list))
-        or len(size) != len(stride)
-        or len(size) > _MAX_NDIM
-    ):
-        raise SLRTFormatError(
-            f"{context}: invalid tensor geometry {geometry()} (size and stride must be tuples of the "
-            f"same length, at most {_MAX_NDIM})"
-        )
-    ints = (storage_offset, *size, *stride)
-    if not all(type(v) is int and v >= 0 for v in ints):
-        raise SLRTFormatError(f"{context}: invalid tensor geometry {geometry()} (expected non-negative ints)")
-    if backward_hooks:
-        raise SLRTFormatError(f"{context}: tensors with backward hooks are not supported")
-    size, stride = tuple(size), tuple(stride)
-    numel = math.prod(size)  # Python ints: no overflow
-    if numel > MAX_TENSOR_ELEMENTS:
-        raise _too_many_elements(context, f"tensor of size {short_repr(size)}", numel)
-    if numel == 0:
-        return np.zeros(size, dtype=storage.dtype)
-    if any(st == 0 and s > 1 for s, st in zip(size, stride, strict=True)):
-        raise SLRTFormatError(
-            f"{context}: tensor {geometry()} has a zero stride in a dimension of more than one "
-            "element (a broadcast view); these files never hold one"
-        )
-    last = storage_offset + sum((s - 1) * st for s, st in zip(size, stride, strict=True))
-    if last >= storage.size:
-        raise SLRTFormatError(
-            f"{context}: tensor {geometry()} reaches element {last} of a storage with {storage.size} elements"
-        )
-    if numel > storage.size - storage_offset:
-        raise SLRTFormatError(
-            f"{context}: tensor {geometry()} has {numel} elements but only "
-            f"{storage.size - storage_offset} storage elements from its offset (an overlapping view)"
-        )
-    item = storage.itemsize
-    view = np.lib.stride_tricks.as_strided(
-        storage[storage_offset:], shape=size, strides=tuple(st * item for st in stride), writeable=False
-    )
-    return np.array(view, order="C", copy=True)
 
 
 def _latin1_bytes(context: str, text=None, encoding=None, *rest) -> bytes:
@@ -337,8 +111,12 @@ def _resolve(module: str, name: str, context: str):
     if (module, name) == ("collections", "OrderedDict"):
         return OrderedDict
     if (module, name) == ("torch._utils", "_rebuild_tensor_v2"):
+        from .legacy_storage import _rebuild_tensor  # imported here: legacy_storage imports this module
+
         return lambda *args: _rebuild_tensor(*args, context=context)
     if (module, name) == ("torch.storage", "_load_from_bytes"):
+        from .legacy_storage import _parse_legacy_storage
+
         return lambda data: _parse_legacy_storage(data, context)
     raise UnsafePickleError(
         f"{context}: refusing to load global {short_text(f'{module}.{name}', 120)}; SLRT files may only contain "
