@@ -26,7 +26,7 @@ from ..training.callbacks import ProgressEventsCallback
 from ..training.model_folder import finish_model_folder
 from ..training.nar_slp import NARSignProducerArguments, build_nar_tokenizer, save_producer, train_nar_slp
 from ..training.pose_autoencoder import train_pose_autoencoder
-from .settings import DemoSettings
+from .settings import DemoSettings, target_length_needed
 
 _CORPUS_CACHE: dict[tuple, dict[str, list[dict]]] = {}
 
@@ -129,9 +129,10 @@ def translator_job(job: str, settings: DemoSettings, models_dir: str, model_conf
     )
     data_args = CVSLTDataArguments(
         input_key=input_key,
-        max_target_length=40,
+        # the embedded corpus' sentences fit 40/32; a corpus with longer ones (PHOENIX14T: 53 words) gets room
+        max_target_length=max(40, target_length_needed(corpus)),
         num_beams=settings.num_beams,
-        max_new_tokens=32,
+        max_new_tokens=max(32, target_length_needed(corpus)),
         eval_splits=eval_splits,
     )
     lr = settings.cvslt_learning_rate
@@ -221,9 +222,15 @@ def nar_job(job: str, settings: DemoSettings, models_dir: str, producer_config: 
         tokenizer = build_nar_tokenizer(
             [e["text"] for e in corpus["train"]], vocab_size=settings.nar_tokenizer_vocab_size
         )
+    text_config = dict(settings.nar_text_encoder_config)
+    if not settings.nar_text_encoder_name_or_path:  # positions for the corpus' longest tokenized sentence
+        longest = max(len(tokenizer(e["text"])["input_ids"]) for split in corpus.values() for e in split)
+        text_config["max_position_embeddings"] = max(
+            text_config.get("max_position_embeddings", 0), longest + 8
+        )
     model_args = NARSignProducerArguments(
         text_encoder_name_or_path=settings.nar_text_encoder_name_or_path,
-        text_encoder_config=dict(settings.nar_text_encoder_config),
+        text_encoder_config=text_config,
         producer_config=dict(producer_config),
         use_distillation=job == "nar_slp",
     )

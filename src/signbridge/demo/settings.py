@@ -185,13 +185,16 @@ def sized_model_configs(settings: DemoSettings, corpus: dict[str, list[dict]]) -
     cvslt_config = dict(settings.cvslt_model_config)
     bt_config = dict(settings.backtranslator_model_config)
     producer_config = dict(settings.nar_producer_config)
+    text_tokens = max(42, target_length_needed(corpus))
     for config, needed in (
         (cvslt_config, longest_features),
         (bt_config, -(-longest // settings.backtranslator_frame_stride)),
     ):
-        if config["max_sign_positions"] < needed:
-            config["max_sign_positions"] = needed + 8
-            config["max_position_embeddings"] = max(config["max_position_embeddings"], needed + 8 + 2 + 42)
+        config["max_sign_positions"] = max(config["max_sign_positions"], needed + 8)
+        # the posterior path encodes [sign steps + </s> + language code; target tokens]
+        config["max_position_embeddings"] = max(
+            config["max_position_embeddings"], config["max_sign_positions"] + 2 + text_tokens
+        )
     if producer_config.get("max_frames", 300) < longest:
         producer_config["max_frames"] = int(np.ceil(longest * 1.2 / 8) * 8)
     return {
@@ -203,4 +206,15 @@ def sized_model_configs(settings: DemoSettings, corpus: dict[str, list[dict]]) -
     }
 
 
-__all__ = ["DEMO_SENTENCES", "DemoSettings", "sized_model_configs", "translator_model_config"]
+def target_length_needed(corpus: dict[str, list[dict]]) -> int:
+    """Tokens of the corpus' longest target with the word-level tokenizer (words, ``</s>``, language code)."""
+    return max(len(str(e["text"]).split()) for split in corpus.values() for e in split) + 2
+
+
+__all__ = [
+    "DEMO_SENTENCES",
+    "DemoSettings",
+    "sized_model_configs",
+    "target_length_needed",
+    "translator_model_config",
+]
