@@ -191,11 +191,13 @@ def _figure_lambda(plt, results, folder: Path) -> list[Path]:
 
 def _figure_gap(plt, results, folder: Path) -> list[Path]:
     fig, ax = plt.subplots(figsize=(5, 3.6))
-    for variant, seeds in results.items():
+    for index, (variant, seeds) in enumerate(results.items()):
+        color = f"C{index}"  # one colour per variant, one line per seed
         for k, seed in enumerate(sorted(seeds)):
             series = np.asarray(seeds[seed].get("series", {}).get("gap", []), dtype=float)
             if len(series):
-                ax.plot(series[:, 0], series[:, 1], marker=".", alpha=0.8, label=variant if k == 0 else None)
+                label = f"{variant} ({len(seeds)} seeds)" if k == 0 else None
+                ax.plot(series[:, 0], series[:, 1], marker=".", alpha=0.7, color=color, label=label)
     ax.set_xlabel("epoch")
     ax.set_ylabel("modality gap (L2 of unit sentence vectors)")
     if ax.get_legend_handles_labels()[0]:
