@@ -61,3 +61,19 @@ def test_sized_model_configs_grow_to_a_long_corpus_without_touching_the_settings
         settings.backtranslator_model_config,
         settings.nar_producer_config,
     ) == before
+
+
+def test_position_tables_fit_the_corpus_longest_sentence():
+    """PHOENIX14T has 53-word sentences: the translators' position tables and target length make room for them."""
+    from signbridge.demo.settings import target_length_needed
+
+    corpus = fake_corpus(pose_frames=100, feature_frames=50)
+    for split in corpus.values():
+        for example in split:
+            example["text"] = "wort " * 10
+    corpus["test"][0]["text"] = "wort " * 53
+    assert target_length_needed(corpus) == 55
+    configs = sized_model_configs(DemoSettings(), corpus)
+    for name in ("cvslt", "backtranslator"):
+        config = configs[name]
+        assert config["max_position_embeddings"] >= config["max_sign_positions"] + 2 + 55

@@ -115,7 +115,8 @@ def _dataset_dict(corpus: dict[str, list[dict]], columns: tuple[str, ...], frame
 
 def translator_job(job: str, settings: DemoSettings, models_dir: str, model_config: dict, events) -> dict:
     """CV-SLT on visual features (``job="cvslt"``) or the pose-input back-translator (``"backtranslator"``)."""
-    from ..training import CVSLTDataArguments, CVSLTModelArguments, CVSLTTrainingArguments, train_cvslt
+    from ..training import CVSLTDataArguments, CVSLTModelArguments, train_cvslt
+    from ..training.trainer import recipe_training_args
 
     corpus = demo_corpus(settings)
     if job == "cvslt":
@@ -135,29 +136,15 @@ def translator_job(job: str, settings: DemoSettings, models_dir: str, model_conf
         max_new_tokens=max(32, target_length_needed(corpus)),
         eval_splits=eval_splits,
     )
-    lr = settings.cvslt_learning_rate
-    training_args = CVSLTTrainingArguments(
-        output_dir=str(Path(models_dir) / job),
-        num_train_epochs=epochs,
-        per_device_train_batch_size=settings.cvslt_batch_size,
-        per_device_eval_batch_size=64,
-        learning_rate=lr,
-        visual_head_learning_rate=lr,
-        latent_network_learning_rate=lr,
-        adam_beta2=0.998,
-        lr_scheduler_type="cosine",
+    training_args = recipe_training_args(
+        str(Path(models_dir) / job),
+        epochs=epochs,
+        batch_size=settings.cvslt_batch_size,
+        learning_rate=settings.cvslt_learning_rate,
         warmup_steps=settings.cvslt_warmup_steps,
-        max_grad_norm=1.0,
-        eval_strategy="no",
-        save_strategy="no",
-        logging_steps=50,
+        seed=settings.seed,
         predict_with_generate=True,
         generation_num_beams=settings.num_beams,
-        report_to="none",
-        use_cpu=True,
-        seed=settings.seed,
-        disable_tqdm=True,
-        dataloader_pin_memory=False,
     )
     results = train_cvslt(
         model_args, data_args, training_args, dataset=dataset, callbacks=[ProgressEventsCallback(events, job)]

@@ -208,7 +208,9 @@ def sized_model_configs(settings: DemoSettings, corpus: dict[str, list[dict]]) -
 
 def target_length_needed(corpus: dict[str, list[dict]]) -> int:
     """Tokens of the corpus' longest target with the word-level tokenizer (words, ``</s>``, language code)."""
-    return max(len(str(e["text"]).split()) for split in corpus.values() for e in split) + 2
+    return (
+        max((len(str(e.get("text", "")).split()) for split in corpus.values() for e in split), default=0) + 2
+    )
 
 
 __all__ = [

@@ -107,11 +107,11 @@ def _environment() -> dict[str, Any]:
 
 
 def _cvslt_job(spec: dict[str, Any], events, name: str) -> dict[str, Any]:
-    import torch
 
     from ..demo.settings import translator_model_config
-    from ..training import CVSLTDataArguments, CVSLTModelArguments, CVSLTTrainingArguments, train_cvslt
+    from ..training import CVSLTDataArguments, CVSLTModelArguments, train_cvslt
     from ..training.callbacks import ProgressEventsCallback
+    from ..training.trainer import recipe_training_args
 
     sizes = RunSizes.from_dict(spec["sizes"])
     switches = dict(EXPERIMENTS[spec["experiment"]].variants[spec["variant"]])
@@ -145,27 +145,15 @@ def _cvslt_job(spec: dict[str, Any], events, name: str) -> dict[str, Any]:
         score_level=score_level,
         eval_splits="dev,test",
     )
-    lr = sizes.learning_rate
-    training_args = CVSLTTrainingArguments(
-        output_dir=str(work),
-        num_train_epochs=sizes.epochs,
-        per_device_train_batch_size=sizes.batch_size,
-        per_device_eval_batch_size=256 if _cuda() else 64,  # beam search: same results, fewer GPU launches
-        learning_rate=lr,
-        visual_head_learning_rate=lr,
-        latent_network_learning_rate=lr,
-        adam_beta2=0.998,
-        lr_scheduler_type="cosine",
+    training_args = recipe_training_args(
+        str(work),
+        epochs=sizes.epochs,
+        batch_size=sizes.batch_size,
+        learning_rate=sizes.learning_rate,
         warmup_steps=sizes.warmup_steps,
-        max_grad_norm=1.0,
-        eval_strategy="no",
-        save_strategy="no",
-        logging_steps=50,
-        report_to="none",
-        use_cpu=not torch.cuda.is_available(),  # a GPU when present
         seed=spec["seed"],
-        disable_tqdm=True,
-        dataloader_pin_memory=False,
+        use_cpu=not _cuda(),  # a GPU when present
+        eval_batch_size=256 if _cuda() else 64,  # beam search: the same results, fewer GPU launches
     )
     callbacks = [ProgressEventsCallback(events, name)]
     gap_callback = None

@@ -107,7 +107,7 @@ EXPERIMENTS: dict[str, Experiment] = {
                     f"lambda{b}",
                     "dev_posterior_bleu4",
                 )
-                for a, b in zip(LAMBDAS, LAMBDAS[1:])
+                for a, b in zip(LAMBDAS[:-1], LAMBDAS[1:], strict=True)
             ),
             ("prior path rises first (lambda 1 above 0)", "lambda1", "lambda0", "dev_bleu4"),
             ("prior path at the paper's lambda 3 above lambda 0", "lambda3", "lambda0", "dev_bleu4"),

@@ -280,11 +280,52 @@ class CVSLTTrainer(Seq2SeqTrainer):
         super().log(logs, start_time)
 
 
+def recipe_training_args(
+    output_dir: str,
+    *,
+    epochs: float,
+    batch_size: int,
+    learning_rate: float,
+    warmup_steps: int,
+    seed: int,
+    use_cpu: bool = True,
+    eval_batch_size: int = 64,
+    **extra: Any,
+) -> CVSLTTrainingArguments:
+    """The training arguments of the package's own CV-SLT runs (the demo, the experiment grids): one learning
+    rate for every module, AdamW beta2 0.998 (the release's), a cosine schedule after ``warmup_steps``, gradient
+    norm clipped at 1, no evaluation or checkpoints while training, quiet; ``extra`` adds or overrides fields."""
+    values: dict[str, Any] = {
+        "output_dir": output_dir,
+        "num_train_epochs": epochs,
+        "per_device_train_batch_size": batch_size,
+        "per_device_eval_batch_size": eval_batch_size,
+        "learning_rate": learning_rate,
+        "visual_head_learning_rate": learning_rate,
+        "latent_network_learning_rate": learning_rate,
+        "adam_beta2": 0.998,
+        "lr_scheduler_type": "cosine",
+        "warmup_steps": warmup_steps,
+        "max_grad_norm": 1.0,
+        "eval_strategy": "no",
+        "save_strategy": "no",
+        "logging_steps": 50,
+        "report_to": "none",
+        "use_cpu": use_cpu,
+        "seed": seed,
+        "disable_tqdm": True,
+        "dataloader_pin_memory": False,
+    }
+    values.update(extra)
+    return CVSLTTrainingArguments(**values)
+
+
 __all__ = [
     "LOSS_PART_FIELDS",
     "CVSLTTrainer",
     "CVSLTTrainingArguments",
     "decode_sequences",
     "make_translation_compute_metrics",
+    "recipe_training_args",
     "unwrap_model",
 ]
