@@ -18,7 +18,7 @@ import torch
 from transformers import TrainingArguments
 
 from signbridge.data.validation import check_examples
-from signbridge.training.callbacks import use_callbacks
+from signbridge.training.callbacks import ProcessSeedCallback, use_callbacks
 from signbridge.utils.arguments import json_object_argument
 from signbridge.utils.distributed import (
     check_distributed_arguments,
@@ -251,7 +251,9 @@ def train_nar_slp(
         eval_dataset=_ListDataset(eval_examples) if eval_examples is not None else None,
         processing_class=tokenizer,
     )
-    use_callbacks(trainer, callbacks)
+    use_callbacks(
+        trainer, [ProcessSeedCallback(), *(callbacks or [])]
+    )  # each process its own dropout under DDP
     n_params = sum(p.numel() for p in model.parameters() if p.requires_grad)
     log(
         f"NARSignProducer ({'w/' if model.config.use_distillation else 'w/o'} KD): {n_params / 1e6:.2f}M trainable "

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from signbridge.data.validation import check_pose_sequences
-from signbridge.training.callbacks import use_callbacks
+from signbridge.training.callbacks import ProcessSeedCallback, use_callbacks
 from signbridge.utils.distributed import (
     check_distributed_arguments,
     is_main_process,
@@ -113,7 +113,9 @@ def train_pose_autoencoder(
         train_dataset=WindowDataset(windows),
         eval_dataset=WindowDataset(eval_windows) if eval_windows is not None else None,
     )
-    use_callbacks(trainer, callbacks)
+    use_callbacks(
+        trainer, [ProcessSeedCallback(), *(callbacks or [])]
+    )  # each process its own dropout under DDP
     main_process_report(say(report))(
         f"pose autoencoder (TAE): {len(windows)} training windows of {config.window_size} frames"
         + (f", {len(eval_windows)} dev windows" if eval_windows is not None else "")
