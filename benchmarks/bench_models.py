@@ -6,7 +6,8 @@ alike), median of ``--repeats`` repetitions after ``--warmup`` untimed ones:
 
 1. CV-SLT training step / plain mBART training step. Same sizes; the baseline is transformers'
    ``MBartForConditionalGeneration`` on the same ``inputs_embeds`` (CV-SLT with the latent network removed, which is
-   also printed). AdamW step included. CV-SLT runs two encoder and two decoder passes, so ~2.0 is the floor.
+   also printed). AdamW step included. CV-SLT runs two encoder and two decoder passes: the FLOP ratio of the two
+   steps (FlopCounterMode, printed under the time row and at other sizes) is the floor, 2.37 at the defaults.
 2. CV-SLT beam-5 ``generate`` / mBART beam-5 ``generate``, both forced to ``--target_tokens`` new tokens.
 3. and 4. An autoregressive pose producer / ``NARSignProducer.generate_poses``, at batch 1 and 16. The baseline is
    the Progressive Transformers way of producing: the same text encoder, an mBART decoder of the producer's width
@@ -163,6 +164,89 @@ def train_step(
     return step
 
 
+def train_step_flops(model: nn.Module, inputs: dict) -> float:
+    """FLOPs of one training step's forward and backward pass, counted by ``flop_counter`` (matrix products and
+    attention, 2 per multiply-add). AdamW's update is left out on every side: it is element-wise work, which
+    FlopCounterMode does not count."""
+    model.train()
+    if hasattr(model, "set_global_step"):
+        model.set_global_step(0)
+    model.zero_grad(set_to_none=True)
+    counter = flop_counter()
+    with counter:
+        model(**inputs).loss.backward()
+    model.zero_grad(set_to_none=True)
+    return float(counter.get_total_flops())
+
+
+def flop_row(name: str, a_flops: float, b_flops: float) -> dict:
+    """A row of the ratio table whose sides are FLOP counts (GFLOP), not times."""
+    return {
+        "ratio": name,
+        "a_s": None,
+        "b_s": None,
+        "a_gflop": a_flops / 1e9,
+        "b_gflop": b_flops / 1e9,
+        "ratio_value": a_flops / b_flops,
+        "per_repeat": None,
+        "goal": "floor",
+    }
+
+
+#: (layers, d_model, heads, vocabulary) of the train-step FLOP ratio's other sizes (64 sign steps, 24 target tokens
+#: as the benchmark's; counted at batch 1: every product grows linearly with the batch, so the ratio does not move);
+#: a few seconds together on a CPU
+FLOP_SIZES = [(3, 256, 4, 30000), (6, 512, 8, 3000)]
+#: mbart-large-cc25's dimensions with a 3k vocabulary (``--flop_paper_size``: ~17 s on a loaded CPU core)
+FLOP_PAPER_SIZE = (12, 1024, 16, 3000)
+
+
+def train_step_flop_ratio(args, batch: int = 1) -> dict:
+    """The FLOPs of one CV-SLT and one mBART training step (forward + backward) at ``args``' sizes and ``batch``."""
+    config = cvslt_config(args, args.vocab_size)
+    torch.manual_seed(0)
+    inputs = translation_inputs(args, args.vocab_size, batch)
+    cvslt_flops = train_step_flops(CVSLTForConditionalGeneration(config).to(args.device), inputs)
+    mbart_flops = train_step_flops(mbart_like(config).to(args.device), inputs)
+    return {
+        "layers": args.layers,
+        "d_model": args.d_model,
+        "heads": args.heads,
+        "vocab_size": args.vocab_size,
+        "batch": batch,
+        "sign_steps": args.sign_steps,
+        "target_tokens": args.target_tokens,
+        "cvslt_gflop": cvslt_flops / 1e9,
+        "mbart_gflop": mbart_flops / 1e9,
+        "flop_ratio": cvslt_flops / mbart_flops,
+    }
+
+
+def flop_ratio_sizes(args, sizes=FLOP_SIZES) -> list[dict]:
+    """The train-step FLOP ratio at other sizes (batch 1), printed: how the arithmetic floor moves with the size."""
+    print(
+        f"\nTrain-step FLOP ratio CV-SLT / mBART at other sizes ({args.sign_steps} sign steps, {args.target_tokens} "
+        "target tokens, batch 1: FLOPs grow linearly with the batch; forward + backward, AdamW not counted)"
+    )
+    print(
+        f"{'layers':>6} {'d_model':>7} {'heads':>5} {'vocab':>6} {'CV-SLT GFLOP':>13} {'mBART GFLOP':>12} {'ratio':>6} {'count s':>7}"
+    )
+    rows = []
+    for layers, d_model, heads, vocab in sizes:
+        sized = argparse.Namespace(**{**vars(args), "layers": layers, "d_model": d_model, "heads": heads})
+        sized.vocab_size = vocab
+        start = time.perf_counter()
+        row = train_step_flop_ratio(sized)
+        row["count_s"] = time.perf_counter() - start
+        print(
+            f"{layers:>6} {d_model:>7} {heads:>5} {vocab:>6} {row['cvslt_gflop']:>13.4g} {row['mbart_gflop']:>12.4g} "
+            f"{row['flop_ratio']:>6.2f} {row['count_s']:>7.1f}",
+            flush=True,
+        )
+        rows.append(row)
+    return rows
+
+
 def translation_ratios(args) -> list[dict]:
     vocab = args.vocab_size
     config = cvslt_config(args, vocab)
@@ -171,6 +255,11 @@ def translation_ratios(args) -> list[dict]:
     no_latent = CVSLTForConditionalGeneration(cvslt_config(args, vocab, use_latent=False)).to(args.device)
     mbart = mbart_like(config).to(args.device)
     inputs = translation_inputs(args, vocab, args.batch_size)
+    # the arithmetic of one step of each, on the models and inputs timed below (before any step: no weight moves)
+    flops = {
+        name: train_step_flops(model, inputs)
+        for name, model in (("cvslt", cvslt), ("no_latent", no_latent), ("mbart", mbart))
+    }
     rows = []
     a, b, r = interleaved(
         train_step(cvslt, inputs), train_step(mbart, inputs), args.repeats, args.warmup, args.device
@@ -183,8 +272,10 @@ def translation_ratios(args) -> list[dict]:
             "ratio_value": a / b,
             "per_repeat": r,
             "goal": "<= 2.1",
+            "flop_ratio": flops["cvslt"] / flops["mbart"],
         }
     )
+    rows.append(flop_row("  (FLOP ratio CV-SLT / mBART train step)", flops["cvslt"], flops["mbart"]))
     a, b, r = interleaved(
         train_step(no_latent, inputs), train_step(mbart, inputs), args.repeats, args.warmup, args.device
     )
@@ -196,8 +287,10 @@ def translation_ratios(args) -> list[dict]:
             "ratio_value": a / b,
             "per_repeat": r,
             "goal": "~1",
+            "flop_ratio": flops["no_latent"] / flops["mbart"],
         }
     )
+    rows.append(flop_row("  (FLOP ratio without latent network / mBART)", flops["no_latent"], flops["mbart"]))
     # both generate from the same `inputs_embeds` (encoder input embeddings: CV-SLT skips its visual head), each
     # encoding them with its own encoder (CV-SLT's: the mBART encoder, then the prior and the latent fusion)
     kwargs = {
@@ -407,19 +500,36 @@ def _native_mha_flops(query_shape, key_shape, value_shape, embed_dim, *args, out
     return projections + 4 * batch * query_length * key_length * embed_dim
 
 
-def count_flops(fn: Callable[[], object]) -> float:
-    """FLOPs of one call of ``fn`` as torch's FlopCounterMode counts them (matrix products, attention, convolutions:
-    2 per multiply-add; element-wise work is not counted), with the two attention kernels its table lacks added: the
-    CPU's fused scaled-dot-product attention and ``nn.MultiheadAttention``'s fused inference path."""
+def _attention_backward_flops(
+    grad_out_shape, query_shape, key_shape, value_shape, *args, out_shape=None, **kwargs
+) -> int:
+    """``aten._scaled_dot_product_flash_attention_for_cpu_backward``: the gradients of the scores and of the values,
+    then of the queries and of the keys, four products where the forward pass has two (FlopCounterMode's own rule for
+    the CUDA kernels' backward; the recomputation of the scores is not counted)."""
+    return 2 * _attention_flops(query_shape, key_shape, value_shape)
+
+
+def flop_counter():
+    """torch's FlopCounterMode with the attention kernels its table lacks added: the CPU's fused scaled-dot-product
+    attention (forward and backward) and ``nn.MultiheadAttention``'s fused inference path."""
     from torch.utils.flop_counter import FlopCounterMode
 
     aten = torch.ops.aten
     custom = {}
     if hasattr(aten, "_scaled_dot_product_flash_attention_for_cpu"):
         custom[aten._scaled_dot_product_flash_attention_for_cpu] = _attention_flops
+    if hasattr(aten, "_scaled_dot_product_flash_attention_for_cpu_backward"):
+        custom[aten._scaled_dot_product_flash_attention_for_cpu_backward] = _attention_backward_flops
     if hasattr(aten, "_native_multi_head_attention"):
         custom[aten._native_multi_head_attention] = _native_mha_flops
-    counter = FlopCounterMode(display=False, custom_mapping=custom)
+    return FlopCounterMode(display=False, custom_mapping=custom)
+
+
+def count_flops(fn: Callable[[], object]) -> float:
+    """FLOPs of one call of ``fn`` as torch's FlopCounterMode counts them (matrix products, attention, convolutions:
+    2 per multiply-add; element-wise work is not counted), with the attention kernels its table lacks added
+    (``flop_counter``)."""
+    counter = flop_counter()
     with counter, torch.no_grad():
         fn()
     return float(counter.get_total_flops())
@@ -639,14 +749,14 @@ def paper_model_and_inputs(name: str, batch: int, device: str = "cpu"):
 
 
 def step_flops(name: str, device: str = "cpu") -> float:
-    """FLOPs of one training step (forward + backward) per sample, counted by torch's FlopCounterMode at batch 1."""
-    from torch.utils.flop_counter import FlopCounterMode
-
+    """FLOPs of one training step (forward + backward) per sample, counted by torch's FlopCounterMode at batch 1, with
+    the CPU's attention kernels added (``flop_counter``; before, a CPU count left them out: 219 GFLOP for CV-SLT, now
+    221.5, where the GPU's count, whose attention kernels FlopCounterMode knows, gives 221.9)."""
     model, inputs, _ = paper_model_and_inputs(name, 1, device)
     model.train()
     if hasattr(model, "set_global_step"):
         model.set_global_step(0)
-    counter = FlopCounterMode(display=False)
+    counter = flop_counter()
     with counter:
         model(**inputs).loss.backward()
     flops = float(counter.get_total_flops())
@@ -853,9 +963,17 @@ def paper_sizes(args, results: list | None = None, save: Callable[[], None] = la
 def print_rows(rows: list[dict]) -> None:
     print(f"{'ratio':<58} {'A s':>9} {'B s':>9} {'A/B':>7} {'per-rep':>8} {'goal':>8}")
     for row in rows:
+        if row["a_s"] is None:  # a FLOP row: its sides in GFLOP (FlopCounterMode), one count, no repetitions
+            sides = f"{row['a_gflop']:>7.4g} G {row['b_gflop']:>7.4g} G"
+            per_repeat = ""
+        else:
+            sides = f"{row['a_s']:>9.4f} {row['b_s']:>9.4f}"
+            per_repeat = f"{row['per_repeat']:.2f}"
+        print(f"{row['ratio']:<58} {sides} {row['ratio_value']:>7.2f} {per_repeat:>8} {row['goal']:>8}")
+    if any(row["a_s"] is None for row in rows):
         print(
-            f"{row['ratio']:<58} {row['a_s']:>9.4f} {row['b_s']:>9.4f} {row['ratio_value']:>7.2f} "
-            f"{row['per_repeat']:>8.2f} {row['goal']:>8}"
+            "(FLOP rows: A and B in GFLOP of one training step, forward + backward, counted by FlopCounterMode with "
+            "the CPU's attention kernels added; AdamW's element-wise update not counted)"
         )
 
 
@@ -907,6 +1025,16 @@ def parse_args(argv=None):
     )
     parser.add_argument("--skip_translation", action="store_true")
     parser.add_argument("--skip_production", action="store_true")
+    parser.add_argument(
+        "--skip_flop_sizes",
+        action="store_true",
+        help="leave out the train-step FLOP ratio at other sizes (counted after the ratio table, batch 1)",
+    )
+    parser.add_argument(
+        "--flop_paper_size",
+        action="store_true",
+        help="add 12+12 layers, d_model 1024, vocabulary 3000 to those sizes (a real step at batch 1: ~17 s on a CPU)",
+    )
     parser.add_argument("--profile", action="store_true", help="print the profile of generate_poses and stop")
     parser.add_argument(
         "--paper_sizes", action="store_true", help="also the papers' sizes (many minutes on a CPU)"
@@ -1030,6 +1158,12 @@ def run(args, results: dict, save: Callable[[], None] = lambda: None) -> None:
     if rows:
         print_rows(rows)
         results["ratios"] = rows
+        save()
+    if not args.skip_translation and not args.ceiling and not args.skip_flop_sizes:
+        start = time.perf_counter()
+        sizes = FLOP_SIZES + ([FLOP_PAPER_SIZE] if args.flop_paper_size else [])
+        results["train_step_flops"] = flop_ratio_sizes(args, sizes)
+        print(f"(the FLOP counts took {time.perf_counter() - start:.1f} s)")
         save()
     if args.ceiling or not (args.skip_production or args.skip_ceiling):
         # the production ratios' medians when they ran (the same calls), else timed here

@@ -76,6 +76,44 @@ def test_a_tiny_run_prints_every_ratio(bench, capsys):
         assert row in out
 
 
+def test_the_train_step_flop_ratio_is_finite_and_above_one_and_a_half(bench, capsys, tmp_path):
+    """CV-SLT runs two encoder and two decoder passes a step: its FLOPs (forward + backward, attention included) are
+    well above mBART's; the ratio is in the table, in the JSON, and the same at batch 1 as at the benchmark's."""
+    args = bench.parse_args(TINY)
+    one, two = bench.train_step_flop_ratio(args, batch=1), bench.train_step_flop_ratio(args, batch=2)
+    assert math.isfinite(one["flop_ratio"]) and one["flop_ratio"] > 1.5, one
+    assert math.isclose(one["flop_ratio"], two["flop_ratio"], rel_tol=1e-9)
+    assert math.isclose(two["cvslt_gflop"], 2 * one["cvslt_gflop"], rel_tol=1e-9)
+    threads = torch.get_num_threads()
+    out_file = tmp_path / "bench.json"
+    try:
+        bench.main([*TINY, "--skip_production", "--json_out", str(out_file)])
+    finally:
+        torch.set_num_threads(threads)
+    assert "(FLOP ratio CV-SLT / mBART train step)" in capsys.readouterr().out
+    saved = json.loads(out_file.read_text())
+    time_row = next(row for row in saved["ratios"] if row["ratio"] == "CV-SLT train step / mBART train step")
+    flop_row = next(
+        row for row in saved["ratios"] if row["ratio"] == "  (FLOP ratio CV-SLT / mBART train step)"
+    )
+    assert math.isclose(time_row["flop_ratio"], flop_row["ratio_value"]) and flop_row["ratio_value"] > 1.5
+    assert [row["layers"] for row in saved["train_step_flops"]] == [size[0] for size in bench.FLOP_SIZES]
+    assert all(
+        math.isfinite(row["flop_ratio"]) and row["flop_ratio"] > 1.5 for row in saved["train_step_flops"]
+    )
+
+
+def test_the_cpu_attention_kernels_are_counted_forward_and_backward(bench):
+    """FlopCounterMode's table lacks the CPU's fused attention; the benchmark's counter adds it (scores and weighted
+    sum: 4 x batch x heads x L x S x dim forward, twice that backward)."""
+    query = torch.randn(2, 3, 5, 8, requires_grad=True)
+    key, value = torch.randn(2, 3, 7, 8), torch.randn(2, 3, 7, 8)
+    counter = bench.flop_counter()
+    with counter:
+        torch.nn.functional.scaled_dot_product_attention(query, key, value).sum().backward()
+    assert counter.get_total_flops() == 3 * 4 * 2 * 3 * 5 * 7 * 8
+
+
 def test_frames_outside_t_max_are_refused(bench):
     with pytest.raises(SystemExit):
         bench.parse_args(["--max_frames", "10", "--frames", "11"])
