@@ -73,3 +73,20 @@ def test_sub_tables_interval_order_and_partial_seeds(tmp_path):
     # intervals in numeric order; a value present for one seed only says so
     assert "| variant | seeds | 50-100 | 100-150 |" in table
     assert "| scratch_bert NAR-SLP w/ KD | 2 | 0.2 ± 0.00 (n=1) | 0.6 ± 0.141 |" in table
+
+
+def test_claims_between_two_rows_of_the_same_jobs(tmp_path):
+    """A claim with a pair of metrics compares two rows of each job (NAR-SLP w/o KD vs w/ KD of one run)."""
+    folder = tmp_path / "nar_slp_tables"
+    _write(
+        folder, "scratch_bert", 0, {"test: NAR-SLP w/o KD|fgd_x10": 5.0, "test: NAR-SLP w/ KD|fgd_x10": 4.0}
+    )
+    _write(
+        folder, "scratch_bert", 1, {"test: NAR-SLP w/o KD|fgd_x10": 6.0, "test: NAR-SLP w/ KD|fgd_x10": 6.5}
+    )
+    table = results_table(EXPERIMENTS["nar_slp_tables"], load_results(folder))
+    # w/o KD - w/ KD = 1.0 and -0.5: mean 0.25, sample std 1.06; positive on average only
+    row = next(line for line in table.splitlines() if line.startswith("| KD lowers test FGD (scratch_bert)"))
+    assert "scratch_bert: test: NAR-SLP w/o KD|fgd_x10 - test: NAR-SLP w/ KD|fgd_x10" in row
+    assert row.endswith("| 0.25 ± 1.06 (n=2) | partly |")
+    assert "minilm_bert)" not in table  # no results for that variant: its claims are left out

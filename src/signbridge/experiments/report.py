@@ -149,18 +149,23 @@ def results_table(experiment: Experiment, results: dict[str, dict[int, dict[str,
     if claims:
         lines += ["", "| claim | A - B (mean ± std over seeds) | reproduced in direction |", "|---|---|---|"]
         for text, a, b, metric in claims:
+            # a pair of metrics compares two rows of the same jobs (e.g. w/o KD vs w/ KD of one NAR-SLP run)
+            metric_a, metric_b = metric if isinstance(metric, tuple) else (metric, metric)
             common = sorted(
                 s
                 for s in set(results[a]) & set(results[b])
-                if metric in results[a][s]["metrics"] and metric in results[b][s]["metrics"]
+                if metric_a in results[a][s]["metrics"] and metric_b in results[b][s]["metrics"]
             )
-            diffs = [results[a][s]["metrics"][metric] - results[b][s]["metrics"][metric] for s in common]
+            diffs = [results[a][s]["metrics"][metric_a] - results[b][s]["metrics"][metric_b] for s in common]
             if not diffs:
                 continue
             mean, std = mean_std(diffs)
             verdict = "yes" if mean > 0 and all(d > 0 for d in diffs) else ("partly" if mean > 0 else "no")
+            what = f"{metric}: {a} - {b}" if metric_a == metric_b else f"{a}: {metric_a} - {metric_b}"
+            if metric_a != metric_b and a != b:
+                what = f"{a} {metric_a} - {b} {metric_b}"
             lines.append(
-                f"| {text} ({metric}: {a} - {b}) | {_number(mean)} ± {_number(std)} (n={len(diffs)}) | {verdict} |"
+                f"| {text} ({what}) | {_number(mean)} ± {_number(std)} (n={len(diffs)}) | {verdict} |"
             )
     return "\n".join(lines) + "\n"
 
