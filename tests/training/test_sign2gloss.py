@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from cvslt_training_helpers import FEATURE_DIM, WORDS, make_tokenizer, tiny_model
 from datasets import Dataset, DatasetDict
 
 from signbridge.models.cvslt import SignFeatureExtractor
@@ -15,8 +16,6 @@ from signbridge.training.sign2gloss import (
     sign_encoder_state,
     train_sign2gloss,
 )
-
-from cvslt_training_helpers import FEATURE_DIM, WORDS, make_tokenizer, tiny_model
 
 GLOSSES = [w.upper() for w in WORDS if w != "."]
 
