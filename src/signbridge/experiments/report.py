@@ -161,9 +161,10 @@ def results_table(experiment: Experiment, results: dict[str, dict[int, dict[str,
                 continue
             mean, std = mean_std(diffs)
             verdict = "yes" if mean > 0 and all(d > 0 for d in diffs) else ("partly" if mean > 0 else "no")
-            what = f"{metric}: {a} - {b}" if metric_a == metric_b else f"{a}: {metric_a} - {metric_b}"
-            if metric_a != metric_b and a != b:
-                what = f"{a} {metric_a} - {b} {metric_b}"
+            if metric_a == metric_b:
+                what = f"{metric}: {a} - {b}"
+            else:
+                what = f"{a}: {metric_a} - {metric_b}" if a == b else f"{a} {metric_a} - {b} {metric_b}"
             lines.append(
                 f"| {text} ({what}) | {_number(mean)} ± {_number(std)} (n={len(diffs)}) | {verdict} |"
             )
