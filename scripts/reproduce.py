@@ -14,7 +14,7 @@ Usage::
     # the real grid on phoenix14t_synthetic (PHOENIX14T's annotations, synthesised signal), 3 seeds
     python scripts/reproduce.py cvslt_table4 --data_dir ../shared/data/phoenix-2014t
 
-Experiments: cvslt_table4, cvslt_lambda, cvslt_modality_gap, nar_slp_tables
+Experiments: cvslt_table4, cvslt_lambda, cvslt_modality_gap, nar_slp_tables, nar_slp_backtranslation
 (see signbridge.experiments.registry).
 """
 

@@ -89,8 +89,14 @@ def _annotated_corpus(settings: DemoSettings) -> dict[str, list[dict]]:
     return corpus
 
 
-def _dataset_dict(corpus: dict[str, list[dict]], columns: tuple[str, ...], frame_stride: int = 1):
-    """The corpus splits as a ``datasets.DatasetDict`` with the given array columns (and name, text).
+def _dataset_dict(
+    corpus: dict[str, list[dict]],
+    columns: tuple[str, ...],
+    frame_stride: int = 1,
+    text_columns: tuple[str, ...] = (),
+):
+    """The corpus splits as a ``datasets.DatasetDict`` with the given array columns (and name, text, and the
+    string columns ``text_columns``, e.g. ``("gloss",)``).
 
     ``frame_stride`` keeps every n-th step of the array columns (the back-translator reads poses at
     a quarter of the frame rate: shorter sequences train several times faster, and the smooth
@@ -102,6 +108,9 @@ def _dataset_dict(corpus: dict[str, list[dict]], columns: tuple[str, ...], frame
     for split, examples in corpus.items():
         feats = {"name": Value("string"), "text": Value("string")}
         data: dict[str, list] = {"name": [e["name"] for e in examples], "text": [e["text"] for e in examples]}
+        for col in text_columns:
+            feats[col] = Value("string")
+            data[col] = [str(e[col]) for e in examples]
         for col in columns:
             first = np.asarray(examples[0][col])
             if first.ndim == 2:
@@ -119,14 +128,25 @@ def translator_job(job: str, settings: DemoSettings, models_dir: str, model_conf
     from ..training.trainer import recipe_training_args
 
     corpus = demo_corpus(settings)
+    with_glosses = settings.sign2gloss_epochs > 0
+    if with_glosses and not all(e.get("gloss") for split in corpus.values() for e in split):
+        raise ValueError("sign2gloss_epochs > 0 needs a gloss sequence for every sample of the corpus")
+    text_columns = ("gloss",) if with_glosses else ()
     if job == "cvslt":
-        dataset = _dataset_dict(corpus, ("features",))
+        dataset = _dataset_dict(corpus, ("features",), text_columns=text_columns)
         input_key, epochs, eval_splits = "features", settings.cvslt_epochs, "dev,test"
     else:
-        dataset = _dataset_dict(corpus, ("poses",), frame_stride=settings.backtranslator_frame_stride)
+        dataset = _dataset_dict(
+            corpus, ("poses",), frame_stride=settings.backtranslator_frame_stride, text_columns=text_columns
+        )
         input_key, epochs, eval_splits = "poses", settings.backtranslator_epochs, ""
     model_args = CVSLTModelArguments(
-        model_config=dict(model_config), tokenizer_level="word", lang_code="de_DE"
+        model_config=dict(model_config),
+        tokenizer_level="word",
+        lang_code="de_DE",
+        sign2gloss_epochs=settings.sign2gloss_epochs,
+        sign2gloss_learning_rate=settings.sign2gloss_learning_rate,
+        freeze_visual_head=with_glosses,
     )
     data_args = CVSLTDataArguments(
         input_key=input_key,

@@ -76,6 +76,12 @@ class DemoSettings:
     # core; 10 epochs at every 2nd frame (270 s) learned one sentence for every input
     backtranslator_frame_stride: int = 4
     num_beams: int = 5
+    #: Sign2Gloss (gloss CTC) epochs before the translation training of both the translator and the back-translator
+    #: (:mod:`signbridge.training.sign2gloss`, visual head frozen afterwards); 0: none (translation loss only).
+    #: On PHOENIX14T's language the back-translator trained without it does not read the poses: ground-truth
+    #: poses back-translate no better than the mean pose (``model_cards/nar_slp.md``)
+    sign2gloss_epochs: float = 0.0
+    sign2gloss_learning_rate: float = 2e-3
     # ---- pose VAE ----
     vae_epochs: int = 2
     vae_batch_size: int = 256

@@ -331,15 +331,16 @@ def _nar_slp_job(spec: dict[str, Any], events, name: str) -> dict[str, Any]:
     from ..demo.settings import translator_model_config
 
     sizes = RunSizes.from_dict(spec["sizes"])
-    switches = EXPERIMENTS[spec["experiment"]].variants[spec["variant"]]
-    options = dict(sizes.demo_settings)
+    experiment = EXPERIMENTS[spec["experiment"]]
+    switches = experiment.variants[spec["variant"]]
+    options = {**sizes.demo_settings, **experiment.demo_settings}
     if spec["smoke"]:
         options["cvslt_model_config"] = translator_model_config(64, d_model=16, layers=1)
         options["backtranslator_model_config"] = translator_model_config(200, d_model=16, layers=1)
     if sizes.corpus != "synthetic":
         if not spec.get("data_dir"):
             raise ValueError(
-                f"nar_slp_tables on {sizes.corpus} needs --data_dir (the SLRT annotation folder)"
+                f"{experiment.name} on {sizes.corpus} needs --data_dir (the SLRT annotation folder)"
             )
         options["annotations_dir"] = spec["data_dir"]
     if switches.get("pretrained_text_encoder"):
@@ -369,6 +370,8 @@ def _nar_slp_job(spec: dict[str, Any], events, name: str) -> dict[str, Any]:
         if sizes.corpus == "synthetic"
         else f"{sizes.corpus} ({spec['data_dir']})",
         **lengths,
+        # the experiment's own DemoSettings fields on top of sizes["demo_settings"]
+        "demo_settings": dict(experiment.demo_settings),
     }
 
 
