@@ -81,6 +81,13 @@ def test_smoke_experiment_end_to_end(name, tmp_path):
         assert "test FGD x10 of the first N frames::NAR-SLP w/ KD|40" in data["metrics"]
         for row in ("Ground Truth", "Mean", "Random", "NAR-SLP w/o KD", "NAR-SLP w/ KD"):
             assert f"test: {row}|fgd_x10" in data["metrics"]
+    if name == "nar_slp_backtranslation":
+        data = json.loads(
+            (tmp_path / "results" / name / "scratch_bert-seed0.json").read_text(encoding="utf-8")
+        )
+        # the experiment's own demo settings (the Sign2Gloss stage) are applied and recorded with the results
+        assert data["demo_settings"] == EXPERIMENTS[name].demo_settings == {"sign2gloss_epochs": 20.0}
+        assert "test: Ground Truth|bleu4" in data["metrics"] and "test: Mean|bleu4" in data["metrics"]
     if name == "cvslt_modality_gap":
         data = json.loads((tmp_path / "results" / name / "cvslt-seed0.json").read_text(encoding="utf-8"))
         assert len(data["series"]["gap"]) >= 2  # at the start and after training
