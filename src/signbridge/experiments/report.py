@@ -249,17 +249,43 @@ def _save(plt, fig, path: Path) -> Path:
 
 
 def _nar_figure(plt, results, folder: Path, experiment: Experiment) -> list[Path]:
-    fig, ax = plt.subplots(figsize=(6, 3.6))
-    rows: dict[str, list[float]] = {}
-    for seeds in results.values():
-        for data in seeds.values():
-            for key, value in data["metrics"].items():
-                if key.startswith("test: ") and key.endswith("|fgd_x10"):
-                    rows.setdefault(key[len("test: ") : -len("|fgd_x10")], []).append(value)
-    stats = {r: mean_std(v) for r, v in rows.items()}
-    ax.bar(range(len(stats)), [m for m, _ in stats.values()], yerr=[s for _, s in stats.values()], capsize=3)
-    ax.set_xticks(range(len(stats)), list(stats), rotation=30, ha="right")
-    ax.set_ylabel("test FGD x10 (lower is better)")
+    """Table 1's rows on test, one bar per (row, variant), mean ± std over seeds: FGD x10 and back-translation
+    BLEU-4 side by side (a back-translator that reads the poses puts Ground Truth far above Mean)."""
+    panels = (("fgd_x10", "test FGD x10 (lower is better)"), ("bleu4", "test back-translation BLEU-4"))
+    fig, axes = plt.subplots(1, len(panels), figsize=(11, 3.8))
+    variants = list(results)
+    width = 0.8 / max(len(variants), 1)
+    for ax, (metric, label) in zip(axes, panels, strict=True):
+        row_names: list[str] = []
+        for seeds in results.values():
+            for data in seeds.values():
+                for key in data["metrics"]:
+                    if key.startswith("test: ") and key.endswith(f"|{metric}"):
+                        row = key[len("test: ") : -len(metric) - 1]
+                        if row not in row_names:
+                            row_names.append(row)
+        for i, variant in enumerate(variants):
+            values = [
+                [
+                    d["metrics"][f"test: {row}|{metric}"]
+                    for d in results[variant].values()
+                    if f"test: {row}|{metric}" in d["metrics"]
+                ]
+                for row in row_names
+            ]
+            stats = [mean_std(v) if v else (float("nan"), 0.0) for v in values]
+            ax.bar(
+                [j + (i - (len(variants) - 1) / 2) * width for j in range(len(row_names))],
+                [m for m, _ in stats],
+                width,
+                yerr=[sd for _, sd in stats],
+                capsize=3,
+                label=f"{variant} ({len(results[variant])} seeds)",
+            )
+        ax.set_xticks(range(len(row_names)), row_names, rotation=30, ha="right")
+        ax.set_ylabel(label)
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
     return [_save(plt, fig, folder / f"{experiment.name}.png")]
 
 
