@@ -126,10 +126,9 @@ def _cvslt_job(spec: dict[str, Any], events, name: str) -> dict[str, Any]:
     # the posterior path encodes [sign steps + </s> + language code; target tokens]
     model_config["max_position_embeddings"] = sizes.max_sign_positions + 2 + sizes.max_target_length
     stage = None
-    if (
-        sizes.sign2gloss_epochs > 0
-    ):  # built from the shared config, not the variant's: whichever variant of the
-        # seed comes first, the stage is the same
+    # the stage is built from the shared config, not the variant's: whichever variant of the seed comes first,
+    # the stage is the same
+    if sizes.sign2gloss_epochs > 0:
         stage = shared_sign2gloss(spec, sizes, dataset, dict(model_config), score_level)
     model_config.update(switches)
     model_args = CVSLTModelArguments(
